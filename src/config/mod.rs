@@ -1,0 +1,329 @@
+//! `zonekeeper.yaml`: providers, zones -> targets, and per-zone rules.
+//!
+//! Two stages, like ripgrep's flags: [`RawConfig`] is the file as written (serde shapes,
+//! unknown keys refused, every entry keeps its line); [`Config`] is the checked result with
+//! paths made absolute, provider settings typed and zone names normalised. Secrets stay
+//! references here; providers resolve them when they are built.
+
+pub mod secret;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::manifest::diag::{from_yaml_error, Diagnostic, Diagnostics, Pos};
+use crate::model::Fqdn;
+use crate::plan::{IgnoreRule, Policy, Thresholds};
+use crate::provider::zonefile::ZonefileSettings;
+
+pub use secret::{Secret, SecretError, SecretRef};
+
+/// The configuration file as written.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Named providers (DNS hosts) zones can target.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RawProviderSchema>")]
+    pub providers: BTreeMap<String, Spanned<RawProvider>>,
+    /// Managed zones, keyed by zone name (trailing dot optional).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RawZone>")]
+    pub zones: BTreeMap<String, Spanned<RawZone>>,
+    /// Defaults for every zone.
+    #[serde(default)]
+    pub defaults: RawDefaults,
+}
+
+/// A provider entry: `type` plus that type's own settings.
+#[derive(Debug, Deserialize)]
+pub struct RawProvider {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(flatten)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Schema-only view of a provider entry (the settings depend on `type`).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum RawProviderSchema {
+    Memory {
+        /// `memory`: zones in process memory (tests, dry runs).
+        #[serde(rename = "type")]
+        kind: MemoryTag,
+    },
+    Zonefile {
+        /// `zonefile`: RFC 1035 master files in a directory.
+        #[serde(rename = "type")]
+        kind: ZonefileTag,
+        #[serde(flatten)]
+        settings: ZonefileSettings,
+    },
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryTag {
+    Memory,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub enum ZonefileTag {
+    Zonefile,
+}
+
+/// One managed zone.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawZone {
+    /// Provider names the zone is kept on.
+    pub targets: Vec<String>,
+    /// The octoDNS YAML zone file (default `zones/<zone>.yaml`, relative to this file).
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub policy: Option<Policy>,
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+    /// Records never touched, in addition to `defaults.ignore`.
+    #[serde(default)]
+    pub ignore: Vec<IgnoreRule>,
+}
+
+/// Defaults applied to every zone.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    #[serde(default)]
+    pub policy: Option<Policy>,
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+    #[serde(default)]
+    pub ignore: Vec<IgnoreRule>,
+    /// Directory of zone files (default `zones`).
+    #[serde(default)]
+    pub zones_dir: Option<String>,
+}
+
+/// Settings of the `memory` provider (none).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySettings {}
+
+/// A provider's typed settings.
+#[derive(Clone, Debug)]
+pub enum ProviderSettings {
+    Memory(MemorySettings),
+    Zonefile(ZonefileSettings),
+}
+
+/// The provider types zonekeeper knows, for help texts and errors.
+pub const PROVIDER_TYPES: &[&str] = &["memory", "zonefile"];
+
+/// A checked provider entry.
+#[derive(Clone, Debug)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub settings: ProviderSettings,
+    pub pos: Pos,
+}
+
+/// A checked zone entry.
+#[derive(Clone, Debug)]
+pub struct ZoneConfig {
+    pub name: Fqdn,
+    pub targets: Vec<String>,
+    /// Absolute path of the zone's octoDNS YAML file.
+    pub file: PathBuf,
+    pub policy: Policy,
+    pub thresholds: Thresholds,
+    pub ignore: Vec<IgnoreRule>,
+    pub pos: Pos,
+}
+
+/// The checked configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    /// Directory of the config file; relative paths in it start here.
+    pub base_dir: PathBuf,
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Sorted by zone name.
+    pub zones: Vec<ZoneConfig>,
+}
+
+impl Config {
+    /// Reads and checks a configuration file. Every problem is reported, with its line.
+    pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+        let text = read_input(path).map_err(|d| Diagnostics(vec![d]))?;
+        Config::parse(&text, path)
+    }
+
+    /// Checks configuration text that was read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Diagnostics> {
+        let raw: RawConfig = serde_saphyr::from_str_with_options(text, crate::manifest::octodns::yaml_options(text.len()))
+            .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
+        let base_dir = path
+            .parent()
+            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        resolve(raw, path, &base_dir)
+    }
+
+    pub fn zone(&self, name: &Fqdn) -> Option<&ZoneConfig> {
+        self.zones.iter().find(|z| &z.name == name)
+    }
+}
+
+/// Reads an input file, turning "missing", "a directory" and "unreadable" into diagnostics.
+pub fn read_input(path: &Path) -> Result<String, Diagnostic> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return Err(Diagnostic::file(path, "is a directory, expected a YAML file")),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Diagnostic::file(path, "file not found"));
+        }
+        Err(e) => return Err(Diagnostic::file(path, format!("cannot read: {e}"))),
+    }
+    std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => Diagnostic::file(path, "is not UTF-8 text"),
+        _ => Diagnostic::file(path, format!("cannot read: {e}")),
+    })
+}
+
+fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagnostics> {
+    let mut diags = Vec::new();
+    let mut providers = BTreeMap::new();
+    for (name, entry) in raw.providers {
+        let pos = Pos::from_saphyr(&entry.referenced);
+        let record = Some(format!("provider {name:?}"));
+        match provider_settings(&entry.value, base_dir) {
+            Ok(settings) => {
+                providers.insert(name.clone(), ProviderConfig { name, settings, pos });
+            }
+            Err(msg) => diags.push(Diagnostic::new(file, pos, record, msg)),
+        }
+    }
+    let zones_dir = base_dir.join(raw.defaults.zones_dir.as_deref().unwrap_or("zones"));
+    let mut zones: Vec<ZoneConfig> = Vec::new();
+    for (name, entry) in raw.zones {
+        let pos = Pos::from_saphyr(&entry.referenced);
+        let record = Some(format!("zone {name:?}"));
+        let z = entry.value;
+        let fqdn = match Fqdn::parse(&name) {
+            Ok(f) if !f.is_root() => f,
+            Ok(_) => {
+                diags.push(Diagnostic::new(file, pos, record, "the root zone cannot be managed"));
+                continue;
+            }
+            Err(e) => {
+                diags.push(Diagnostic::new(file, pos, record, format!("invalid zone name: {e}")));
+                continue;
+            }
+        };
+        if zones.iter().any(|o| o.name == fqdn) {
+            diags.push(Diagnostic::new(file, pos, record, format!("zone {fqdn} is listed twice")));
+            continue;
+        }
+        if z.targets.is_empty() {
+            diags.push(Diagnostic::new(file, pos, record.clone(), "no targets: list at least one provider"));
+        }
+        for t in &z.targets {
+            if !providers.contains_key(t) && !diags.iter().any(|d: &Diagnostic| d.record.as_deref() == Some(&format!("provider {t:?}"))) {
+                diags.push(Diagnostic::new(
+                    file,
+                    pos,
+                    record.clone(),
+                    format!("target {t:?} is not a provider in `providers:`"),
+                ));
+            }
+        }
+        let mut ignore = raw.defaults.ignore.clone();
+        ignore.extend(z.ignore);
+        if let Err(e) = crate::plan::IgnoreSet::new(&ignore) {
+            diags.push(Diagnostic::new(file, pos, record.clone(), format!("invalid ignore pattern: {e}")));
+        }
+        let file_path = match z.file {
+            Some(f) => base_dir.join(f),
+            None => zones_dir.join(format!("{}.yaml", fqdn.without_dot())),
+        };
+        zones.push(ZoneConfig {
+            name: fqdn,
+            targets: z.targets,
+            file: file_path,
+            policy: z.policy.or(raw.defaults.policy).unwrap_or_default(),
+            thresholds: z.thresholds.or(raw.defaults.thresholds).unwrap_or_default(),
+            ignore,
+            pos,
+        });
+    }
+    zones.sort_by(|a, b| a.name.cmp(&b.name));
+    if diags.is_empty() {
+        Ok(Config {
+            file: file.to_path_buf(),
+            base_dir: base_dir.to_path_buf(),
+            providers,
+            zones,
+        })
+    } else {
+        diags.sort_by_key(|d| d.pos.line);
+        Err(Diagnostics(diags))
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(kind: &str, map: &serde_json::Map<String, serde_json::Value>) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::Object(map.clone())).map_err(|e| format!("{kind}: {e}"))
+}
+
+fn provider_settings(raw: &RawProvider, base_dir: &Path) -> Result<ProviderSettings, String> {
+    match raw.kind.as_str() {
+        "memory" => typed("memory", &raw.settings).map(ProviderSettings::Memory),
+        "zonefile" => {
+            let mut s: ZonefileSettings = typed("zonefile", &raw.settings)?;
+            s.directory = base_dir.join(&s.directory);
+            Ok(ProviderSettings::Zonefile(s))
+        }
+        other => Err(format!(
+            "unknown provider type {other:?} (known: {})",
+            PROVIDER_TYPES.join(", ")
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_config_and_defaults() {
+        let text = "providers:\n  local:\n    type: zonefile\n    directory: ./live\nzones:\n  example.com:\n    targets: [local]\n";
+        let c = Config::parse(text, Path::new("/etc/zk/zonekeeper.yaml")).unwrap();
+        let z = &c.zones[0];
+        assert_eq!(z.name.as_str(), "example.com.");
+        assert_eq!(z.file, Path::new("/etc/zk/zones/example.com.yaml"));
+        assert_eq!(z.policy, Policy::Sync);
+        let ProviderSettings::Zonefile(s) = &c.providers["local"].settings else { panic!() };
+        assert_eq!(s.directory, Path::new("/etc/zk/./live"));
+    }
+
+    #[test]
+    fn typos_are_errors_with_lines() {
+        let text = "providers:\n  local:\n    type: zonefile\n    directroy: ./live\nzones:\n  example.com:\n    targets: [lokal]\n";
+        let e = Config::parse(text, Path::new("z.yaml")).unwrap_err();
+        let s = e.to_string();
+        assert!(s.contains("z.yaml:3:") || s.contains("z.yaml:2:"), "{s}");
+        assert!(s.contains("directroy"), "{s}");
+        assert!(s.contains("lokal"), "{s}");
+        let e = Config::parse("zones: {}\nprovider: {}\n", Path::new("z.yaml")).unwrap_err();
+        assert!(e.to_string().contains("provider"), "{e}");
+    }
+}

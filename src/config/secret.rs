@@ -1,0 +1,126 @@
+//! Secrets are references (`env:NAME`, `file:PATH`), never literals in a manifest. They are
+//! resolved once at start-up and their values never reach logs, errors or status output.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A reference to a secret as written in configuration.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize)]
+pub enum SecretRef {
+    Env(String),
+    File(PathBuf),
+}
+
+/// Why a secret could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("secrets must be written as `env:NAME` or `file:PATH`, never literally (got a value starting {0:?})")]
+    Literal(String),
+    #[error("secret environment variable {0} is not set")]
+    MissingEnv(String),
+    #[error("secret environment variable {0} is empty")]
+    EmptyEnv(String),
+    #[error("cannot read secret file {path}: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("secret file {0} is empty")]
+    EmptyFile(PathBuf),
+}
+
+impl SecretRef {
+    /// Parses `env:NAME` or `file:PATH` (a relative path is taken from `base_dir`).
+    pub fn parse(s: &str, base_dir: &Path) -> Result<SecretRef, SecretError> {
+        if let Some(name) = s.strip_prefix("env:") {
+            if !name.is_empty() {
+                return Ok(SecretRef::Env(name.to_string()));
+            }
+        }
+        if let Some(path) = s.strip_prefix("file:") {
+            if !path.is_empty() {
+                return Ok(SecretRef::File(base_dir.join(path)));
+            }
+        }
+        // Show only the first characters: enough to recognise, too little to leak.
+        Err(SecretError::Literal(s.chars().take(4).collect()))
+    }
+
+    /// Reads the secret now. A trailing newline in a file is dropped.
+    pub fn resolve(&self) -> Result<Secret, SecretError> {
+        match self {
+            SecretRef::Env(name) => match std::env::var(name) {
+                Ok(v) if v.is_empty() => Err(SecretError::EmptyEnv(name.clone())),
+                Ok(v) => Ok(Secret(v)),
+                Err(_) => Err(SecretError::MissingEnv(name.clone())),
+            },
+            SecretRef::File(path) => {
+                let v = std::fs::read_to_string(path).map_err(|source| SecretError::File {
+                    path: path.clone(),
+                    source,
+                })?;
+                let v = v.trim_end_matches(['\n', '\r']).to_string();
+                if v.is_empty() {
+                    return Err(SecretError::EmptyFile(path.clone()));
+                }
+                Ok(Secret(v))
+            }
+        }
+    }
+}
+
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretRef::Env(n) => write!(f, "env:{n}"),
+            SecretRef::File(p) => write!(f, "file:{}", p.display()),
+        }
+    }
+}
+
+/// A resolved secret value. `Debug` and `Display` print `<redacted>`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that sends it (an HTTP header, a TSIG key).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_is_refused_and_not_echoed() {
+        let e = SecretRef::parse("hunter2-very-secret", Path::new(".")).unwrap_err();
+        let msg = e.to_string();
+        assert!(!msg.contains("very-secret"), "{msg}");
+    }
+
+    #[test]
+    fn env_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("k"), "s3cret\n").unwrap();
+        let r = SecretRef::parse("file:k", dir.path()).unwrap();
+        assert_eq!(r.resolve().unwrap().expose(), "s3cret");
+        assert_eq!(format!("{:?}", r.resolve().unwrap()), "<redacted>");
+        let r = SecretRef::parse("env:ZK_TEST_SURELY_UNSET_VAR", dir.path()).unwrap();
+        assert!(matches!(r.resolve(), Err(SecretError::MissingEnv(_))));
+    }
+}

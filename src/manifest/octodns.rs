@@ -1,0 +1,627 @@
+//! octoDNS YAML zone files -> [`model::Zone`](crate::model::Zone), and back (for `import`).
+//!
+//! Follows octoDNS 1.x's default ("legacy") validation so a file octoDNS accepts is accepted
+//! here and one it rejects is rejected, with every reason reported against its file and line.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+
+use super::diag::{Diagnostic, Pos};
+use super::fields::{self, Field, Kind};
+use super::raw::{RawMeta, RawRecord, RawValue, RawZoneFile, Scalar};
+use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
+use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone, MAX_TTL};
+
+/// octoDNS's default TTL when a record gives none.
+pub const DEFAULT_TTL: u32 = 3600;
+
+/// Which targets receive a record (octoDNS `included` / `excluded`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetFilter {
+    pub included: Vec<String>,
+    pub excluded: Vec<String>,
+}
+
+impl TargetFilter {
+    pub fn allows(&self, target: &str) -> bool {
+        (self.included.is_empty() || self.included.iter().any(|t| t == target))
+            && !self.excluded.iter().any(|t| t == target)
+    }
+}
+
+/// A zone file read and validated: the desired records plus what octoDNS metadata says
+/// about them.
+#[derive(Clone, Debug)]
+pub struct ZoneManifest {
+    pub file: PathBuf,
+    /// Managed records (ignored ones are not in here).
+    pub zone: Zone,
+    /// Records marked `octodns: {ignored: true}`: left alone wherever they are live.
+    pub ignored: BTreeSet<RrKey>,
+    /// Records limited to some targets.
+    pub filters: BTreeMap<RrKey, TargetFilter>,
+    /// Where each record was written, for later diagnostics.
+    pub positions: HashMap<RrKey, Pos>,
+}
+
+impl ZoneManifest {
+    /// The desired zone for one target: records excluded from it are left out.
+    pub fn desired_for(&self, target: &str) -> Zone {
+        if self.filters.is_empty() {
+            return self.zone.clone();
+        }
+        let mut z = self.zone.clone();
+        z.rrsets
+            .retain(|k, _| self.filters.get(k).is_none_or(|f| f.allows(target)));
+        z
+    }
+}
+
+/// Parses YAML text with a node budget scaled to its size: large zones parse, hostile input
+/// (alias bombs, deep nesting) is still bounded.
+pub fn yaml_options(len: usize) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = budget.max_nodes.max(len / 2);
+    budget.max_events = budget.max_events.max(len);
+    budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(len);
+    let mut opts = serde_saphyr::Options::default();
+    opts.budget = Some(budget);
+    opts
+}
+
+/// Reads one zone file's text. All problems are returned, not only the first.
+pub fn parse_zone(text: &str, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
+    let raw: RawZoneFile = match serde_saphyr::from_str_with_options(text, yaml_options(text.len())) {
+        Ok(r) => r,
+        Err(e) => return Err(vec![super::diag::from_yaml_error(file, &e)]),
+    };
+    convert(raw, file, origin)
+}
+
+fn convert(raw: RawZoneFile, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut m = ZoneManifest {
+        file: file.to_path_buf(),
+        zone: Zone::new(origin.clone()),
+        ignored: BTreeSet::new(),
+        filters: BTreeMap::new(),
+        positions: HashMap::new(),
+    };
+    for entry in raw.names {
+        let name = match record_name(&entry.name, origin) {
+            Ok(n) => n,
+            Err(msg) => {
+                diags.push(Diagnostic::new(file, entry.pos, Some(format!("{:?}", entry.name)), msg));
+                continue;
+            }
+        };
+        if entry.records.is_empty() {
+            diags.push(Diagnostic::new(file, entry.pos, Some(name.to_string()), "no records under this name"));
+        }
+        for rec in entry.records {
+            let pos = rec.pos;
+            let label = |t: Option<RecordType>| match t {
+                Some(t) => format!("{name} {t}"),
+                None => name.to_string(),
+            };
+            match convert_record(&name, rec) {
+                Ok((rtype, set, meta)) => {
+                    let key = RrKey::new(name.clone(), rtype);
+                    if m.positions.contains_key(&key) || m.ignored.contains(&key) {
+                        diags.push(Diagnostic::new(
+                            file,
+                            pos,
+                            Some(label(Some(rtype))),
+                            format!("duplicate {rtype} record at this name: put every value in one record's `values`"),
+                        ));
+                        continue;
+                    }
+                    m.positions.insert(key.clone(), pos);
+                    let meta = meta.unwrap_or_default();
+                    if meta.ignored {
+                        m.ignored.insert(key);
+                        continue;
+                    }
+                    if !meta.included.is_empty() || !meta.excluded.is_empty() {
+                        m.filters.insert(
+                            key.clone(),
+                            TargetFilter {
+                                included: meta.included,
+                                excluded: meta.excluded,
+                            },
+                        );
+                    }
+                    m.zone.put(key, set);
+                }
+                Err((rtype, reasons)) => {
+                    for r in reasons {
+                        diags.push(Diagnostic::new(file, pos, Some(label(rtype)), r));
+                    }
+                }
+            }
+        }
+    }
+    for p in m.zone.check() {
+        let pos = m.positions.get(&p.key).copied().unwrap_or_default();
+        diags.push(Diagnostic::new(file, pos, Some(p.key.to_string()), p.reason));
+    }
+    if diags.is_empty() {
+        Ok(m)
+    } else {
+        diags.sort_by_key(|d| (d.pos.line, d.pos.column));
+        Err(diags)
+    }
+}
+
+/// A record name as octoDNS writes it: relative to the zone, `''` for the apex.
+fn record_name(name: &str, origin: &Fqdn) -> Result<Fqdn, String> {
+    if name == "@" {
+        return Err("invalid name '@', use '' for the zone apex".into());
+    }
+    if name.ends_with('.') {
+        return Err(format!("invalid name {name:?}: record names are relative to the zone, remove the trailing '.'"));
+    }
+    if name.starts_with('.') || name.contains("..") {
+        return Err(format!("invalid name {name:?}: empty label"));
+    }
+    let fqdn = Fqdn::parse_relative(name, origin).map_err(|e| e.to_string())?;
+    Ok(fqdn)
+}
+
+type RecordResult = Result<(RecordType, RrSet, Option<RawMeta>), (Option<RecordType>, Vec<String>)>;
+
+fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
+    let mut reasons = Vec::new();
+    let rtype = match &rec.rtype {
+        None => return Err((None, vec!["missing type".into()])),
+        Some(Scalar::Str(s)) => match s.parse::<RecordType>() {
+            Ok(t) if s.chars().all(|c| c.is_ascii_uppercase()) => t,
+            Ok(_) => return Err((None, vec![format!("unknown type {s:?} (types are upper case)")])),
+            Err(e) => return Err((None, vec![e.to_string()])),
+        },
+        Some(other) => return Err((None, vec![format!("invalid type {}", other.describe())])),
+    };
+    for k in &rec.unknown_keys {
+        reasons.push(match k.as_str() {
+            "dynamic" | "geo" => format!("octoDNS `{k}` records are not supported by zonekeeper; refusing rather than applying only their default values"),
+            _ => format!("unknown key {k:?} (allowed: type, ttl, value, values, octodns)"),
+        });
+    }
+    let ttl = match &rec.ttl {
+        None => DEFAULT_TTL,
+        Some(Scalar::Int(i)) if (0..=i64::from(MAX_TTL)).contains(i) => *i as u32,
+        Some(Scalar::Str(s)) if s.parse::<u32>().is_ok_and(|t| t <= MAX_TTL) => s.parse().unwrap_or(DEFAULT_TTL),
+        Some(other) => {
+            reasons.push(format!("invalid ttl {}: must be a whole number of seconds from 0 to {MAX_TTL}", other.describe()));
+            DEFAULT_TTL
+        }
+    };
+    let raw_values: Vec<RawValue> = match (rec.value, rec.values) {
+        (Some(_), Some(_)) => {
+            reasons.push("use either `value` or `values`, not both".into());
+            Vec::new()
+        }
+        (Some(RawValue::Scalar(Scalar::Null)), None) | (None, None) => {
+            reasons.push("missing value(s)".into());
+            Vec::new()
+        }
+        (Some(v), None) => vec![v],
+        (None, Some(_)) if rtype.is_single_value() => {
+            reasons.push(format!("missing value ({rtype} takes a single `value`, not `values`)"));
+            Vec::new()
+        }
+        (None, Some(vs)) => {
+            if vs.is_empty() {
+                reasons.push("missing value(s)".into());
+            }
+            vs
+        }
+    };
+    if matches!(rtype, RecordType::SRV | RecordType::URI) && !srv_name_ok(name) {
+        reasons.push(format!("invalid name for {rtype} record: expected _service._proto[.name]"));
+    }
+    let mut values = Vec::with_capacity(raw_values.len());
+    for v in &raw_values {
+        match value(rtype, v) {
+            Ok(d) => values.push(d),
+            Err(mut r) => reasons.append(&mut r),
+        }
+    }
+    if reasons.is_empty() {
+        Ok((rtype, RrSet::new(ttl, values), rec.octodns))
+    } else {
+        Err((Some(rtype), reasons))
+    }
+}
+
+/// octoDNS's SRV/URI name rule: `^(\*|_[^.]+)\.[^.]+`.
+fn srv_name_ok(name: &Fqdn) -> bool {
+    let mut labels = name.without_dot().split('.');
+    let first = labels.next().unwrap_or("");
+    let second = labels.next().unwrap_or("");
+    (first == "*" || (first.len() > 1 && first.starts_with('_'))) && !second.is_empty()
+}
+
+/// Converts one value of a record of type `rtype`.
+pub fn value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> {
+    match fields::fields(rtype) {
+        None => {
+            let text = match raw {
+                RawValue::Scalar(s) => s.as_text(),
+                RawValue::Map(_) => None,
+            }
+            .ok_or_else(|| vec![format!("invalid {rtype} value: expected a string")])?;
+            simple_value(rtype, &text).map_err(|e| vec![e])
+        }
+        Some(spec) => {
+            let RawValue::Map(map) = raw else {
+                return Err(vec![format!(
+                    "invalid {rtype} value {}: expected a mapping with fields {}",
+                    match raw {
+                        RawValue::Scalar(s) => s.describe(),
+                        RawValue::Map(_) => String::new(),
+                    },
+                    spec.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                )]);
+            };
+            let got = Got::take(rtype, spec, map)?;
+            structured_value(rtype, &got)
+        }
+    }
+}
+
+fn simple_value(rtype: RecordType, text: &str) -> Result<RData, String> {
+    Ok(match rtype {
+        RecordType::A | RecordType::AAAA if text.is_empty() => return Err("empty value".into()),
+        RecordType::A => RData::A(
+            text.parse::<Ipv4Addr>()
+                .map_err(|_| format!("invalid IPv4 address {text:?}"))?,
+        ),
+        RecordType::AAAA => RData::Aaaa(
+            text.parse::<Ipv6Addr>()
+                .map_err(|_| format!("invalid IPv6 address {text:?}"))?,
+        ),
+        RecordType::CNAME => RData::Cname(target(rtype, "value", text)?),
+        RecordType::ALIAS => RData::Alias(target(rtype, "value", text)?),
+        RecordType::DNAME => RData::Dname(target(rtype, "value", text)?),
+        RecordType::NS => RData::Ns(target(rtype, "value", text)?),
+        RecordType::PTR => RData::Ptr(target(rtype, "value", text)?),
+        RecordType::TXT => RData::Txt(Txt(txt_from_yaml(text)?)),
+        RecordType::SPF => RData::Spf(Txt(txt_from_yaml(text)?)),
+        other => return Err(format!("{other} values must be mappings")),
+    })
+}
+
+/// A target name in a value. Like octoDNS (legacy validators) a missing trailing dot is
+/// accepted and the name is taken as absolute; it must have at least two labels. `.` (no
+/// target) is only valid where the RFCs allow it (MX, SRV, NAPTR replacement).
+fn target(rtype: RecordType, field: &str, text: &str) -> Result<Fqdn, String> {
+    if text.is_empty() {
+        return Err(format!("missing {field}"));
+    }
+    if text == "." {
+        return if matches!(rtype, RecordType::MX | RecordType::SRV | RecordType::NAPTR) {
+            Ok(Fqdn::root())
+        } else {
+            Err(format!("{rtype} {field} \"{text}\" is not a valid FQDN"))
+        };
+    }
+    let name = Fqdn::parse(text).map_err(|e| format!("{rtype} {field} \"{text}\" is not a valid FQDN: {e}"))?;
+    if name.label_count() < 2 || name.is_wildcard() {
+        return Err(format!("{rtype} {field} \"{text}\" is not a valid FQDN"));
+    }
+    Ok(name)
+}
+
+/// octoDNS TXT text -> bytes. `;` must be escaped (`\;`) as in a zone file; `\X` is X and
+/// `\DDD` is the byte DDD; quotes are literal. A value written in zone-file quoting
+/// (`"abc" "def"`) is unquoted and its chunks joined, as octoDNS does.
+pub fn txt_from_yaml(text: &str) -> Result<Vec<u8>, String> {
+    if !text.is_ascii() {
+        return Err(format!("non ASCII character in {text:?}"));
+    }
+    let unquoted;
+    let text = if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') {
+        unquoted = text[1..text.len() - 1].replace("\" \"", "");
+        unquoted.as_str()
+    } else {
+        text
+    };
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                if i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
+                    let n = u32::from(b[i + 1] - b'0') * 100 + u32::from(b[i + 2] - b'0') * 10 + u32::from(b[i + 3] - b'0');
+                    let byte = u8::try_from(n).map_err(|_| format!("invalid escape \\{n} in {text:?}"))?;
+                    out.push(byte);
+                    i += 4;
+                } else if i + 1 < b.len() {
+                    out.push(b[i + 1]);
+                    i += 2;
+                } else {
+                    return Err(format!("trailing backslash in {text:?}"));
+                }
+            }
+            b';' => return Err(format!("unescaped ; in {text:?} (write \\; for a literal semicolon)")),
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Bytes -> octoDNS TXT text (the inverse of [`txt_from_yaml`]).
+pub fn txt_to_yaml(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for &c in bytes {
+        match c {
+            b'\\' => s.push_str("\\\\"),
+            b';' => s.push_str("\\;"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\{c:03}")),
+        }
+    }
+    s
+}
+
+/// The fields of one structured value, checked against the type's [`Field`] table.
+struct Got<'a> {
+    spec: &'static [Field],
+    vals: Vec<Option<&'a Scalar>>,
+}
+
+impl<'a> Got<'a> {
+    fn take(rtype: RecordType, spec: &'static [Field], map: &'a [(String, Scalar)]) -> Result<Got<'a>, Vec<String>> {
+        let mut vals = vec![None; spec.len()];
+        let mut reasons = Vec::new();
+        for (k, v) in map {
+            match spec.iter().position(|f| f.name == k || f.aliases.contains(&k.as_str())) {
+                Some(i) => {
+                    if vals[i].is_some() {
+                        reasons.push(format!("{rtype} field {} given twice (directly and by an alias)", spec[i].name));
+                    }
+                    vals[i] = Some(v);
+                }
+                None => reasons.push(format!(
+                    "unknown {rtype} field {k:?} (fields: {})",
+                    spec.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                )),
+            }
+        }
+        for (i, f) in spec.iter().enumerate() {
+            if f.required && vals[i].is_none() {
+                reasons.push(format!("missing {}", f.name));
+            }
+        }
+        if reasons.is_empty() {
+            Ok(Got { spec, vals })
+        } else {
+            Err(reasons)
+        }
+    }
+
+    fn raw(&self, i: usize) -> Option<&'a Scalar> {
+        self.vals[i]
+    }
+
+    fn int(&self, i: usize, max: u64, r: &mut Vec<String>) -> u64 {
+        let f = &self.spec[i];
+        let n = match self.raw(i) {
+            None => return 0,
+            Some(Scalar::Int(n)) => Some(*n),
+            Some(Scalar::Str(s)) => s.trim().parse::<i64>().ok(),
+            Some(_) => None,
+        };
+        match n {
+            Some(n) if n >= 0 && n as u64 <= max => n as u64,
+            _ => {
+                r.push(format!("invalid {} {}: must be an integer from 0 to {max}", f.name, self.raw(i).map(Scalar::describe).unwrap_or_default()));
+                0
+            }
+        }
+    }
+
+    fn text(&self, i: usize, r: &mut Vec<String>) -> String {
+        match self.raw(i).and_then(Scalar::as_text) {
+            Some(t) => t,
+            None => {
+                if self.raw(i).is_some() {
+                    r.push(format!("invalid {}: expected a string", self.spec[i].name));
+                }
+                String::new()
+            }
+        }
+    }
+
+    fn name(&self, rtype: RecordType, i: usize, r: &mut Vec<String>) -> Fqdn {
+        let t = self.text(i, r);
+        target(rtype, self.spec[i].name, &t).unwrap_or_else(|e| {
+            r.push(e);
+            Fqdn::root()
+        })
+    }
+
+    fn hex(&self, i: usize, r: &mut Vec<String>) -> String {
+        let t = self.text(i, r);
+        if t.is_empty() || !t.bytes().all(|c| c.is_ascii_hexdigit()) {
+            r.push(format!("invalid {} {t:?}: must be hex", self.spec[i].name));
+        }
+        t.to_ascii_lowercase()
+    }
+
+    /// A decimal field as a fixed-point integer with `scale` fraction digits.
+    fn decimal(&self, i: usize, scale: u32, r: &mut Vec<String>) -> i64 {
+        let name = self.spec[i].name;
+        let t = self.text(i, r);
+        match parse_fixed(&t, scale) {
+            Some(v) => v,
+            None => {
+                r.push(format!("invalid {name} {t:?}: expected a number with at most {scale} decimals"));
+                0
+            }
+        }
+    }
+
+    fn letter(&self, i: usize, r: &mut Vec<String>) -> char {
+        let t = self.text(i, r);
+        match self.spec[i].kind {
+            Kind::Letter(allowed) if allowed.contains(&t.as_str()) => t.chars().next().unwrap_or('?'),
+            Kind::Letter(allowed) => {
+                r.push(format!("invalid {} {t:?}: must be one of {}", self.spec[i].name, allowed.join(", ")));
+                '?'
+            }
+            _ => '?',
+        }
+    }
+}
+
+/// Parses `-12.5` with scale 2 into `-1250`.
+pub fn parse_fixed(t: &str, scale: u32) -> Option<i64> {
+    let t = t.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if int.is_empty() || !int.bytes().all(|c| c.is_ascii_digit()) || !frac.bytes().all(|c| c.is_ascii_digit()) || frac.len() > scale as usize {
+        return None;
+    }
+    let mut v: i64 = int.parse().ok()?;
+    for k in 0..scale as usize {
+        let d = frac.as_bytes().get(k).map_or(0, |c| i64::from(c - b'0'));
+        v = v.checked_mul(10)?.checked_add(d)?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
+    let mut r = Vec::new();
+    let d = match rtype {
+        RecordType::MX => RData::Mx(Mx {
+            preference: g.int(0, 65535, &mut r) as u16,
+            exchange: g.name(rtype, 1, &mut r),
+        }),
+        RecordType::SRV => RData::Srv(Srv {
+            priority: g.int(0, 65535, &mut r) as u16,
+            weight: g.int(1, 65535, &mut r) as u16,
+            port: g.int(2, 65535, &mut r) as u16,
+            target: g.name(rtype, 3, &mut r),
+        }),
+        RecordType::CAA => {
+            let tag = g.text(1, &mut r);
+            if tag.is_empty() || !tag.bytes().all(|c| c.is_ascii_alphanumeric()) {
+                r.push(format!("invalid tag {tag:?}"));
+            }
+            RData::Caa(Caa {
+                flags: g.int(0, 255, &mut r) as u8,
+                tag: tag.to_ascii_lowercase(),
+                value: g.text(2, &mut r).into_bytes(),
+            })
+        }
+        RecordType::NAPTR => {
+            let flags = g.text(2, &mut r).to_ascii_uppercase();
+            if !matches!(flags.as_str(), "S" | "A" | "U" | "P") {
+                r.push(format!("unrecognized flags \"{flags}\""));
+            }
+            RData::Naptr(Box::new(Naptr {
+                order: g.int(0, 65535, &mut r) as u16,
+                preference: g.int(1, 65535, &mut r) as u16,
+                flags: flags.into_bytes(),
+                service: g.text(3, &mut r).into_bytes(),
+                regexp: g.text(4, &mut r).into_bytes(),
+                replacement: g.name(rtype, 5, &mut r),
+            }))
+        }
+        RecordType::SSHFP => {
+            let algorithm = g.int(0, 255, &mut r) as u8;
+            if !(1..=4).contains(&algorithm) {
+                r.push(format!("unrecognized algorithm \"{algorithm}\""));
+            }
+            let fingerprint_type = g.int(1, 255, &mut r) as u8;
+            let fingerprint = g.hex(2, &mut r);
+            match fingerprint_type {
+                1 | 2 => {
+                    let expected = if fingerprint_type == 1 { 40 } else { 64 };
+                    if fingerprint.len() != expected {
+                        r.push(format!(
+                            "fingerprint length {} does not match fingerprint_type {fingerprint_type} (expected {expected})",
+                            fingerprint.len()
+                        ));
+                    }
+                }
+                t => r.push(format!("unrecognized fingerprint_type \"{t}\"")),
+            }
+            RData::Sshfp(Sshfp {
+                algorithm,
+                fingerprint_type,
+                fingerprint,
+            })
+        }
+        RecordType::TLSA => RData::Tlsa(Tlsa {
+            certificate_usage: g.int(0, 3, &mut r) as u8,
+            selector: g.int(1, 1, &mut r) as u8,
+            matching_type: g.int(2, 2, &mut r) as u8,
+            certificate_association_data: g.hex(3, &mut r),
+        }),
+        RecordType::DS => RData::Ds(Ds {
+            key_tag: g.int(0, 65535, &mut r) as u16,
+            algorithm: g.int(1, 255, &mut r) as u8,
+            digest_type: g.int(2, 255, &mut r) as u8,
+            digest: g.hex(3, &mut r),
+        }),
+        RecordType::URI => {
+            let target = g.text(2, &mut r);
+            if target.is_empty() {
+                r.push("missing target".into());
+            }
+            RData::Uri(Uri {
+                priority: g.int(0, 65535, &mut r) as u16,
+                weight: g.int(1, 65535, &mut r) as u16,
+                target: target.into_bytes(),
+            })
+        }
+        RecordType::LOC => {
+            let loc = Loc {
+                lat_degrees: g.int(0, 90, &mut r) as u8,
+                lat_minutes: g.int(1, 59, &mut r) as u8,
+                lat_millis: g.decimal(2, 3, &mut r).try_into().unwrap_or(u32::MAX),
+                lat_direction: g.letter(3, &mut r),
+                long_degrees: g.int(4, 180, &mut r) as u8,
+                long_minutes: g.int(5, 59, &mut r) as u8,
+                long_millis: g.decimal(6, 3, &mut r).try_into().unwrap_or(u32::MAX),
+                long_direction: g.letter(7, &mut r),
+                altitude_cm: g.decimal(8, 2, &mut r),
+                size_cm: g.decimal(9, 2, &mut r).try_into().unwrap_or(u64::MAX),
+                precision_horz_cm: g.decimal(10, 2, &mut r).try_into().unwrap_or(u64::MAX),
+                precision_vert_cm: g.decimal(11, 2, &mut r).try_into().unwrap_or(u64::MAX),
+            };
+            if loc.lat_millis > 59_999 {
+                r.push("invalid lat_seconds: must be from 0 to 59.999".into());
+            }
+            if loc.long_millis > 59_999 {
+                r.push("invalid long_seconds: must be from 0 to 59.999".into());
+            }
+            if !(-10_000_000..=4_284_967_295).contains(&loc.altitude_cm) {
+                r.push("invalid altitude: must be from -100000.00 to 42849672.95".into());
+            }
+            for (n, v) in [("size", loc.size_cm), ("precision_horz", loc.precision_horz_cm), ("precision_vert", loc.precision_vert_cm)] {
+                if v > 9_000_000_000 {
+                    r.push(format!("invalid {n}: must be from 0 to 90000000.00"));
+                }
+            }
+            RData::Loc(Box::new(loc))
+        }
+        other => return Err(vec![format!("{other} values are not mappings")]),
+    };
+    if r.is_empty() {
+        Ok(d)
+    } else {
+        Err(r)
+    }
+}

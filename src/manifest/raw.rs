@@ -1,0 +1,333 @@
+//! The octoDNS zone file as written, before any DNS meaning is given to it.
+//!
+//! Deserialised with hand-written visitors rather than `#[serde(untagged)]` enums: untagged
+//! enums buffer every value (the hot path for 100k-record zones) and lose positions. Each name
+//! and each record keeps its line, so later errors can point at it.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::diag::Pos;
+
+/// A YAML scalar as octoDNS's loader would see it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+}
+
+impl Scalar {
+    /// The scalar as text: numbers are written back the way YAML read them.
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            Scalar::Str(s) => Some(s.clone()),
+            Scalar::Int(i) => Some(i.to_string()),
+            Scalar::Float(f) => Some(f.to_string()),
+            Scalar::Bool(_) | Scalar::Null => None,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Scalar::Str(s) => format!("{s:?}"),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Null => "null".into(),
+        }
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a scalar (string or number)")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Str(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+        Ok(Scalar::Str(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        i64::try_from(v)
+            .map(Scalar::Int)
+            .map_err(|_| E::custom("integer out of range"))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Float(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Null)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// A record value: a plain scalar (`1.2.3.4`) or a mapping of fields (`{exchange: ..}`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawValue {
+    Scalar(Scalar),
+    Map(Vec<(String, Scalar)>),
+}
+
+struct RawValueVisitor;
+
+impl<'de> Visitor<'de> for RawValueVisitor {
+    type Value = RawValue;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a record value (a string or a mapping of fields)")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawValue, E> {
+        Ok(RawValue::Scalar(Scalar::Str(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<RawValue, E> {
+        Ok(RawValue::Scalar(Scalar::Str(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawValue, E> {
+        Ok(RawValue::Scalar(Scalar::Int(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawValue, E> {
+        ScalarVisitor.visit_u64(v).map(RawValue::Scalar)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawValue, E> {
+        Ok(RawValue::Scalar(Scalar::Float(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawValue, E> {
+        Ok(RawValue::Scalar(Scalar::Bool(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<RawValue, E> {
+        Ok(RawValue::Scalar(Scalar::Null))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
+        let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(4));
+        while let Some(k) = map.next_key::<String>()? {
+            fields.push((k, map.next_value::<Scalar>()?));
+        }
+        Ok(RawValue::Map(fields))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RawValueVisitor)
+    }
+}
+
+/// octoDNS's per-record `octodns:` block. Only the keys zonekeeper acts on are typed; other
+/// keys (`healthcheck`, provider-specific blocks such as `cloudflare:`) are accepted and
+/// ignored, as octoDNS does.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct RawMeta {
+    /// The record is not managed: never created, changed or deleted.
+    #[serde(default)]
+    pub ignored: bool,
+    /// Only these targets receive the record.
+    #[serde(default)]
+    pub included: Vec<String>,
+    /// These targets do not receive the record.
+    #[serde(default)]
+    pub excluded: Vec<String>,
+    /// octoDNS: downgrade validation errors to warnings. zonekeeper still refuses values it
+    /// cannot represent exactly; accepted for compatibility.
+    #[serde(default)]
+    pub lenient: bool,
+}
+
+/// One record as written under a name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RawRecord {
+    pub pos: Pos,
+    pub rtype: Option<Scalar>,
+    pub ttl: Option<Scalar>,
+    pub value: Option<RawValue>,
+    pub values: Option<Vec<RawValue>>,
+    pub octodns: Option<RawMeta>,
+    /// Keys octoDNS does not define (typos) or that zonekeeper refuses (`dynamic`, `geo`).
+    pub unknown_keys: Vec<String>,
+}
+
+struct RawRecordVisitor;
+
+impl<'de> Visitor<'de> for RawRecordVisitor {
+    type Value = RawRecord;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a record mapping with at least `type` and `value` or `values`")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord, A::Error> {
+        let mut r = RawRecord::default();
+        while let Some(k) = map.next_key::<String>()? {
+            match k.as_str() {
+                "type" => r.rtype = Some(map.next_value()?),
+                "ttl" => r.ttl = Some(map.next_value()?),
+                "value" => r.value = Some(map.next_value()?),
+                "values" => r.values = Some(map.next_value::<OneOrMany<RawValue>>()?.0),
+                "octodns" => r.octodns = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                    r.unknown_keys.push(k);
+                }
+            }
+        }
+        Ok(r)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawRecord {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RawRecordVisitor)
+    }
+}
+
+/// A list, or a single item standing for a list of one (octoDNS allows both).
+pub struct OneOrMany<T>(pub Vec<T>);
+
+struct OneOrManyVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrManyVisitor<T> {
+    type Value = OneOrMany<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("one item or a list of items")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+        while let Some(item) = seq.next_element()? {
+            v.push(item);
+        }
+        Ok(OneOrMany(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| OneOrMany(vec![t]))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        T::deserialize(de::value::StrDeserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        T::deserialize(de::value::I64Deserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        T::deserialize(de::value::U64Deserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        T::deserialize(de::value::F64Deserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        T::deserialize(de::value::BoolDeserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OneOrManyVisitor(std::marker::PhantomData))
+    }
+}
+
+/// The records under one name: a single mapping, or a list of them (each with its position).
+struct RecordList(Vec<(RawRecord, Option<Pos>)>);
+
+struct RecordListVisitor;
+
+impl<'de> Visitor<'de> for RecordListVisitor {
+    type Value = RecordList;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a record mapping or a list of record mappings")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RecordList, A::Error> {
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+        while let Some(item) = seq.next_element::<Spanned<RawRecord>>()? {
+            v.push((item.value, Some(Pos::from_saphyr(&item.referenced))));
+        }
+        Ok(RecordList(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RecordList, A::Error> {
+        let r = RawRecordVisitor.visit_map(map)?;
+        Ok(RecordList(vec![(r, None)]))
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RecordListVisitor)
+    }
+}
+
+/// All records written under one name.
+#[derive(Debug)]
+pub struct RawName {
+    pub name: String,
+    pub pos: Pos,
+    pub records: Vec<RawRecord>,
+}
+
+/// A whole octoDNS zone file: names in file order.
+#[derive(Debug, Default)]
+pub struct RawZoneFile {
+    pub names: Vec<RawName>,
+}
+
+struct ZoneFileVisitor;
+
+impl<'de> Visitor<'de> for ZoneFileVisitor {
+    type Value = RawZoneFile;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping of record names ('' for the apex) to records")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawZoneFile, A::Error> {
+        let mut names = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<Scalar>>()? {
+            let name = match key.value {
+                Scalar::Null => String::new(),
+                other => other
+                    .as_text()
+                    .ok_or_else(|| de::Error::custom("a record name must be a string"))?,
+            };
+            let recs = map.next_value::<Spanned<RecordList>>()?;
+            let list_pos = Pos::from_saphyr(&recs.referenced);
+            let records = recs
+                .value
+                .0
+                .into_iter()
+                .map(|(mut r, pos)| {
+                    r.pos = pos.unwrap_or(list_pos);
+                    r
+                })
+                .collect();
+            names.push(RawName {
+                name,
+                pos: Pos::from_saphyr(&key.referenced),
+                records,
+            });
+        }
+        Ok(RawZoneFile { names })
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<RawZoneFile, E> {
+        Ok(RawZoneFile::default())
+    }
+}
+
+impl<'de> Deserialize<'de> for RawZoneFile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ZoneFileVisitor)
+    }
+}

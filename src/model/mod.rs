@@ -1,0 +1,16 @@
+//! The normalised model every stage shares: names, types, values, RRsets and zones.
+//!
+//! Pure data and pure checks: no IO, no async, no provider or manifest knowledge. Manifests
+//! and providers convert *into* these types at their edge; everything after trusts them.
+
+pub mod name;
+pub mod rdata;
+pub mod rrset;
+pub mod rtype;
+pub mod zone;
+
+pub use name::{Fqdn, NameError};
+pub use rdata::RData;
+pub use rrset::{RrKey, RrSet, MAX_TTL};
+pub use rtype::RecordType;
+pub use zone::{Zone, ZoneProblem};

@@ -1,0 +1,61 @@
+//! RRsets: every value at one (name, type), with one TTL.
+
+use super::name::Fqdn;
+use super::rdata::RData;
+use super::rtype::RecordType;
+
+/// The identity of an RRset inside a zone.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize)]
+pub struct RrKey {
+    pub name: Fqdn,
+    #[serde(rename = "type")]
+    pub rtype: RecordType,
+}
+
+impl RrKey {
+    pub fn new(name: Fqdn, rtype: RecordType) -> RrKey {
+        RrKey { name, rtype }
+    }
+}
+
+impl std::fmt::Display for RrKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.name, self.rtype)
+    }
+}
+
+/// Largest TTL RFC 2181 allows (2^31 - 1).
+pub const MAX_TTL: u32 = 2_147_483_647;
+
+/// The values of one RRset. Values are kept sorted and without duplicates, so two RRsets
+/// with the same records compare equal however they were written.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct RrSet {
+    pub ttl: u32,
+    values: Vec<RData>,
+}
+
+impl RrSet {
+    /// Builds an RRset; values are sorted and de-duplicated.
+    pub fn new(ttl: u32, mut values: Vec<RData>) -> RrSet {
+        values.sort_unstable();
+        values.dedup();
+        RrSet { ttl, values }
+    }
+
+    pub fn values(&self) -> &[RData] {
+        &self.values
+    }
+
+    pub fn into_values(self) -> Vec<RData> {
+        self.values
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}

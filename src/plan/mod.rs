@@ -1,0 +1,218 @@
+//! Desired vs live -> a reviewed, hashable plan of RRset changes.
+//!
+//! Pure: no IO, no async, no providers (only their declared [`Capabilities`]), no metrics.
+//! Steps, in order: fit the desired zone to the target, diff, apply the policy, check safety.
+
+pub mod caps;
+pub mod change;
+pub mod diff;
+pub mod render;
+pub mod rules;
+
+use sha2::{Digest, Sha256};
+
+pub use caps::{Capabilities, Granularity};
+pub use change::{sort_for_apply, Change, Op};
+pub use rules::{IgnoreRule, IgnoreSet, Policy, Thresholds};
+
+use crate::model::{Fqdn, RecordType, RrKey, RrSet, Zone};
+
+/// A desired record the plan leaves out, and why.
+#[derive(Clone, PartialEq, Eq, Debug, serde::Serialize)]
+pub struct Skip {
+    #[serde(flatten)]
+    pub key: RrKey,
+    pub reason: String,
+}
+
+/// Everything the planner needs for one zone on one target.
+pub struct PlanInput<'a> {
+    pub target: &'a str,
+    /// The desired zone for this target.
+    pub desired: &'a Zone,
+    /// The zone as the provider reports it.
+    pub live: &'a Zone,
+    /// False when the provider has no such zone yet.
+    pub live_exists: bool,
+    /// Keys that are not managed (ignore rules, `octodns: {ignored: true}`).
+    pub unmanaged: &'a dyn Fn(&RrKey) -> bool,
+    pub caps: &'a Capabilities,
+    pub policy: Policy,
+    pub thresholds: Thresholds,
+}
+
+/// The plan for one zone on one target.
+#[derive(Clone, Debug)]
+pub struct ZonePlan {
+    pub zone: Fqdn,
+    pub target: String,
+    pub policy: Policy,
+    pub live_exists: bool,
+    /// Managed RRsets that exist live (the base for the safety percentages).
+    pub existing: usize,
+    /// In apply order.
+    pub changes: Vec<Change>,
+    pub skipped: Vec<Skip>,
+    /// Notes on values adjusted to fit the target (e.g. a TTL raised to its minimum).
+    pub adjustments: Vec<String>,
+    /// Why this plan must not be applied without `--force` (empty when safe).
+    pub unsafe_reasons: Vec<String>,
+}
+
+impl ZonePlan {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn count(&self, op: Op) -> usize {
+        self.changes.iter().filter(|c| c.op() == op).count()
+    }
+
+    /// True when applying would write (changes present and the policy allows writing).
+    pub fn writes(&self) -> bool {
+        !self.changes.is_empty() && self.policy != Policy::Warn
+    }
+}
+
+/// Plans one zone for one target.
+pub fn plan_zone(input: &PlanInput) -> ZonePlan {
+    let origin = &input.desired.origin;
+    let mut skipped = Vec::new();
+    let mut adjustments = Vec::new();
+    let fitted = fit(input.desired, input.caps, &mut skipped, &mut adjustments);
+    let mut changes = diff::diff(&fitted, input.live, input.unmanaged);
+
+    if input.policy == Policy::UpsertOnly {
+        changes.retain(|c| {
+            if c.op() == Op::Delete {
+                skipped.push(Skip {
+                    key: c.key().clone(),
+                    reason: "policy upsert-only: live RRset not in the manifest is kept".into(),
+                });
+                false
+            } else {
+                true
+            }
+        });
+    }
+    sort_for_apply(&mut changes);
+
+    let existing = input
+        .live
+        .rrsets
+        .keys()
+        .filter(|k| !(input.unmanaged)(k))
+        .count();
+    let unsafe_reasons = safety(origin, &changes, existing, &input.thresholds);
+    ZonePlan {
+        zone: origin.clone(),
+        target: input.target.to_string(),
+        policy: input.policy,
+        live_exists: input.live_exists,
+        existing,
+        changes,
+        skipped,
+        adjustments,
+        unsafe_reasons,
+    }
+}
+
+/// Fits the desired zone to what the target can store: unsupported types and (where not
+/// allowed) the apex NS are skipped with a reason; TTLs are clamped into the target's range.
+fn fit(desired: &Zone, caps: &Capabilities, skipped: &mut Vec<Skip>, adjustments: &mut Vec<String>) -> Zone {
+    let all_types = caps.types.len() == RecordType::ALL.len();
+    let ttl_ok = |t: u32| t >= caps.ttl_min && t <= caps.ttl_max;
+    if all_types && caps.root_ns && desired.rrsets.values().all(|s| ttl_ok(s.ttl)) {
+        return desired.clone();
+    }
+    let mut out = Zone::new(desired.origin.clone());
+    for (key, set) in &desired.rrsets {
+        if !caps.types.contains(&key.rtype) {
+            skipped.push(Skip {
+                key: key.clone(),
+                reason: format!("the target cannot store {} records", key.rtype),
+            });
+            continue;
+        }
+        if key.rtype == RecordType::NS && key.name == desired.origin && !caps.root_ns {
+            skipped.push(Skip {
+                key: key.clone(),
+                reason: "the target manages the apex NS itself".into(),
+            });
+            continue;
+        }
+        let ttl = set.ttl.clamp(caps.ttl_min, caps.ttl_max);
+        if ttl != set.ttl {
+            adjustments.push(format!(
+                "{key}: TTL {} is outside the target's range {}..={}, using {ttl}",
+                set.ttl, caps.ttl_min, caps.ttl_max
+            ));
+            out.put(key.clone(), RrSet::new(ttl, set.values().to_vec()));
+        } else {
+            out.put(key.clone(), set.clone());
+        }
+    }
+    out
+}
+
+/// octoDNS's safety checks: too large a share of an established zone updated or deleted,
+/// or the apex NS changed.
+fn safety(origin: &Fqdn, changes: &[Change], existing: usize, t: &Thresholds) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if existing >= t.min_records && existing > 0 {
+        for (op, limit) in [(Op::Update, t.update_pct), (Op::Delete, t.delete_pct)] {
+            let n = changes.iter().filter(|c| c.op() == op).count();
+            let pct = n as f64 * 100.0 / existing as f64;
+            if pct > limit {
+                reasons.push(format!(
+                    "too many {}s: {n} of {existing} existing RRsets ({pct:.1}% > {limit}%)",
+                    op.as_str()
+                ));
+            }
+        }
+    }
+    if changes
+        .iter()
+        .any(|c| c.op() != Op::Create && c.key().rtype == RecordType::NS && &c.key().name == origin)
+    {
+        reasons.push("the apex NS RRset changes (delegation of the whole zone)".into());
+    }
+    reasons
+}
+
+/// Every zone's plan for one run.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub zones: Vec<ZonePlan>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.zones.iter().all(ZonePlan::is_empty)
+    }
+
+    pub fn change_count(&self) -> usize {
+        self.zones.iter().map(|z| z.changes.len()).sum()
+    }
+
+    /// SHA-256 of the plan's canonical text (zones and changes in apply order). The same
+    /// manifests against the same live state always give the same hash, so a reviewed plan
+    /// can be pinned with `apply --plan-hash`.
+    pub fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        for z in &self.zones {
+            if z.changes.is_empty() {
+                continue;
+            }
+            h.update(format!("zone {} target {}\n", z.zone, z.target));
+            for c in &z.changes {
+                h.update(render::canonical_change(c));
+                h.update(b"\n");
+            }
+        }
+        hex::encode(h.finalize())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,269 @@
+//! Plan output: text (a coloured diff on a terminal), Markdown (a PR comment) and JSON.
+//!
+//! Record lines use zone-file syntax (`www.example.com. 300 IN A 192.0.2.1`); the diff between
+//! the old and new lines of each zone is computed with `similar`.
+
+use std::fmt::Write as _;
+
+use similar::{ChangeTag, TextDiff};
+
+use super::{Change, Op, Plan, ZonePlan};
+use crate::model::{RrKey, RrSet};
+
+/// Output formats of `zonekeeper plan`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Format {
+    /// A diff per zone and target, coloured on a terminal.
+    Text,
+    /// A pull-request comment: a summary table, the diff in a collapsible block, the hash.
+    Markdown,
+    /// Machine-readable; see the README for the fields.
+    Json,
+}
+
+/// The lines of an RRset in zone-file syntax, one per value.
+pub fn rrset_lines(key: &RrKey, set: &RrSet) -> Vec<String> {
+    set.values()
+        .iter()
+        .map(|v| format!("{} {} IN {} {}", key.name, set.ttl, key.rtype, v))
+        .collect()
+}
+
+/// One change as one canonical line (the input of the plan hash).
+pub fn canonical_change(c: &Change) -> String {
+    let fmt_set = |s: Option<&RrSet>| match s {
+        None => "-".to_string(),
+        Some(s) => {
+            let vals: Vec<String> = s.values().iter().map(ToString::to_string).collect();
+            format!("{} [{}]", s.ttl, vals.join(" | "))
+        }
+    };
+    format!(
+        "{} {} {} {} => {}",
+        c.op().as_str(),
+        c.key().name,
+        c.key().rtype,
+        fmt_set(c.old()),
+        fmt_set(c.new_set())
+    )
+}
+
+fn summary(z: &ZonePlan) -> String {
+    format!(
+        "{} create, {} update, {} delete",
+        z.count(Op::Create),
+        z.count(Op::Update),
+        z.count(Op::Delete)
+    )
+}
+
+/// The diff lines of a zone plan, each with its tag.
+fn diff_lines(z: &ZonePlan) -> Vec<(ChangeTag, String)> {
+    let mut old = String::new();
+    let mut new = String::new();
+    // Changes are in apply order; the diff reads best in name order.
+    let mut sorted: Vec<&Change> = z.changes.iter().collect();
+    sorted.sort_by(|a, b| a.key().cmp(b.key()));
+    for c in sorted {
+        if let Some(s) = c.old() {
+            for l in rrset_lines(c.key(), s) {
+                old.push_str(&l);
+                old.push('\n');
+            }
+        }
+        if let Some(s) = c.new_set() {
+            for l in rrset_lines(c.key(), s) {
+                new.push_str(&l);
+                new.push('\n');
+            }
+        }
+    }
+    let diff = TextDiff::from_lines(&old, &new);
+    diff.iter_all_changes()
+        .map(|ch| (ch.tag(), ch.value().trim_end_matches('\n').to_string()))
+        .collect()
+}
+
+fn status(z: &ZonePlan) -> String {
+    if !z.unsafe_reasons.is_empty() {
+        format!("UNSAFE (needs --force): {}", z.unsafe_reasons.join("; "))
+    } else if z.policy == super::Policy::Warn && !z.changes.is_empty() {
+        "drift (policy warn: not applied)".into()
+    } else if z.changes.is_empty() {
+        "in sync".into()
+    } else {
+        "ready".into()
+    }
+}
+
+/// Human-readable text; `color` adds ANSI colours.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let (red, green, bold, reset) = if color {
+        ("\x1b[31m", "\x1b[32m", "\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "", "", "")
+    };
+    let mut out = String::new();
+    for z in &plan.zones {
+        let _ = writeln!(
+            out,
+            "{bold}zone {} -> {} ({}){reset}: {} [{}]",
+            z.zone,
+            z.target,
+            z.policy.as_str(),
+            summary(z),
+            status(z)
+        );
+        if !z.live_exists {
+            let _ = writeln!(out, "  (zone does not exist on the target yet)");
+        }
+        for (tag, line) in diff_lines(z) {
+            match tag {
+                ChangeTag::Delete => {
+                    let _ = writeln!(out, "{red}- {line}{reset}");
+                }
+                ChangeTag::Insert => {
+                    let _ = writeln!(out, "{green}+ {line}{reset}");
+                }
+                ChangeTag::Equal => {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+        }
+        for s in &z.skipped {
+            let _ = writeln!(out, "  skipped {}: {}", s.key, s.reason);
+        }
+        for a in &z.adjustments {
+            let _ = writeln!(out, "  adjusted {a}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} change(s) in {} zone plan(s); plan hash {}",
+        plan.change_count(),
+        plan.zones.len(),
+        plan.hash()
+    );
+    out
+}
+
+/// Markdown for a pull-request comment. Output longer than `max_bytes` has its diffs cut,
+/// with a note; the summary table and hash are always kept.
+pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
+    let mut head = String::from("<!-- zonekeeper-plan -->\n### zonekeeper plan\n\n");
+    head.push_str("| zone | target | policy | create | update | delete | skipped | status |\n");
+    head.push_str("|---|---|---|---:|---:|---:|---:|---|\n");
+    for z in &plan.zones {
+        let _ = writeln!(
+            head,
+            "| `{}` | `{}` | {} | {} | {} | {} | {} | {} |",
+            z.zone,
+            z.target,
+            z.policy.as_str(),
+            z.count(Op::Create),
+            z.count(Op::Update),
+            z.count(Op::Delete),
+            z.skipped.len(),
+            status(z).replace('|', "\\|")
+        );
+    }
+    let foot = format!(
+        "\n{} change(s). Plan hash: `{}` (apply exactly this plan with `zonekeeper apply --plan-hash {}`)\n",
+        plan.change_count(),
+        plan.hash(),
+        plan.hash()
+    );
+    let mut body = String::new();
+    let mut truncated = false;
+    let budget = max_bytes.saturating_sub(head.len() + foot.len() + 200);
+    for z in plan.zones.iter().filter(|z| !z.changes.is_empty() || !z.skipped.is_empty()) {
+        let mut block = format!(
+            "\n<details><summary><code>{}</code> → <code>{}</code>: {}</summary>\n\n```diff\n",
+            z.zone,
+            z.target,
+            summary(z)
+        );
+        for (tag, line) in diff_lines(z) {
+            let sign = match tag {
+                ChangeTag::Delete => '-',
+                ChangeTag::Insert => '+',
+                ChangeTag::Equal => ' ',
+            };
+            let _ = writeln!(block, "{sign} {}", line.replace("```", "`\u{200b}``"));
+        }
+        for s in &z.skipped {
+            let _ = writeln!(block, "# skipped {}: {}", s.key, s.reason);
+        }
+        block.push_str("```\n</details>\n");
+        if body.len() + block.len() > budget {
+            truncated = true;
+            continue;
+        }
+        body.push_str(&block);
+    }
+    if truncated {
+        body.push_str("\n> **Note:** the plan is too long for one comment; some zones' diffs are left out. The full plan is in the CI job's artifacts (`zonekeeper plan --format text`).\n");
+    }
+    head + &body + &foot
+}
+
+#[derive(serde::Serialize)]
+struct JsonSet<'a> {
+    ttl: u32,
+    values: Vec<String>,
+    #[serde(skip)]
+    _p: std::marker::PhantomData<&'a ()>,
+}
+
+fn json_set(s: Option<&RrSet>) -> Option<JsonSet<'_>> {
+    s.map(|s| JsonSet {
+        ttl: s.ttl,
+        values: s.values().iter().map(ToString::to_string).collect(),
+        _p: std::marker::PhantomData,
+    })
+}
+
+/// The JSON document described in the README (`version` 1).
+pub fn json(plan: &Plan) -> serde_json::Value {
+    let zones: Vec<serde_json::Value> = plan
+        .zones
+        .iter()
+        .map(|z| {
+            let changes: Vec<serde_json::Value> = z
+                .changes
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "op": c.op(),
+                        "name": c.key().name,
+                        "type": c.key().rtype,
+                        "old": json_set(c.old()),
+                        "new": json_set(c.new_set()),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "zone": z.zone,
+                "target": z.target,
+                "policy": z.policy,
+                "zone_exists": z.live_exists,
+                "existing_rrsets": z.existing,
+                "counts": {
+                    "create": z.count(Op::Create),
+                    "update": z.count(Op::Update),
+                    "delete": z.count(Op::Delete),
+                },
+                "unsafe": z.unsafe_reasons,
+                "skipped": z.skipped,
+                "adjustments": z.adjustments,
+                "changes": changes,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "version": 1,
+        "hash": plan.hash(),
+        "change_count": plan.change_count(),
+        "zones": zones,
+    })
+}
