@@ -3,6 +3,11 @@
 
 mod cli;
 
+// mimalloc: parsing a big zone allocates millions of small strings on all cores at once;
+// glibc's allocator measurably slows that down (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,11 +22,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(cli::run(args)) {
+    let code = match runtime.block_on(cli::run(args)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
-    }
+    };
+    cli::bench::report_peak_rss();
+    code
 }

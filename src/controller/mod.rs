@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::apply::{apply_zone_plan, ApplyOptions, ApplyReport};
 use crate::config::{Config, SecretError, ZoneConfig};
-use crate::manifest::{Diagnostics, ZoneManifest};
+use crate::manifest::{self, Diagnostics, ZoneManifest};
 use crate::model::{Fqdn, RrKey};
 use crate::plan::{self, IgnoreSet, Plan, PlanInput, ZonePlan};
-use crate::provider::{self, Provider, ProviderError};
+use crate::provider::{self, LiveZone, Provider, ProviderError};
 
 /// Why a run could not produce or apply a plan.
 #[derive(Debug, thiserror::Error)]
@@ -61,25 +61,22 @@ pub fn build_providers(config: &Config) -> Result<Providers, RunError> {
         .collect()
 }
 
-/// Plans one zone on one target: read live, fit, diff, policy, safety.
-pub async fn plan_zone_target(
-    zc: &ZoneConfig,
-    manifest: &ZoneManifest,
-    provider: &dyn Provider,
-) -> Result<ZonePlan, RunError> {
-    let live = provider
-        .read_zone(&zc.name)
-        .await
-        .map_err(|source| RunError::Read {
-            provider: provider.name().to_string(),
-            zone: zc.name.clone(),
-            source,
-        })?;
+/// Reads one zone from one provider.
+async fn read_live(zone: &Fqdn, provider: &dyn Provider) -> Result<LiveZone, RunError> {
+    provider.read_zone(zone).await.map_err(|source| RunError::Read {
+        provider: provider.name().to_string(),
+        zone: zone.clone(),
+        source,
+    })
+}
+
+/// Plans one zone on one target from its live state: fit, diff, policy, safety.
+pub fn plan_from_live(zc: &ZoneConfig, manifest: &ZoneManifest, provider: &dyn Provider, live: &LiveZone) -> ZonePlan {
     // Validated when the config was loaded.
     let ignore = IgnoreSet::new(&zc.ignore).unwrap_or_default();
     let unmanaged = |k: &RrKey| manifest.ignored.contains(k) || ignore.matches(&zc.name, k);
     let desired = manifest.desired_for(provider.name());
-    Ok(plan::plan_zone(&PlanInput {
+    plan::plan_zone(&PlanInput {
         target: provider.name(),
         desired: &desired,
         live: &live.zone,
@@ -88,7 +85,24 @@ pub async fn plan_zone_target(
         caps: provider.capabilities(),
         policy: zc.policy,
         thresholds: zc.thresholds,
-    }))
+    })
+}
+
+/// Reads live and plans one zone on one target.
+pub async fn plan_zone_target(
+    zc: &ZoneConfig,
+    manifest: &ZoneManifest,
+    provider: &dyn Provider,
+) -> Result<ZonePlan, RunError> {
+    let live = read_live(&zc.name, provider).await?;
+    Ok(plan_from_live(zc, manifest, provider, &live))
+}
+
+fn provider<'a>(providers: &'a Providers, name: &str) -> Result<&'a dyn Provider, RunError> {
+    providers
+        .get(name)
+        .map(AsRef::as_ref)
+        .ok_or_else(|| RunError::UnknownProvider(name.to_string()))
 }
 
 /// Plans every loaded zone on each of its targets.
@@ -96,13 +110,55 @@ pub async fn plan_all(manifests: &[(ZoneConfig, ZoneManifest)], providers: &Prov
     let mut plan = Plan::default();
     for (zc, m) in manifests {
         for t in &zc.targets {
-            let p = providers
-                .get(t)
-                .ok_or_else(|| RunError::UnknownProvider(t.clone()))?;
-            plan.zones.push(plan_zone_target(zc, m, p.as_ref()).await?);
+            plan.zones.push(plan_zone_target(zc, m, provider(providers, t)?).await?);
         }
     }
     Ok(plan)
+}
+
+/// Manifests loaded for a run, with their zone configuration.
+pub type Loaded = Vec<(ZoneConfig, ZoneManifest)>;
+
+/// Loads the manifests of the configured zones (or only `only`) and plans them. The zone
+/// files are parsed while the live zones are read, since both take time on big zones;
+/// manifest errors are reported before provider errors.
+pub async fn plan_configured(config: &Config, only: Option<&Fqdn>, providers: &Providers) -> Result<(Plan, Loaded), RunError> {
+    let cfg = config.clone();
+    let only_owned = only.cloned();
+    let load = tokio::task::spawn_blocking(move || manifest::load_all(&cfg, only_owned.as_ref()));
+    let mut lives = Vec::new();
+    let mut read_error = None;
+    for zc in config.zones.iter().filter(|z| only.is_none_or(|o| &z.name == o)) {
+        for t in &zc.targets {
+            match provider(providers, t) {
+                Ok(p) => match read_live(&zc.name, p).await {
+                    Ok(l) => lives.push(l),
+                    Err(e) => {
+                        read_error.get_or_insert(e);
+                    }
+                },
+                Err(e) => {
+                    read_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    let manifests = load
+        .await
+        .map_err(|e| RunError::Manifest(Diagnostics(vec![manifest::Diagnostic::file(&config.file, format!("loading manifests failed: {e}"))])))?
+        .map_err(RunError::Manifest)?;
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    let mut lives = lives.into_iter();
+    let mut plan = Plan::default();
+    for (zc, m) in &manifests {
+        for t in &zc.targets {
+            let live = lives.next().ok_or_else(|| RunError::UnknownProvider(t.clone()))?;
+            plan.zones.push(plan_from_live(zc, m, provider(providers, t)?, &live));
+        }
+    }
+    Ok((plan, manifests))
 }
 
 /// The outcome of applying one zone plan.
@@ -137,15 +193,13 @@ pub async fn apply_all(
     }
     let mut out = Vec::new();
     for zp in plan.zones.iter().filter(|z| z.writes()) {
-        let p = providers
-            .get(&zp.target)
-            .ok_or_else(|| RunError::UnknownProvider(zp.target.clone()))?;
-        let report = apply_zone_plan(p.as_ref(), zp, opts).await;
+        let p = provider(providers, &zp.target)?;
+        let report = apply_zone_plan(p, zp, opts).await;
         let (zc, m) = manifests
             .iter()
             .find(|(zc, _)| zc.name == zp.zone)
             .ok_or_else(|| RunError::UnknownZone(zp.zone.clone()))?;
-        let again = plan_zone_target(zc, m, p.as_ref()).await?;
+        let again = plan_zone_target(zc, m, p).await?;
         out.push(ZoneApplied {
             zone: zp.zone.clone(),
             target: zp.target.clone(),

@@ -67,90 +67,238 @@ pub fn yaml_options(len: usize) -> serde_saphyr::Options {
     budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(len);
     let mut opts = serde_saphyr::Options::default();
     opts.budget = Some(budget);
+    // Only `true`/`false` are booleans: `N` (a LOC direction), `no`, `on` stay strings,
+    // as octoDNS's loader reads them.
+    opts.strict_booleans = true;
     opts
 }
 
 /// Reads one zone file's text. All problems are returned, not only the first.
 pub fn parse_zone(text: &str, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
-    let raw: RawZoneFile = match serde_saphyr::from_str_with_options(text, yaml_options(text.len())) {
-        Ok(r) => r,
-        Err(e) => return Err(vec![super::diag::from_yaml_error(file, &e)]),
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let pieces = if text.len() >= PARALLEL_MIN_BYTES && threads > 1 {
+        split_top_level(text, threads)
+    } else {
+        Vec::new()
     };
-    convert(raw, file, origin)
+    if pieces.len() > 1 {
+        if let Some(b) = parse_pieces(text, &pieces, file, origin) {
+            return b.finish();
+        }
+    }
+    let raw: RawZoneFile = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
+        .map_err(|e| vec![super::diag::from_yaml_error(file, &e)])?;
+    let mut b = Builder::new(file, origin);
+    b.add(raw);
+    b.finish()
 }
 
-fn convert(raw: RawZoneFile, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
-    let mut m = ZoneManifest {
-        file: file.to_path_buf(),
-        zone: Zone::new(origin.clone()),
-        ignored: BTreeSet::new(),
-        filters: BTreeMap::new(),
-        positions: HashMap::new(),
-    };
-    for entry in raw.names {
-        let name = match record_name(&entry.name, origin) {
-            Ok(n) => n,
-            Err(msg) => {
-                diags.push(Diagnostic::new(file, entry.pos, Some(format!("{:?}", entry.name)), msg));
+/// Files at least this large are parsed in parallel pieces.
+const PARALLEL_MIN_BYTES: usize = 512 * 1024;
+
+/// Parses and converts the pieces of a large file on all cores (YAML parsing is most of the
+/// cost of a big zone). `None` when any piece is not valid YAML on its own: the caller then
+/// parses the whole file as one, so errors and meaning are exactly those of the whole file.
+fn parse_pieces(text: &str, pieces: &[(usize, u64)], file: &Path, origin: &Fqdn) -> Option<Builder> {
+    let built: Vec<Option<Builder>> = std::thread::scope(|s| {
+        let handles: Vec<_> = pieces
+            .iter()
+            .enumerate()
+            .map(|(i, &(start, line))| {
+                let end = pieces.get(i + 1).map_or(text.len(), |p| p.0);
+                let piece = &text[start..end];
+                s.spawn(move || {
+                    let mut raw: RawZoneFile = serde_saphyr::from_str_with_options(piece, yaml_options(piece.len())).ok()?;
+                    for n in &mut raw.names {
+                        n.pos.line += line;
+                        for rec in &mut n.records {
+                            rec.pos.line += line;
+                        }
+                    }
+                    let mut b = Builder::new(file, origin);
+                    b.add(raw);
+                    Some(b)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().ok().flatten()).collect()
+    });
+    let mut all = built.into_iter();
+    let mut first = all.next()??;
+    for b in all {
+        first.merge(b?);
+    }
+    Some(first)
+}
+
+/// Byte offsets (and the number of lines before them) where `text` can be cut into about
+/// `n` pieces at top-level mapping keys. Empty when the file does not look like a block
+/// mapping.
+fn split_top_level(text: &str, n: usize) -> Vec<(usize, u64)> {
+    let target = text.len() / n;
+    let mut cuts = vec![(0usize, 0u64)];
+    let mut offset = 0usize;
+    let mut line = 0u64;
+    let mut next_cut = target;
+    for l in text.split_inclusive('\n') {
+        let first = l.as_bytes().first().copied().unwrap_or(b' ');
+        let is_key = !matches!(
+            first,
+            b' ' | b'\t' | b'#' | b'-' | b'\n' | b'\r' | b'%' | b'{' | b'[' | b'.' | b'&' | b'*' | b'!' | b'?' | b'|' | b'>'
+        );
+        if offset >= next_cut && is_key {
+            cuts.push((offset, line));
+            next_cut = offset + target;
+        }
+        if line == 0 && !(l.starts_with("---") || l.starts_with('#') || is_key) {
+            return Vec::new();
+        }
+        offset += l.len();
+        line += 1;
+    }
+    cuts
+}
+
+/// Accumulates converted records and their diagnostics; pieces of one file merge.
+struct Builder {
+    file: PathBuf,
+    m: ZoneManifest,
+    /// Raw name -> line where it was first defined (YAML duplicate keys across pieces).
+    names: HashMap<String, u64>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Builder {
+    fn new(file: &Path, origin: &Fqdn) -> Builder {
+        Builder {
+            file: file.to_path_buf(),
+            m: ZoneManifest {
+                file: file.to_path_buf(),
+                zone: Zone::new(origin.clone()),
+                ignored: BTreeSet::new(),
+                filters: BTreeMap::new(),
+                positions: HashMap::new(),
+            },
+            names: HashMap::new(),
+            diags: Vec::new(),
+        }
+    }
+
+    fn dup_key(&mut self, pos: Pos, name: &str, first: u64) {
+        self.diags.push(Diagnostic::new(
+            &self.file,
+            pos,
+            Some(format!("{name:?}")),
+            format!("duplicate key: the name is already defined at line {first}"),
+        ));
+    }
+
+    fn dup_record(&mut self, pos: Pos, key: &RrKey) {
+        self.diags.push(Diagnostic::new(
+            &self.file,
+            pos,
+            Some(key.to_string()),
+            format!("duplicate {} record at this name: put every value in one record's `values`", key.rtype),
+        ));
+    }
+
+    fn add(&mut self, raw: RawZoneFile) {
+        let file = self.file.clone();
+        let origin = self.m.zone.origin.clone();
+        for entry in raw.names {
+            if let Some(&first) = self.names.get(&entry.name) {
+                self.dup_key(entry.pos, &entry.name, first);
                 continue;
             }
-        };
-        if entry.records.is_empty() {
-            diags.push(Diagnostic::new(file, entry.pos, Some(name.to_string()), "no records under this name"));
-        }
-        for rec in entry.records {
-            let pos = rec.pos;
-            let label = |t: Option<RecordType>| match t {
-                Some(t) => format!("{name} {t}"),
-                None => name.to_string(),
-            };
-            match convert_record(&name, rec) {
-                Ok((rtype, set, meta)) => {
-                    let key = RrKey::new(name.clone(), rtype);
-                    if m.positions.contains_key(&key) || m.ignored.contains(&key) {
-                        diags.push(Diagnostic::new(
-                            file,
-                            pos,
-                            Some(label(Some(rtype))),
-                            format!("duplicate {rtype} record at this name: put every value in one record's `values`"),
-                        ));
-                        continue;
-                    }
-                    m.positions.insert(key.clone(), pos);
-                    let meta = meta.unwrap_or_default();
-                    if meta.ignored {
-                        m.ignored.insert(key);
-                        continue;
-                    }
-                    if !meta.included.is_empty() || !meta.excluded.is_empty() {
-                        m.filters.insert(
-                            key.clone(),
-                            TargetFilter {
-                                included: meta.included,
-                                excluded: meta.excluded,
-                            },
-                        );
-                    }
-                    m.zone.put(key, set);
+            self.names.insert(entry.name.clone(), entry.pos.line);
+            let name = match record_name(&entry.name, &origin) {
+                Ok(n) => n,
+                Err(msg) => {
+                    self.diags
+                        .push(Diagnostic::new(&file, entry.pos, Some(format!("{:?}", entry.name)), msg));
+                    continue;
                 }
-                Err((rtype, reasons)) => {
-                    for r in reasons {
-                        diags.push(Diagnostic::new(file, pos, Some(label(rtype)), r));
+            };
+            if entry.records.is_empty() {
+                self.diags
+                    .push(Diagnostic::new(&file, entry.pos, Some(name.to_string()), "no records under this name"));
+            }
+            for rec in entry.records {
+                let pos = rec.pos;
+                match convert_record(&name, rec) {
+                    Ok((rtype, set, meta)) => self.insert(RrKey::new(name.clone(), rtype), set, meta.unwrap_or_default(), pos),
+                    Err((rtype, reasons)) => {
+                        let label = match rtype {
+                            Some(t) => format!("{name} {t}"),
+                            None => name.to_string(),
+                        };
+                        for r in reasons {
+                            self.diags.push(Diagnostic::new(&file, pos, Some(label.clone()), r));
+                        }
                     }
                 }
             }
         }
     }
-    for p in m.zone.check() {
-        let pos = m.positions.get(&p.key).copied().unwrap_or_default();
-        diags.push(Diagnostic::new(file, pos, Some(p.key.to_string()), p.reason));
+
+    fn insert(&mut self, key: RrKey, set: RrSet, meta: RawMeta, pos: Pos) {
+        if self.m.positions.contains_key(&key) {
+            self.dup_record(pos, &key);
+            return;
+        }
+        self.m.positions.insert(key.clone(), pos);
+        if meta.ignored {
+            self.m.ignored.insert(key);
+            return;
+        }
+        if !meta.included.is_empty() || !meta.excluded.is_empty() {
+            self.m.filters.insert(
+                key.clone(),
+                TargetFilter {
+                    included: meta.included,
+                    excluded: meta.excluded,
+                },
+            );
+        }
+        self.m.zone.put(key, set);
     }
-    if diags.is_empty() {
-        Ok(m)
-    } else {
-        diags.sort_by_key(|d| (d.pos.line, d.pos.column));
-        Err(diags)
+
+    /// Adds a later piece of the same file.
+    fn merge(&mut self, mut other: Builder) {
+        for (name, line) in other.names {
+            match self.names.get(&name) {
+                Some(&first) => self.dup_key(Pos { line, column: 1 }, &name, first),
+                None => {
+                    self.names.insert(name, line);
+                }
+            }
+        }
+        for (key, pos) in other.m.positions {
+            if self.m.positions.contains_key(&key) {
+                other.m.zone.remove(&key);
+                other.m.ignored.remove(&key);
+                self.dup_record(pos, &key);
+            } else {
+                self.m.positions.insert(key, pos);
+            }
+        }
+        self.m.zone.rrsets.append(&mut other.m.zone.rrsets);
+        self.m.ignored.append(&mut other.m.ignored);
+        self.m.filters.append(&mut other.m.filters);
+        self.diags.append(&mut other.diags);
+    }
+
+    fn finish(mut self) -> Result<ZoneManifest, Vec<Diagnostic>> {
+        for p in self.m.zone.check() {
+            let pos = self.m.positions.get(&p.key).copied().unwrap_or_default();
+            self.diags.push(Diagnostic::new(&self.file, pos, Some(p.key.to_string()), p.reason));
+        }
+        if self.diags.is_empty() {
+            Ok(self.m)
+        } else {
+            self.diags.sort_by_key(|d| (d.pos.line, d.pos.column));
+            Err(self.diags)
+        }
     }
 }
 
@@ -469,7 +617,11 @@ impl<'a> Got<'a> {
     }
 
     fn letter(&self, i: usize, r: &mut Vec<String>) -> char {
+        let before = r.len();
         let t = self.text(i, r);
+        if r.len() > before {
+            return '?';
+        }
         match self.spec[i].kind {
             Kind::Letter(allowed) if allowed.contains(&t.as_str()) => t.chars().next().unwrap_or('?'),
             Kind::Letter(allowed) => {

@@ -302,10 +302,11 @@ impl<'de> Visitor<'de> for ZoneFileVisitor {
                     .as_text()
                     .ok_or_else(|| de::Error::custom("a record name must be a string"))?,
             };
-            let recs = map.next_value::<Spanned<RecordList>>()?;
-            let list_pos = Pos::from_saphyr(&recs.referenced);
+            // A single record takes the position of its name (one span per name is cheaper
+            // than two, and points at the same place); list items carry their own.
+            let recs = map.next_value::<RecordList>()?;
+            let list_pos = Pos::from_saphyr(&key.referenced);
             let records = recs
-                .value
                 .0
                 .into_iter()
                 .map(|(mut r, pos)| {

@@ -9,6 +9,8 @@ pub mod diff;
 pub mod render;
 pub mod rules;
 
+use std::borrow::Cow;
+
 use sha2::{Digest, Sha256};
 
 pub use caps::{Capabilities, Granularity};
@@ -119,11 +121,20 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
 
 /// Fits the desired zone to what the target can store: unsupported types and (where not
 /// allowed) the apex NS are skipped with a reason; TTLs are clamped into the target's range.
-fn fit(desired: &Zone, caps: &Capabilities, skipped: &mut Vec<Skip>, adjustments: &mut Vec<String>) -> Zone {
-    let all_types = caps.types.len() == RecordType::ALL.len();
-    let ttl_ok = |t: u32| t >= caps.ttl_min && t <= caps.ttl_max;
-    if all_types && caps.root_ns && desired.rrsets.values().all(|s| ttl_ok(s.ttl)) {
-        return desired.clone();
+fn fit<'a>(
+    desired: &'a Zone,
+    caps: &Capabilities,
+    skipped: &mut Vec<Skip>,
+    adjustments: &mut Vec<String>,
+) -> Cow<'a, Zone> {
+    let fits = |k: &RrKey, s: &RrSet| {
+        caps.types.contains(&k.rtype)
+            && s.ttl >= caps.ttl_min
+            && s.ttl <= caps.ttl_max
+            && (caps.root_ns || k.rtype != RecordType::NS || k.name != desired.origin)
+    };
+    if desired.rrsets.iter().all(|(k, s)| fits(k, s)) {
+        return Cow::Borrowed(desired);
     }
     let mut out = Zone::new(desired.origin.clone());
     for (key, set) in &desired.rrsets {
@@ -152,7 +163,7 @@ fn fit(desired: &Zone, caps: &Capabilities, skipped: &mut Vec<Skip>, adjustments
             out.put(key.clone(), set.clone());
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// octoDNS's safety checks: too large a share of an established zone updated or deleted,

@@ -61,9 +61,13 @@ fn summary(z: &ZonePlan) -> String {
 fn diff_lines(z: &ZonePlan) -> Vec<(ChangeTag, String)> {
     let mut old = String::new();
     let mut new = String::new();
-    // Changes are in apply order; the diff reads best in name order.
+    // Changes are in apply order; the diff reads best in DNS order (apex first, then each
+    // name under its parent).
     let mut sorted: Vec<&Change> = z.changes.iter().collect();
-    sorted.sort_by(|a, b| a.key().cmp(b.key()));
+    sorted.sort_by_cached_key(|c| {
+        let labels: Vec<String> = c.key().name.without_dot().rsplit('.').map(str::to_string).collect();
+        (labels, c.key().rtype)
+    });
     for c in sorted {
         if let Some(s) = c.old() {
             for l in rrset_lines(c.key(), s) {
@@ -208,62 +212,101 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
 }
 
 #[derive(serde::Serialize)]
-struct JsonSet<'a> {
+struct JsonSet {
     ttl: u32,
     values: Vec<String>,
-    #[serde(skip)]
-    _p: std::marker::PhantomData<&'a ()>,
 }
 
-fn json_set(s: Option<&RrSet>) -> Option<JsonSet<'_>> {
-    s.map(|s| JsonSet {
-        ttl: s.ttl,
-        values: s.values().iter().map(ToString::to_string).collect(),
-        _p: std::marker::PhantomData,
-    })
-}
-
-/// The JSON document described in the README (`version` 1).
-pub fn json(plan: &Plan) -> serde_json::Value {
-    let zones: Vec<serde_json::Value> = plan
-        .zones
-        .iter()
-        .map(|z| {
-            let changes: Vec<serde_json::Value> = z
-                .changes
-                .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "op": c.op(),
-                        "name": c.key().name,
-                        "type": c.key().rtype,
-                        "old": json_set(c.old()),
-                        "new": json_set(c.new_set()),
-                    })
-                })
-                .collect();
-            serde_json::json!({
-                "zone": z.zone,
-                "target": z.target,
-                "policy": z.policy,
-                "zone_exists": z.live_exists,
-                "existing_rrsets": z.existing,
-                "counts": {
-                    "create": z.count(Op::Create),
-                    "update": z.count(Op::Update),
-                    "delete": z.count(Op::Delete),
-                },
-                "unsafe": z.unsafe_reasons,
-                "skipped": z.skipped,
-                "adjustments": z.adjustments,
-                "changes": changes,
-            })
+impl JsonSet {
+    fn of(s: Option<&RrSet>) -> Option<JsonSet> {
+        s.map(|s| JsonSet {
+            ttl: s.ttl,
+            values: s.values().iter().map(ToString::to_string).collect(),
         })
-        .collect();
-    serde_json::json!({
-        "version": 1,
-        "hash": plan.hash(),
-        "change_count": plan.change_count(),
-        "zones": zones,
-    })
+    }
+}
+
+#[derive(serde::Serialize)]
+struct JsonChange<'a> {
+    op: Op,
+    name: &'a crate::model::Fqdn,
+    #[serde(rename = "type")]
+    rtype: crate::model::RecordType,
+    old: Option<JsonSet>,
+    new: Option<JsonSet>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonCounts {
+    create: usize,
+    update: usize,
+    delete: usize,
+}
+
+/// Streams changes without building them all in memory first.
+struct JsonChanges<'a>(&'a [Change]);
+
+impl serde::Serialize for JsonChanges<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|c| JsonChange {
+            op: c.op(),
+            name: &c.key().name,
+            rtype: c.key().rtype,
+            old: JsonSet::of(c.old()),
+            new: JsonSet::of(c.new_set()),
+        }))
+    }
+}
+
+#[derive(serde::Serialize)]
+struct JsonZone<'a> {
+    zone: &'a crate::model::Fqdn,
+    target: &'a str,
+    policy: super::Policy,
+    zone_exists: bool,
+    existing_rrsets: usize,
+    counts: JsonCounts,
+    #[serde(rename = "unsafe")]
+    unsafe_reasons: &'a [String],
+    skipped: &'a [super::Skip],
+    adjustments: &'a [String],
+    changes: JsonChanges<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonPlan<'a> {
+    version: u32,
+    hash: String,
+    change_count: usize,
+    zones: Vec<JsonZone<'a>>,
+}
+
+/// Writes the JSON document described in the README (`version` 1).
+pub fn json<W: std::io::Write>(plan: &Plan, out: W) -> serde_json::Result<()> {
+    let doc = JsonPlan {
+        version: 1,
+        hash: plan.hash(),
+        change_count: plan.change_count(),
+        zones: plan
+            .zones
+            .iter()
+            .map(|z| JsonZone {
+                zone: &z.zone,
+                target: &z.target,
+                policy: z.policy,
+                zone_exists: z.live_exists,
+                existing_rrsets: z.existing,
+                counts: JsonCounts {
+                    create: z.count(Op::Create),
+                    update: z.count(Op::Update),
+                    delete: z.count(Op::Delete),
+                },
+                unsafe_reasons: &z.unsafe_reasons,
+                skipped: &z.skipped,
+                adjustments: &z.adjustments,
+                changes: JsonChanges(&z.changes),
+            })
+            .collect(),
+    };
+    serde_json::to_writer_pretty(out, &doc)
 }
