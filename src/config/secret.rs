@@ -70,6 +70,40 @@ impl SecretRef {
     }
 }
 
+impl SecretRef {
+    /// Makes a relative `file:` path relative to `base_dir` (the config file's directory).
+    pub fn relative_to(self, base_dir: &Path) -> SecretRef {
+        match self {
+            SecretRef::File(p) if p.is_relative() => SecretRef::File(base_dir.join(p)),
+            other => other,
+        }
+    }
+}
+
+/// In configuration a secret is a string `env:NAME` or `file:PATH`; anything else is
+/// refused so a pasted token never lands in git. Relative paths are fixed up by the config
+/// loader with [`SecretRef::relative_to`].
+impl<'de> serde::Deserialize<'de> for SecretRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        SecretRef::parse(&s, Path::new("")).map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for SecretRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretRef".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(env|file):.+$",
+            "description": "A secret reference: `env:NAME` (environment variable) or `file:PATH` (file contents, relative to the config file). Never the secret itself."
+        })
+    }
+}
+
 impl fmt::Display for SecretRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
