@@ -54,12 +54,20 @@ impl ApplyReport {
 }
 
 /// Applies every change of `plan` (the caller has already decided it may be applied).
-pub async fn apply_zone_plan(provider: &dyn Provider, plan: &ZonePlan, opts: &ApplyOptions) -> ApplyReport {
+pub async fn apply_zone_plan(
+    provider: &dyn Provider,
+    plan: &ZonePlan,
+    opts: &ApplyOptions,
+) -> ApplyReport {
     let mut report = ApplyReport {
         results: Vec::with_capacity(plan.changes.len()),
         calls: 0,
     };
-    let max = provider.capabilities().max_batch.unwrap_or(usize::MAX).max(1);
+    let max = provider
+        .capabilities()
+        .max_batch
+        .unwrap_or(usize::MAX)
+        .max(1);
     for batch in plan.changes.chunks(max) {
         let mut done = run_batch(provider, plan, batch.to_vec(), opts, &mut report.calls).await;
         report.results.append(&mut done);
@@ -115,13 +123,17 @@ async fn call_with_retry(
     }
 }
 
+/// A boxed future (the batch runner recurses when it bisects).
+type BatchFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Vec<(Change, ChangeOutcome)>> + Send + 'a>>;
+
 fn run_batch<'a>(
     provider: &'a dyn Provider,
     plan: &'a ZonePlan,
     batch: Vec<Change>,
     opts: &'a ApplyOptions,
     calls: &'a mut usize,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<(Change, ChangeOutcome)>> + Send + 'a>> {
+) -> BatchFuture<'a> {
     Box::pin(async move {
         let outcomes = call_with_retry(provider, plan, &batch, opts, calls).await;
         let refused = outcomes

@@ -32,20 +32,36 @@ pub fn report_peak_rss() {
 /// A deterministic zone of about `records` records of mixed types.
 pub fn generate(origin: &Fqdn, records: usize) -> Zone {
     let mut z = Zone::new(origin.clone());
-    let name = |i: usize, p: &str| Fqdn::parse(&format!("{p}{i}.{origin}")).expect("generated names are valid");
+    let name = |i: usize, p: &str| {
+        Fqdn::parse(&format!("{p}{i}.{origin}")).expect("generated names are valid")
+    };
     let mut count = 0;
     let mut i = 0;
     z.put(
         RrKey::new(origin.clone(), RecordType::NS),
-        RrSet::new(3600, vec![RData::Ns(Fqdn::parse("ns1.example.net.").expect("valid")), RData::Ns(Fqdn::parse("ns2.example.net.").expect("valid"))]),
+        RrSet::new(
+            3600,
+            vec![
+                RData::Ns(Fqdn::parse("ns1.example.net.").expect("valid")),
+                RData::Ns(Fqdn::parse("ns2.example.net.").expect("valid")),
+            ],
+        ),
     );
     while count < records {
         let ip = |k: usize| std::net::Ipv4Addr::from(0x0a00_0000u32 + k as u32);
         let (key, set) = match i % 20 {
-            0..=7 => (RrKey::new(name(i, "host"), RecordType::A), RrSet::new(300, vec![RData::A(ip(i))])),
+            0..=7 => (
+                RrKey::new(name(i, "host"), RecordType::A),
+                RrSet::new(300, vec![RData::A(ip(i))]),
+            ),
             8..=10 => (
                 RrKey::new(name(i, "v6-"), RecordType::AAAA),
-                RrSet::new(300, vec![RData::Aaaa(std::net::Ipv6Addr::from(0x2001_0db8_u128 << 96 | i as u128))]),
+                RrSet::new(
+                    300,
+                    vec![RData::Aaaa(std::net::Ipv6Addr::from(
+                        0x2001_0db8_u128 << 96 | i as u128,
+                    ))],
+                ),
             ),
             11..=13 => (
                 RrKey::new(name(i, "alias"), RecordType::CNAME),
@@ -53,19 +69,50 @@ pub fn generate(origin: &Fqdn, records: usize) -> Zone {
             ),
             14..=16 => (
                 RrKey::new(name(i, "txt"), RecordType::TXT),
-                RrSet::new(3600, vec![RData::Txt(Txt(format!("v=spf1 ip4:10.0.{}.0/24 -all; id={i}", i % 250).into_bytes()))]),
+                RrSet::new(
+                    3600,
+                    vec![RData::Txt(Txt(format!(
+                        "v=spf1 ip4:10.0.{}.0/24 -all; id={i}",
+                        i % 250
+                    )
+                    .into_bytes()))],
+                ),
             ),
             17 => (
                 RrKey::new(name(i, "mx"), RecordType::MX),
-                RrSet::new(3600, vec![RData::Mx(Mx { preference: 10, exchange: name(0, "host") })]),
+                RrSet::new(
+                    3600,
+                    vec![RData::Mx(Mx {
+                        preference: 10,
+                        exchange: name(0, "host"),
+                    })],
+                ),
             ),
             18 => (
-                RrKey::new(Fqdn::parse(&format!("_sip._tcp.svc{i}.{origin}")).expect("valid"), RecordType::SRV),
-                RrSet::new(3600, vec![RData::Srv(Srv { priority: 10, weight: 5, port: 5060, target: name(0, "host") })]),
+                RrKey::new(
+                    Fqdn::parse(&format!("_sip._tcp.svc{i}.{origin}")).expect("valid"),
+                    RecordType::SRV,
+                ),
+                RrSet::new(
+                    3600,
+                    vec![RData::Srv(Srv {
+                        priority: 10,
+                        weight: 5,
+                        port: 5060,
+                        target: name(0, "host"),
+                    })],
+                ),
             ),
             _ => (
                 RrKey::new(name(i, "caa"), RecordType::CAA),
-                RrSet::new(3600, vec![RData::Caa(Caa { flags: 0, tag: "issue".into(), value: b"letsencrypt.org".to_vec() })]),
+                RrSet::new(
+                    3600,
+                    vec![RData::Caa(Caa {
+                        flags: 0,
+                        tag: "issue".into(),
+                        value: b"letsencrypt.org".to_vec(),
+                    })],
+                ),
             ),
         };
         count += set.len();
@@ -149,8 +196,16 @@ pub fn run(sizes: &[usize], workdir: Option<PathBuf>) -> anyhow::Result<String> 
         let jobs: [(&str, Option<Zone>, &[&str]); 4] = [
             ("validate", None, &["validate"]),
             ("plan, empty target", None, &["plan", "--format", "json"]),
-            ("plan, no change", Some(zone.clone()), &["plan", "--format", "json"]),
-            ("plan, 1% changed", Some(perturb(&zone, 1)), &["plan", "--format", "json"]),
+            (
+                "plan, no change",
+                Some(zone.clone()),
+                &["plan", "--format", "json"],
+            ),
+            (
+                "plan, 1% changed",
+                Some(perturb(&zone, 1)),
+                &["plan", "--format", "json"],
+            ),
         ];
         for (label, live_zone, args) in jobs {
             let file = live.join("bench.example.zone");
@@ -160,7 +215,9 @@ pub fn run(sizes: &[usize], workdir: Option<PathBuf>) -> anyhow::Result<String> 
                     let _ = std::fs::remove_file(&file);
                 }
             }
-            let mut runs: Vec<Measured> = (0..3).map(|_| measure(&exe, &config, args)).collect::<anyhow::Result<_>>()?;
+            let mut runs: Vec<Measured> = (0..3)
+                .map(|_| measure(&exe, &config, args))
+                .collect::<anyhow::Result<_>>()?;
             runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
             let m = &runs[1];
             let _ = writeln!(

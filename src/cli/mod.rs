@@ -18,7 +18,8 @@ use zonekeeper::model::Fqdn;
 use zonekeeper::plan::render::{self, Format};
 use zonekeeper::plan::Plan;
 
-const ABOUT: &str = "Keeps DNS zones exactly as a repository of octoDNS-format YAML manifests says.";
+const ABOUT: &str =
+    "Keeps DNS zones exactly as a repository of octoDNS-format YAML manifests says.";
 
 const LONG_ABOUT: &str = "\
 Keeps DNS zones exactly as a repository of octoDNS-format YAML manifests says.
@@ -39,7 +40,13 @@ Typical use:
 #[command(name = "zonekeeper", version, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
     /// The configuration file.
-    #[arg(long, short = 'c', global = true, env = "ZONEKEEPER_CONFIG", default_value = "zonekeeper.yaml")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "ZONEKEEPER_CONFIG",
+        default_value = "zonekeeper.yaml"
+    )]
     pub config: PathBuf,
 
     /// Log format on stderr.
@@ -166,9 +173,13 @@ pub fn init_logging(args: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match args.log_format {
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
 }
@@ -221,7 +232,10 @@ fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn make_plan(path: &std::path::Path, zone: &Option<String>) -> anyhow::Result<(Plan, controller::Loaded, controller::Providers)> {
+async fn make_plan(
+    path: &std::path::Path,
+    zone: &Option<String>,
+) -> anyhow::Result<(Plan, controller::Loaded, controller::Providers)> {
     let config = load_config(path)?;
     let only = zone_arg(zone, &config)?;
     let providers = controller::build_providers(&config)?;
@@ -262,7 +276,14 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
         }
     }
     print!("{}", render::text(&plan, std::io::stdout().is_terminal()));
-    let applied = controller::apply_all(&plan, &manifests, &providers, args.force, &ApplyOptions::default()).await?;
+    let applied = controller::apply_all(
+        &plan,
+        &manifests,
+        &providers,
+        args.force,
+        &ApplyOptions::default(),
+    )
+    .await?;
     let mut failed = false;
     for a in &applied {
         let fails: Vec<_> = a.report.failed().collect();
@@ -286,28 +307,46 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
         }
         failed |= !fails.is_empty() || a.remaining != 0;
     }
-    for z in plan.zones.iter().filter(|z| !z.changes.is_empty() && !z.writes()) {
-        println!("not applied: {} on {} has policy warn ({} change(s) of drift)", z.zone, z.target, z.changes.len());
+    for z in plan
+        .zones
+        .iter()
+        .filter(|z| !z.changes.is_empty() && !z.writes())
+    {
+        println!(
+            "not applied: {} on {} has policy warn ({} change(s) of drift)",
+            z.zone,
+            z.target,
+            z.changes.len()
+        );
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn import(path: &std::path::Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(path)?;
-    let zone = Fqdn::parse(&args.zone).with_context(|| format!("invalid --zone {:?}", args.zone))?;
+    let zone =
+        Fqdn::parse(&args.zone).with_context(|| format!("invalid --zone {:?}", args.zone))?;
     let pc = config
         .providers
         .get(&args.provider)
         .ok_or_else(|| RunError::UnknownProvider(args.provider.clone()))?;
-    let provider = zonekeeper::provider::build(&pc.name, &pc.settings).map_err(|source| RunError::Secret {
-        provider: pc.name.clone(),
-        source,
-    })?;
-    let live = provider.read_zone(&zone).await.map_err(|source| RunError::Read {
-        provider: pc.name.clone(),
-        zone: zone.clone(),
-        source,
-    })?;
+    let provider =
+        zonekeeper::provider::build(&pc.name, &pc.settings).map_err(|source| RunError::Secret {
+            provider: pc.name.clone(),
+            source,
+        })?;
+    let live = provider
+        .read_zone(&zone)
+        .await
+        .map_err(|source| RunError::Read {
+            provider: pc.name.clone(),
+            zone: zone.clone(),
+            source,
+        })?;
     if !live.exists {
         bail!("provider {:?} has no zone {zone}", args.provider);
     }
@@ -316,9 +355,13 @@ async fn import(path: &std::path::Path, args: ImportArgs) -> anyhow::Result<Exit
         print!("{yaml}");
     } else {
         if args.output.exists() && !args.force {
-            bail!("{} exists; use --force to overwrite it", args.output.display());
+            bail!(
+                "{} exists; use --force to overwrite it",
+                args.output.display()
+            );
         }
-        std::fs::write(&args.output, yaml).with_context(|| format!("cannot write {}", args.output.display()))?;
+        std::fs::write(&args.output, yaml)
+            .with_context(|| format!("cannot write {}", args.output.display()))?;
         eprintln!(
             "wrote {} RRset(s) of {zone} to {}",
             live.zone.len(),

@@ -169,11 +169,20 @@ impl Config {
 
     /// Checks configuration text that was read from `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Config, Diagnostics> {
-        let raw: RawConfig = serde_saphyr::from_str_with_options(text, crate::manifest::octodns::yaml_options(text.len()))
-            .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
+        let raw: RawConfig = serde_saphyr::from_str_with_options(
+            text,
+            crate::manifest::octodns::yaml_options(text.len()),
+        )
+        .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
         let base_dir = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
             .unwrap_or(Path::new("."))
             .to_path_buf();
         resolve(raw, path, &base_dir)
@@ -187,7 +196,12 @@ impl Config {
 /// Reads an input file, turning "missing", "a directory" and "unreadable" into diagnostics.
 pub fn read_input(path: &Path) -> Result<String, Diagnostic> {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => return Err(Diagnostic::file(path, "is a directory, expected a YAML file")),
+        Ok(m) if m.is_dir() => {
+            return Err(Diagnostic::file(
+                path,
+                "is a directory, expected a YAML file",
+            ))
+        }
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Diagnostic::file(path, "file not found"));
@@ -208,7 +222,14 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
         let record = Some(format!("provider {name:?}"));
         match provider_settings(&entry.value, base_dir) {
             Ok(settings) => {
-                providers.insert(name.clone(), ProviderConfig { name, settings, pos });
+                providers.insert(
+                    name.clone(),
+                    ProviderConfig {
+                        name,
+                        settings,
+                        pos,
+                    },
+                );
             }
             Err(msg) => diags.push(Diagnostic::new(file, pos, record, msg)),
         }
@@ -222,23 +243,47 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
         let fqdn = match Fqdn::parse(&name) {
             Ok(f) if !f.is_root() => f,
             Ok(_) => {
-                diags.push(Diagnostic::new(file, pos, record, "the root zone cannot be managed"));
+                diags.push(Diagnostic::new(
+                    file,
+                    pos,
+                    record,
+                    "the root zone cannot be managed",
+                ));
                 continue;
             }
             Err(e) => {
-                diags.push(Diagnostic::new(file, pos, record, format!("invalid zone name: {e}")));
+                diags.push(Diagnostic::new(
+                    file,
+                    pos,
+                    record,
+                    format!("invalid zone name: {e}"),
+                ));
                 continue;
             }
         };
         if zones.iter().any(|o| o.name == fqdn) {
-            diags.push(Diagnostic::new(file, pos, record, format!("zone {fqdn} is listed twice")));
+            diags.push(Diagnostic::new(
+                file,
+                pos,
+                record,
+                format!("zone {fqdn} is listed twice"),
+            ));
             continue;
         }
         if z.targets.is_empty() {
-            diags.push(Diagnostic::new(file, pos, record.clone(), "no targets: list at least one provider"));
+            diags.push(Diagnostic::new(
+                file,
+                pos,
+                record.clone(),
+                "no targets: list at least one provider",
+            ));
         }
         for t in &z.targets {
-            if !providers.contains_key(t) && !diags.iter().any(|d: &Diagnostic| d.record.as_deref() == Some(&format!("provider {t:?}"))) {
+            if !providers.contains_key(t)
+                && !diags
+                    .iter()
+                    .any(|d: &Diagnostic| d.record.as_deref() == Some(&format!("provider {t:?}")))
+            {
                 diags.push(Diagnostic::new(
                     file,
                     pos,
@@ -250,7 +295,12 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
         let mut ignore = raw.defaults.ignore.clone();
         ignore.extend(z.ignore);
         if let Err(e) = crate::plan::IgnoreSet::new(&ignore) {
-            diags.push(Diagnostic::new(file, pos, record.clone(), format!("invalid ignore pattern: {e}")));
+            diags.push(Diagnostic::new(
+                file,
+                pos,
+                record.clone(),
+                format!("invalid ignore pattern: {e}"),
+            ));
         }
         let file_path = match z.file {
             Some(f) => base_dir.join(f),
@@ -280,8 +330,12 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
     }
 }
 
-fn typed<T: serde::de::DeserializeOwned>(kind: &str, map: &serde_json::Map<String, serde_json::Value>) -> Result<T, String> {
-    serde_json::from_value(serde_json::Value::Object(map.clone())).map_err(|e| format!("{kind}: {e}"))
+fn typed<T: serde::de::DeserializeOwned>(
+    kind: &str,
+    map: &serde_json::Map<String, serde_json::Value>,
+) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::Object(map.clone()))
+        .map_err(|e| format!("{kind}: {e}"))
 }
 
 fn provider_settings(raw: &RawProvider, base_dir: &Path) -> Result<ProviderSettings, String> {
@@ -311,7 +365,9 @@ mod tests {
         assert_eq!(z.name.as_str(), "example.com.");
         assert_eq!(z.file, Path::new("/etc/zk/zones/example.com.yaml"));
         assert_eq!(z.policy, Policy::Sync);
-        let ProviderSettings::Zonefile(s) = &c.providers["local"].settings else { panic!() };
+        let ProviderSettings::Zonefile(s) = &c.providers["local"].settings else {
+            panic!()
+        };
         assert_eq!(s.directory, Path::new("/etc/zk/./live"));
     }
 

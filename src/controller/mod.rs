@@ -63,15 +63,23 @@ pub fn build_providers(config: &Config) -> Result<Providers, RunError> {
 
 /// Reads one zone from one provider.
 async fn read_live(zone: &Fqdn, provider: &dyn Provider) -> Result<LiveZone, RunError> {
-    provider.read_zone(zone).await.map_err(|source| RunError::Read {
-        provider: provider.name().to_string(),
-        zone: zone.clone(),
-        source,
-    })
+    provider
+        .read_zone(zone)
+        .await
+        .map_err(|source| RunError::Read {
+            provider: provider.name().to_string(),
+            zone: zone.clone(),
+            source,
+        })
 }
 
 /// Plans one zone on one target from its live state: fit, diff, policy, safety.
-pub fn plan_from_live(zc: &ZoneConfig, manifest: &ZoneManifest, provider: &dyn Provider, live: &LiveZone) -> ZonePlan {
+pub fn plan_from_live(
+    zc: &ZoneConfig,
+    manifest: &ZoneManifest,
+    provider: &dyn Provider,
+    live: &LiveZone,
+) -> ZonePlan {
     // Validated when the config was loaded.
     let ignore = IgnoreSet::new(&zc.ignore).unwrap_or_default();
     let unmanaged = |k: &RrKey| manifest.ignored.contains(k) || ignore.matches(&zc.name, k);
@@ -106,11 +114,15 @@ fn provider<'a>(providers: &'a Providers, name: &str) -> Result<&'a dyn Provider
 }
 
 /// Plans every loaded zone on each of its targets.
-pub async fn plan_all(manifests: &[(ZoneConfig, ZoneManifest)], providers: &Providers) -> Result<Plan, RunError> {
+pub async fn plan_all(
+    manifests: &[(ZoneConfig, ZoneManifest)],
+    providers: &Providers,
+) -> Result<Plan, RunError> {
     let mut plan = Plan::default();
     for (zc, m) in manifests {
         for t in &zc.targets {
-            plan.zones.push(plan_zone_target(zc, m, provider(providers, t)?).await?);
+            plan.zones
+                .push(plan_zone_target(zc, m, provider(providers, t)?).await?);
         }
     }
     Ok(plan)
@@ -122,13 +134,21 @@ pub type Loaded = Vec<(ZoneConfig, ZoneManifest)>;
 /// Loads the manifests of the configured zones (or only `only`) and plans them. The zone
 /// files are parsed while the live zones are read, since both take time on big zones;
 /// manifest errors are reported before provider errors.
-pub async fn plan_configured(config: &Config, only: Option<&Fqdn>, providers: &Providers) -> Result<(Plan, Loaded), RunError> {
+pub async fn plan_configured(
+    config: &Config,
+    only: Option<&Fqdn>,
+    providers: &Providers,
+) -> Result<(Plan, Loaded), RunError> {
     let cfg = config.clone();
     let only_owned = only.cloned();
     let load = tokio::task::spawn_blocking(move || manifest::load_all(&cfg, only_owned.as_ref()));
     let mut lives = Vec::new();
     let mut read_error = None;
-    for zc in config.zones.iter().filter(|z| only.is_none_or(|o| &z.name == o)) {
+    for zc in config
+        .zones
+        .iter()
+        .filter(|z| only.is_none_or(|o| &z.name == o))
+    {
         for t in &zc.targets {
             match provider(providers, t) {
                 Ok(p) => match read_live(&zc.name, p).await {
@@ -145,7 +165,12 @@ pub async fn plan_configured(config: &Config, only: Option<&Fqdn>, providers: &P
     }
     let manifests = load
         .await
-        .map_err(|e| RunError::Manifest(Diagnostics(vec![manifest::Diagnostic::file(&config.file, format!("loading manifests failed: {e}"))])))?
+        .map_err(|e| {
+            RunError::Manifest(Diagnostics(vec![manifest::Diagnostic::file(
+                &config.file,
+                format!("loading manifests failed: {e}"),
+            )]))
+        })?
         .map_err(RunError::Manifest)?;
     if let Some(e) = read_error {
         return Err(e);
@@ -154,8 +179,11 @@ pub async fn plan_configured(config: &Config, only: Option<&Fqdn>, providers: &P
     let mut plan = Plan::default();
     for (zc, m) in &manifests {
         for t in &zc.targets {
-            let live = lives.next().ok_or_else(|| RunError::UnknownProvider(t.clone()))?;
-            plan.zones.push(plan_from_live(zc, m, provider(providers, t)?, &live));
+            let live = lives
+                .next()
+                .ok_or_else(|| RunError::UnknownProvider(t.clone()))?;
+            plan.zones
+                .push(plan_from_live(zc, m, provider(providers, t)?, &live));
         }
     }
     Ok((plan, manifests))
@@ -185,7 +213,14 @@ pub async fn apply_all(
             .zones
             .iter()
             .filter(|z| z.writes() && !z.unsafe_reasons.is_empty())
-            .map(|z| format!("  {} -> {}: {}", z.zone, z.target, z.unsafe_reasons.join("; ")))
+            .map(|z| {
+                format!(
+                    "  {} -> {}: {}",
+                    z.zone,
+                    z.target,
+                    z.unsafe_reasons.join("; ")
+                )
+            })
             .collect();
         if !unsafe_text.is_empty() {
             return Err(RunError::Unsafe(unsafe_text.join("\n")));

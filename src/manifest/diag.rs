@@ -83,9 +83,17 @@ impl Diagnostics {
 
 /// Converts a YAML parse error into a diagnostic carrying its position.
 pub fn from_yaml_error(file: &Path, err: &serde_saphyr::Error) -> Diagnostic {
-    let pos = err.location().map(|l| Pos::from_saphyr(&l)).unwrap_or_default();
+    let pos = err
+        .location()
+        .map(|l| Pos::from_saphyr(&l))
+        .unwrap_or_default();
     // The crate's Display includes a source snippet; the first line is the message.
     let text = err.to_string();
-    let msg = text.lines().next().unwrap_or("invalid YAML").trim().to_string();
+    let msg = text
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string();
     Diagnostic::new(file, pos, None, msg)
 }

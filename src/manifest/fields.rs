@@ -60,64 +60,72 @@ const fn alias(name: &'static str, kind: Kind, aliases: &'static [&'static str])
 }
 
 const MX: &[Field] = &[
-            alias("preference", Kind::U16, &["priority"]),
-            alias("exchange", Kind::Name, &["value"]),
-        ];
+    alias("preference", Kind::U16, &["priority"]),
+    alias("exchange", Kind::Name, &["value"]),
+];
 
 const SRV: &[Field] = &[
-            req("priority", Kind::U16),
-            req("weight", Kind::U16),
-            req("port", Kind::U16),
-            req("target", Kind::Name),
-        ];
+    req("priority", Kind::U16),
+    req("weight", Kind::U16),
+    req("port", Kind::U16),
+    req("target", Kind::Name),
+];
 
-const CAA: &[Field] = &[opt("flags", Kind::U8), req("tag", Kind::Text), req("value", Kind::Text)];
+const CAA: &[Field] = &[
+    opt("flags", Kind::U8),
+    req("tag", Kind::Text),
+    req("value", Kind::Text),
+];
 
 const NAPTR: &[Field] = &[
-            req("order", Kind::U16),
-            req("preference", Kind::U16),
-            req("flags", Kind::Text),
-            req("service", Kind::Text),
-            req("regexp", Kind::Text),
-            req("replacement", Kind::Name),
-        ];
+    req("order", Kind::U16),
+    req("preference", Kind::U16),
+    req("flags", Kind::Text),
+    req("service", Kind::Text),
+    req("regexp", Kind::Text),
+    req("replacement", Kind::Name),
+];
 
 const SSHFP: &[Field] = &[
-            req("algorithm", Kind::U8),
-            req("fingerprint_type", Kind::U8),
-            req("fingerprint", Kind::Hex),
-        ];
+    req("algorithm", Kind::U8),
+    req("fingerprint_type", Kind::U8),
+    req("fingerprint", Kind::Hex),
+];
 
 const TLSA: &[Field] = &[
-            req("certificate_usage", Kind::U8),
-            req("selector", Kind::U8),
-            req("matching_type", Kind::U8),
-            req("certificate_association_data", Kind::Hex),
-        ];
+    req("certificate_usage", Kind::U8),
+    req("selector", Kind::U8),
+    req("matching_type", Kind::U8),
+    req("certificate_association_data", Kind::Hex),
+];
 
 const DS: &[Field] = &[
-            req("key_tag", Kind::U16),
-            req("algorithm", Kind::U8),
-            req("digest_type", Kind::U8),
-            req("digest", Kind::Hex),
-        ];
+    req("key_tag", Kind::U16),
+    req("algorithm", Kind::U8),
+    req("digest_type", Kind::U8),
+    req("digest", Kind::Hex),
+];
 
-const URI: &[Field] = &[req("priority", Kind::U16), req("weight", Kind::U16), req("target", Kind::Text)];
+const URI: &[Field] = &[
+    req("priority", Kind::U16),
+    req("weight", Kind::U16),
+    req("target", Kind::Text),
+];
 
 const LOC: &[Field] = &[
-            req("lat_degrees", Kind::U8),
-            req("lat_minutes", Kind::U8),
-            req("lat_seconds", Kind::Decimal(3)),
-            req("lat_direction", Kind::Letter(&["N", "S"])),
-            req("long_degrees", Kind::U8),
-            req("long_minutes", Kind::U8),
-            req("long_seconds", Kind::Decimal(3)),
-            req("long_direction", Kind::Letter(&["E", "W"])),
-            req("altitude", Kind::Decimal(2)),
-            req("size", Kind::Decimal(2)),
-            req("precision_horz", Kind::Decimal(2)),
-            req("precision_vert", Kind::Decimal(2)),
-        ];
+    req("lat_degrees", Kind::U8),
+    req("lat_minutes", Kind::U8),
+    req("lat_seconds", Kind::Decimal(3)),
+    req("lat_direction", Kind::Letter(&["N", "S"])),
+    req("long_degrees", Kind::U8),
+    req("long_minutes", Kind::U8),
+    req("long_seconds", Kind::Decimal(3)),
+    req("long_direction", Kind::Letter(&["E", "W"])),
+    req("altitude", Kind::Decimal(2)),
+    req("size", Kind::Decimal(2)),
+    req("precision_horz", Kind::Decimal(2)),
+    req("precision_vert", Kind::Decimal(2)),
+];
 
 /// The fields of a type whose values are mappings, or `None` for types whose values are
 /// plain strings (A, AAAA, CNAME, NS, PTR, ALIAS, DNAME, TXT, SPF).

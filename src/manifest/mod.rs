@@ -35,10 +35,17 @@ pub fn load_zone(zc: &ZoneConfig) -> Result<ZoneManifest, Vec<Diagnostic>> {
 
 /// Reads the manifests of every configured zone (or only `only`). All problems in all
 /// files are collected.
-pub fn load_all(config: &Config, only: Option<&Fqdn>) -> Result<Vec<(ZoneConfig, ZoneManifest)>, Diagnostics> {
+pub fn load_all(
+    config: &Config,
+    only: Option<&Fqdn>,
+) -> Result<Vec<(ZoneConfig, ZoneManifest)>, Diagnostics> {
     let mut out = Vec::new();
     let mut diags = Vec::new();
-    for zc in config.zones.iter().filter(|z| only.is_none_or(|o| &z.name == o)) {
+    for zc in config
+        .zones
+        .iter()
+        .filter(|z| only.is_none_or(|o| &z.name == o))
+    {
         match load_zone(zc) {
             Ok(m) => out.push((zc.clone(), m)),
             Err(mut d) => diags.append(&mut d),

@@ -75,7 +75,9 @@ pub fn yaml_options(len: usize) -> serde_saphyr::Options {
 
 /// Reads one zone file's text. All problems are returned, not only the first.
 pub fn parse_zone(text: &str, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     let pieces = if text.len() >= PARALLEL_MIN_BYTES && threads > 1 {
         split_top_level(text, threads)
     } else {
@@ -99,7 +101,12 @@ const PARALLEL_MIN_BYTES: usize = 512 * 1024;
 /// Parses and converts the pieces of a large file on all cores (YAML parsing is most of the
 /// cost of a big zone). `None` when any piece is not valid YAML on its own: the caller then
 /// parses the whole file as one, so errors and meaning are exactly those of the whole file.
-fn parse_pieces(text: &str, pieces: &[(usize, u64)], file: &Path, origin: &Fqdn) -> Option<Builder> {
+fn parse_pieces(
+    text: &str,
+    pieces: &[(usize, u64)],
+    file: &Path,
+    origin: &Fqdn,
+) -> Option<Builder> {
     let built: Vec<Option<Builder>> = std::thread::scope(|s| {
         let handles: Vec<_> = pieces
             .iter()
@@ -108,7 +115,9 @@ fn parse_pieces(text: &str, pieces: &[(usize, u64)], file: &Path, origin: &Fqdn)
                 let end = pieces.get(i + 1).map_or(text.len(), |p| p.0);
                 let piece = &text[start..end];
                 s.spawn(move || {
-                    let mut raw: RawZoneFile = serde_saphyr::from_str_with_options(piece, yaml_options(piece.len())).ok()?;
+                    let mut raw: RawZoneFile =
+                        serde_saphyr::from_str_with_options(piece, yaml_options(piece.len()))
+                            .ok()?;
                     for n in &mut raw.names {
                         n.pos.line += line;
                         for rec in &mut n.records {
@@ -121,7 +130,10 @@ fn parse_pieces(text: &str, pieces: &[(usize, u64)], file: &Path, origin: &Fqdn)
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().ok().flatten()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
     });
     let mut all = built.into_iter();
     let mut first = all.next()??;
@@ -138,13 +150,26 @@ fn split_top_level(text: &str, n: usize) -> Vec<(usize, u64)> {
     let target = text.len() / n;
     let mut cuts = vec![(0usize, 0u64)];
     let mut offset = 0usize;
-    let mut line = 0u64;
     let mut next_cut = target;
-    for l in text.split_inclusive('\n') {
+    for (line, l) in (0u64..).zip(text.split_inclusive('\n')) {
         let first = l.as_bytes().first().copied().unwrap_or(b' ');
         let is_key = !matches!(
             first,
-            b' ' | b'\t' | b'#' | b'-' | b'\n' | b'\r' | b'%' | b'{' | b'[' | b'.' | b'&' | b'*' | b'!' | b'?' | b'|' | b'>'
+            b' ' | b'\t'
+                | b'#'
+                | b'-'
+                | b'\n'
+                | b'\r'
+                | b'%'
+                | b'{'
+                | b'['
+                | b'.'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'?'
+                | b'|'
+                | b'>'
         );
         if offset >= next_cut && is_key {
             cuts.push((offset, line));
@@ -154,7 +179,6 @@ fn split_top_level(text: &str, n: usize) -> Vec<(usize, u64)> {
             return Vec::new();
         }
         offset += l.len();
-        line += 1;
     }
     cuts
 }
@@ -198,7 +222,10 @@ impl Builder {
             &self.file,
             pos,
             Some(key.to_string()),
-            format!("duplicate {} record at this name: put every value in one record's `values`", key.rtype),
+            format!(
+                "duplicate {} record at this name: put every value in one record's `values`",
+                key.rtype
+            ),
         ));
     }
 
@@ -214,26 +241,40 @@ impl Builder {
             let name = match record_name(&entry.name, &origin) {
                 Ok(n) => n,
                 Err(msg) => {
-                    self.diags
-                        .push(Diagnostic::new(&file, entry.pos, Some(format!("{:?}", entry.name)), msg));
+                    self.diags.push(Diagnostic::new(
+                        &file,
+                        entry.pos,
+                        Some(format!("{:?}", entry.name)),
+                        msg,
+                    ));
                     continue;
                 }
             };
             if entry.records.is_empty() {
-                self.diags
-                    .push(Diagnostic::new(&file, entry.pos, Some(name.to_string()), "no records under this name"));
+                self.diags.push(Diagnostic::new(
+                    &file,
+                    entry.pos,
+                    Some(name.to_string()),
+                    "no records under this name",
+                ));
             }
             for rec in entry.records {
                 let pos = rec.pos;
                 match convert_record(&name, rec) {
-                    Ok((rtype, set, meta)) => self.insert(RrKey::new(name.clone(), rtype), set, meta.unwrap_or_default(), pos),
+                    Ok((rtype, set, meta)) => self.insert(
+                        RrKey::new(name.clone(), rtype),
+                        set,
+                        meta.unwrap_or_default(),
+                        pos,
+                    ),
                     Err((rtype, reasons)) => {
                         let label = match rtype {
                             Some(t) => format!("{name} {t}"),
                             None => name.to_string(),
                         };
                         for r in reasons {
-                            self.diags.push(Diagnostic::new(&file, pos, Some(label.clone()), r));
+                            self.diags
+                                .push(Diagnostic::new(&file, pos, Some(label.clone()), r));
                         }
                     }
                 }
@@ -274,12 +315,16 @@ impl Builder {
             }
         }
         for (key, pos) in other.m.positions {
-            if self.m.positions.contains_key(&key) {
-                other.m.zone.remove(&key);
-                other.m.ignored.remove(&key);
-                self.dup_record(pos, &key);
-            } else {
-                self.m.positions.insert(key, pos);
+            match self.m.positions.entry(key) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let key = e.key().clone();
+                    other.m.zone.remove(&key);
+                    other.m.ignored.remove(&key);
+                    self.dup_record(pos, &key);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(pos);
+                }
             }
         }
         self.m.zone.rrsets.append(&mut other.m.zone.rrsets);
@@ -291,7 +336,12 @@ impl Builder {
     fn finish(mut self) -> Result<ZoneManifest, Vec<Diagnostic>> {
         for p in self.m.zone.check() {
             let pos = self.m.positions.get(&p.key).copied().unwrap_or_default();
-            self.diags.push(Diagnostic::new(&self.file, pos, Some(p.key.to_string()), p.reason));
+            self.diags.push(Diagnostic::new(
+                &self.file,
+                pos,
+                Some(p.key.to_string()),
+                p.reason,
+            ));
         }
         if self.diags.is_empty() {
             Ok(self.m)
@@ -308,7 +358,9 @@ fn record_name(name: &str, origin: &Fqdn) -> Result<Fqdn, String> {
         return Err("invalid name '@', use '' for the zone apex".into());
     }
     if name.ends_with('.') {
-        return Err(format!("invalid name {name:?}: record names are relative to the zone, remove the trailing '.'"));
+        return Err(format!(
+            "invalid name {name:?}: record names are relative to the zone, remove the trailing '.'"
+        ));
     }
     if name.starts_with('.') || name.contains("..") {
         return Err(format!("invalid name {name:?}: empty label"));
@@ -325,7 +377,12 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
         None => return Err((None, vec!["missing type".into()])),
         Some(Scalar::Str(s)) => match s.parse::<RecordType>() {
             Ok(t) if s.chars().all(|c| c.is_ascii_uppercase()) => t,
-            Ok(_) => return Err((None, vec![format!("unknown type {s:?} (types are upper case)")])),
+            Ok(_) => {
+                return Err((
+                    None,
+                    vec![format!("unknown type {s:?} (types are upper case)")],
+                ))
+            }
             Err(e) => return Err((None, vec![e.to_string()])),
         },
         Some(other) => return Err((None, vec![format!("invalid type {}", other.describe())])),
@@ -339,9 +396,14 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
     let ttl = match &rec.ttl {
         None => DEFAULT_TTL,
         Some(Scalar::Int(i)) if (0..=i64::from(MAX_TTL)).contains(i) => *i as u32,
-        Some(Scalar::Str(s)) if s.parse::<u32>().is_ok_and(|t| t <= MAX_TTL) => s.parse().unwrap_or(DEFAULT_TTL),
+        Some(Scalar::Str(s)) if s.parse::<u32>().is_ok_and(|t| t <= MAX_TTL) => {
+            s.parse().unwrap_or(DEFAULT_TTL)
+        }
         Some(other) => {
-            reasons.push(format!("invalid ttl {}: must be a whole number of seconds from 0 to {MAX_TTL}", other.describe()));
+            reasons.push(format!(
+                "invalid ttl {}: must be a whole number of seconds from 0 to {MAX_TTL}",
+                other.describe()
+            ));
             DEFAULT_TTL
         }
     };
@@ -356,7 +418,9 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
         }
         (Some(v), None) => vec![v],
         (None, Some(_)) if rtype.is_single_value() => {
-            reasons.push(format!("missing value ({rtype} takes a single `value`, not `values`)"));
+            reasons.push(format!(
+                "missing value ({rtype} takes a single `value`, not `values`)"
+            ));
             Vec::new()
         }
         (None, Some(vs)) => {
@@ -367,7 +431,9 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
         }
     };
     if matches!(rtype, RecordType::SRV | RecordType::URI) && !srv_name_ok(name) {
-        reasons.push(format!("invalid name for {rtype} record: expected _service._proto[.name]"));
+        reasons.push(format!(
+            "invalid name for {rtype} record: expected _service._proto[.name]"
+        ));
     }
     let mut values = Vec::with_capacity(raw_values.len());
     for v in &raw_values {
@@ -455,7 +521,8 @@ fn target(rtype: RecordType, field: &str, text: &str) -> Result<Fqdn, String> {
             Err(format!("{rtype} {field} \"{text}\" is not a valid FQDN"))
         };
     }
-    let name = Fqdn::parse(text).map_err(|e| format!("{rtype} {field} \"{text}\" is not a valid FQDN: {e}"))?;
+    let name = Fqdn::parse(text)
+        .map_err(|e| format!("{rtype} {field} \"{text}\" is not a valid FQDN: {e}"))?;
     if name.label_count() < 2 || name.is_wildcard() {
         return Err(format!("{rtype} {field} \"{text}\" is not a valid FQDN"));
     }
@@ -483,8 +550,11 @@ pub fn txt_from_yaml(text: &str) -> Result<Vec<u8>, String> {
         match b[i] {
             b'\\' => {
                 if i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
-                    let n = u32::from(b[i + 1] - b'0') * 100 + u32::from(b[i + 2] - b'0') * 10 + u32::from(b[i + 3] - b'0');
-                    let byte = u8::try_from(n).map_err(|_| format!("invalid escape \\{n} in {text:?}"))?;
+                    let n = u32::from(b[i + 1] - b'0') * 100
+                        + u32::from(b[i + 2] - b'0') * 10
+                        + u32::from(b[i + 3] - b'0');
+                    let byte =
+                        u8::try_from(n).map_err(|_| format!("invalid escape \\{n} in {text:?}"))?;
                     out.push(byte);
                     i += 4;
                 } else if i + 1 < b.len() {
@@ -494,7 +564,11 @@ pub fn txt_from_yaml(text: &str) -> Result<Vec<u8>, String> {
                     return Err(format!("trailing backslash in {text:?}"));
                 }
             }
-            b';' => return Err(format!("unescaped ; in {text:?} (write \\; for a literal semicolon)")),
+            b';' => {
+                return Err(format!(
+                    "unescaped ; in {text:?} (write \\; for a literal semicolon)"
+                ))
+            }
             c => {
                 out.push(c);
                 i += 1;
@@ -525,14 +599,24 @@ struct Got<'a> {
 }
 
 impl<'a> Got<'a> {
-    fn take(rtype: RecordType, spec: &'static [Field], map: &'a [(String, Scalar)]) -> Result<Got<'a>, Vec<String>> {
+    fn take(
+        rtype: RecordType,
+        spec: &'static [Field],
+        map: &'a [(String, Scalar)],
+    ) -> Result<Got<'a>, Vec<String>> {
         let mut vals = vec![None; spec.len()];
         let mut reasons = Vec::new();
         for (k, v) in map {
-            match spec.iter().position(|f| f.name == k || f.aliases.contains(&k.as_str())) {
+            match spec
+                .iter()
+                .position(|f| f.name == k || f.aliases.contains(&k.as_str()))
+            {
                 Some(i) => {
                     if vals[i].is_some() {
-                        reasons.push(format!("{rtype} field {} given twice (directly and by an alias)", spec[i].name));
+                        reasons.push(format!(
+                            "{rtype} field {} given twice (directly and by an alias)",
+                            spec[i].name
+                        ));
                     }
                     vals[i] = Some(v);
                 }
@@ -569,7 +653,11 @@ impl<'a> Got<'a> {
         match n {
             Some(n) if n >= 0 && n as u64 <= max => n as u64,
             _ => {
-                r.push(format!("invalid {} {}: must be an integer from 0 to {max}", f.name, self.raw(i).map(Scalar::describe).unwrap_or_default()));
+                r.push(format!(
+                    "invalid {} {}: must be an integer from 0 to {max}",
+                    f.name,
+                    self.raw(i).map(Scalar::describe).unwrap_or_default()
+                ));
                 0
             }
         }
@@ -610,7 +698,9 @@ impl<'a> Got<'a> {
         match parse_fixed(&t, scale) {
             Some(v) => v,
             None => {
-                r.push(format!("invalid {name} {t:?}: expected a number with at most {scale} decimals"));
+                r.push(format!(
+                    "invalid {name} {t:?}: expected a number with at most {scale} decimals"
+                ));
                 0
             }
         }
@@ -623,9 +713,15 @@ impl<'a> Got<'a> {
             return '?';
         }
         match self.spec[i].kind {
-            Kind::Letter(allowed) if allowed.contains(&t.as_str()) => t.chars().next().unwrap_or('?'),
+            Kind::Letter(allowed) if allowed.contains(&t.as_str()) => {
+                t.chars().next().unwrap_or('?')
+            }
             Kind::Letter(allowed) => {
-                r.push(format!("invalid {} {t:?}: must be one of {}", self.spec[i].name, allowed.join(", ")));
+                r.push(format!(
+                    "invalid {} {t:?}: must be one of {}",
+                    self.spec[i].name,
+                    allowed.join(", ")
+                ));
                 '?'
             }
             _ => '?',
@@ -641,7 +737,11 @@ pub fn parse_fixed(t: &str, scale: u32) -> Option<i64> {
         None => (false, t),
     };
     let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    if int.is_empty() || !int.bytes().all(|c| c.is_ascii_digit()) || !frac.bytes().all(|c| c.is_ascii_digit()) || frac.len() > scale as usize {
+    if int.is_empty()
+        || !int.bytes().all(|c| c.is_ascii_digit())
+        || !frac.bytes().all(|c| c.is_ascii_digit())
+        || frac.len() > scale as usize
+    {
         return None;
     }
     let mut v: i64 = int.parse().ok()?;
@@ -762,7 +862,11 @@ fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
             if !(-10_000_000..=4_284_967_295).contains(&loc.altitude_cm) {
                 r.push("invalid altitude: must be from -100000.00 to 42849672.95".into());
             }
-            for (n, v) in [("size", loc.size_cm), ("precision_horz", loc.precision_horz_cm), ("precision_vert", loc.precision_vert_cm)] {
+            for (n, v) in [
+                ("size", loc.size_cm),
+                ("precision_horz", loc.precision_horz_cm),
+                ("precision_vert", loc.precision_vert_cm),
+            ] {
                 if v > 9_000_000_000 {
                     r.push(format!("invalid {n}: must be from 0 to 90000000.00"));
                 }

@@ -77,22 +77,32 @@ pub fn value_to_yaml(v: &RData) -> Value {
     match v {
         RData::A(ip) => json!(ip.to_string()),
         RData::Aaaa(ip) => json!(ip.to_string()),
-        RData::Alias(n) | RData::Cname(n) | RData::Dname(n) | RData::Ns(n) | RData::Ptr(n) => json!(n.as_str()),
+        RData::Alias(n) | RData::Cname(n) | RData::Dname(n) | RData::Ns(n) | RData::Ptr(n) => {
+            json!(n.as_str())
+        }
         RData::Txt(t) | RData::Spf(t) => json!(txt_to_yaml(&t.0)),
         RData::Mx(m) => json!({"exchange": m.exchange.as_str(), "preference": m.preference}),
-        RData::Srv(s) => json!({"port": s.port, "priority": s.priority, "target": s.target.as_str(), "weight": s.weight}),
+        RData::Srv(s) => {
+            json!({"port": s.port, "priority": s.priority, "target": s.target.as_str(), "weight": s.weight})
+        }
         RData::Caa(c) => json!({"flags": c.flags, "tag": c.tag, "value": lossy(&c.value)}),
         RData::Naptr(n) => json!({
             "flags": lossy(&n.flags), "order": n.order, "preference": n.preference,
             "regexp": lossy(&n.regexp), "replacement": n.replacement.as_str(), "service": lossy(&n.service),
         }),
-        RData::Sshfp(s) => json!({"algorithm": s.algorithm, "fingerprint": s.fingerprint, "fingerprint_type": s.fingerprint_type}),
+        RData::Sshfp(s) => {
+            json!({"algorithm": s.algorithm, "fingerprint": s.fingerprint, "fingerprint_type": s.fingerprint_type})
+        }
         RData::Tlsa(t) => json!({
             "certificate_association_data": t.certificate_association_data,
             "certificate_usage": t.certificate_usage, "matching_type": t.matching_type, "selector": t.selector,
         }),
-        RData::Ds(d) => json!({"algorithm": d.algorithm, "digest": d.digest, "digest_type": d.digest_type, "key_tag": d.key_tag}),
-        RData::Uri(u) => json!({"priority": u.priority, "target": lossy(&u.target), "weight": u.weight}),
+        RData::Ds(d) => {
+            json!({"algorithm": d.algorithm, "digest": d.digest, "digest_type": d.digest_type, "key_tag": d.key_tag})
+        }
+        RData::Uri(u) => {
+            json!({"priority": u.priority, "target": lossy(&u.target), "weight": u.weight})
+        }
         RData::Loc(l) => json!({
             "altitude": num(l.altitude_cm.into(), 2),
             "lat_degrees": l.lat_degrees, "lat_direction": l.lat_direction.to_string(),
@@ -112,7 +122,10 @@ fn record(rtype: RecordType, set: &RrSet) -> Value {
     m.insert("type".into(), json!(rtype.as_str()));
     let vals: Vec<Value> = set.values().iter().map(value_to_yaml).collect();
     if vals.len() == 1 {
-        m.insert("value".into(), vals.into_iter().next().unwrap_or(Value::Null));
+        m.insert(
+            "value".into(),
+            vals.into_iter().next().unwrap_or(Value::Null),
+        );
     } else {
         m.insert("values".into(), Value::Array(vals));
     }
@@ -123,7 +136,11 @@ fn record(rtype: RecordType, set: &RrSet) -> Value {
 pub fn zone_to_yaml(zone: &Zone) -> String {
     let mut names: Vec<(String, Vec<Value>)> = Vec::new();
     for (key, set) in &zone.rrsets {
-        let rel = key.name.relative_to(&zone.origin).unwrap_or(key.name.as_str()).to_string();
+        let rel = key
+            .name
+            .relative_to(&zone.origin)
+            .unwrap_or(key.name.as_str())
+            .to_string();
         let rec = record(key.rtype, set);
         match names.last_mut() {
             Some((n, recs)) if *n == rel => recs.push(rec),
@@ -135,7 +152,11 @@ pub fn zone_to_yaml(zone: &Zone) -> String {
         names
             .into_iter()
             .map(|(n, mut recs)| {
-                let v = if recs.len() == 1 { recs.remove(0) } else { Value::Array(recs) };
+                let v = if recs.len() == 1 {
+                    recs.remove(0)
+                } else {
+                    Value::Array(recs)
+                };
                 (n, v)
             })
             .collect(),

@@ -16,7 +16,9 @@ fn kind_schema(k: Kind) -> Value {
     match k {
         Kind::U8 => json!({"type": "integer", "minimum": 0, "maximum": 255}),
         Kind::U16 => json!({"type": "integer", "minimum": 0, "maximum": 65535}),
-        Kind::Name => json!({"type": "string", "description": "absolute domain name (trailing dot)"}),
+        Kind::Name => {
+            json!({"type": "string", "description": "absolute domain name (trailing dot)"})
+        }
         Kind::Text => json!({"type": "string"}),
         Kind::Hex => json!({"type": "string", "pattern": "^[0-9a-fA-F]+$"}),
         Kind::Decimal(_) => json!({"type": ["number", "string"]}),

@@ -91,7 +91,8 @@ impl Fqdn {
         }
         self.0.len() >= zone.0.len()
             && self.0.ends_with(&*zone.0)
-            && (self.0.len() == zone.0.len() || self.0.as_bytes()[self.0.len() - zone.0.len() - 1] == b'.')
+            && (self.0.len() == zone.0.len()
+                || self.0.as_bytes()[self.0.len() - zone.0.len() - 1] == b'.')
     }
 
     /// The part of the name left of `zone`: `""` at the apex, `"www"` for `www.<zone>`.
@@ -195,9 +196,18 @@ mod tests {
 
     #[test]
     fn normalises_case_dot_and_idn() {
-        assert_eq!(Fqdn::parse("WWW.Example.COM").unwrap().as_str(), "www.example.com.");
-        assert_eq!(Fqdn::parse("bücher.example.").unwrap().as_str(), "xn--bcher-kva.example.");
-        assert_eq!(Fqdn::parse("xn--bcher-kva.example.").unwrap().to_unicode(), "bücher.example.");
+        assert_eq!(
+            Fqdn::parse("WWW.Example.COM").unwrap().as_str(),
+            "www.example.com."
+        );
+        assert_eq!(
+            Fqdn::parse("bücher.example.").unwrap().as_str(),
+            "xn--bcher-kva.example."
+        );
+        assert_eq!(
+            Fqdn::parse("xn--bcher-kva.example.").unwrap().to_unicode(),
+            "bücher.example."
+        );
         assert!(Fqdn::parse(".").unwrap().is_root());
     }
 
@@ -205,7 +215,10 @@ mod tests {
     fn relative_names() {
         let z = Fqdn::parse("example.com").unwrap();
         assert_eq!(Fqdn::parse_relative("", &z).unwrap(), z);
-        assert_eq!(Fqdn::parse_relative("Www", &z).unwrap().as_str(), "www.example.com.");
+        assert_eq!(
+            Fqdn::parse_relative("Www", &z).unwrap().as_str(),
+            "www.example.com."
+        );
         let w = Fqdn::parse("a.b.example.com").unwrap();
         assert_eq!(w.relative_to(&z), Some("a.b"));
         assert_eq!(z.relative_to(&z), Some(""));
@@ -215,8 +228,14 @@ mod tests {
     #[test]
     fn rejects_bad_names() {
         assert!(matches!(Fqdn::parse("a..b"), Err(NameError::EmptyLabel(_))));
-        assert!(matches!(Fqdn::parse(&"a".repeat(64)), Err(NameError::LabelTooLong { .. })));
-        assert!(matches!(Fqdn::parse("a.*.b"), Err(NameError::BadWildcard(_))));
+        assert!(matches!(
+            Fqdn::parse(&"a".repeat(64)),
+            Err(NameError::LabelTooLong { .. })
+        ));
+        assert!(matches!(
+            Fqdn::parse("a.*.b"),
+            Err(NameError::BadWildcard(_))
+        ));
         assert!(matches!(Fqdn::parse("a b"), Err(NameError::BadChar { .. })));
         let long = vec!["abcdefghi"; 26].join(".");
         assert!(matches!(Fqdn::parse(&long), Err(NameError::NameTooLong(_))));

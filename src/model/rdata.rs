@@ -200,7 +200,12 @@ pub fn fixed(v: i128, scale: u32) -> String {
     let div = 10i128.pow(scale);
     let sign = if v < 0 { "-" } else { "" };
     let a = v.abs();
-    format!("{sign}{}.{:0width$}", a / div, a % div, width = scale as usize)
+    format!(
+        "{sign}{}.{:0width$}",
+        a / div,
+        a % div,
+        width = scale as usize
+    )
 }
 
 impl fmt::Display for RData {
@@ -226,7 +231,11 @@ impl fmt::Display for RData {
                 d.digest_type,
                 d.digest.to_ascii_uppercase()
             ),
-            RData::Sshfp(s) => write!(f, "{} {} {}", s.algorithm, s.fingerprint_type, s.fingerprint),
+            RData::Sshfp(s) => write!(
+                f,
+                "{} {} {}",
+                s.algorithm, s.fingerprint_type, s.fingerprint
+            ),
             RData::Tlsa(t) => write!(
                 f,
                 "{} {} {} {}",

@@ -75,7 +75,10 @@ impl RecordType {
 
     /// Types whose RRset must hold exactly one value.
     pub fn is_single_value(self) -> bool {
-        matches!(self, RecordType::CNAME | RecordType::ALIAS | RecordType::DNAME)
+        matches!(
+            self,
+            RecordType::CNAME | RecordType::ALIAS | RecordType::DNAME
+        )
     }
 
     /// The IANA type code; ALIAS is a provider pseudo-type and has none.

@@ -111,7 +111,11 @@ impl Zone {
             if key.rtype.is_single_value() && set.len() > 1 {
                 problems.push(ZoneProblem {
                     key: key.clone(),
-                    reason: format!("{} must have exactly one value, found {}", key.rtype, set.len()),
+                    reason: format!(
+                        "{} must have exactly one value, found {}",
+                        key.rtype,
+                        set.len()
+                    ),
                 });
             }
         }
@@ -133,14 +137,28 @@ mod tests {
     fn cname_exclusivity_and_apex() {
         let mut z = Zone::new(name("example.com"));
         let www = name("www.example.com");
-        z.put(RrKey::new(www.clone(), RecordType::CNAME), RrSet::new(60, vec![RData::Cname(name("x.net"))]));
-        z.put(RrKey::new(www, RecordType::A), RrSet::new(60, vec![RData::A([1, 2, 3, 4].into())]));
-        z.put(RrKey::new(name("example.com"), RecordType::CNAME), RrSet::new(60, vec![RData::Cname(name("x.net"))]));
-        z.put(RrKey::new(name("a.example.com"), RecordType::ALIAS), RrSet::new(60, vec![RData::Alias(name("x.net"))]));
+        z.put(
+            RrKey::new(www.clone(), RecordType::CNAME),
+            RrSet::new(60, vec![RData::Cname(name("x.net"))]),
+        );
+        z.put(
+            RrKey::new(www, RecordType::A),
+            RrSet::new(60, vec![RData::A([1, 2, 3, 4].into())]),
+        );
+        z.put(
+            RrKey::new(name("example.com"), RecordType::CNAME),
+            RrSet::new(60, vec![RData::Cname(name("x.net"))]),
+        );
+        z.put(
+            RrKey::new(name("a.example.com"), RecordType::ALIAS),
+            RrSet::new(60, vec![RData::Alias(name("x.net"))]),
+        );
         let p = z.check();
         let reasons: Vec<&str> = p.iter().map(|p| p.reason.as_str()).collect();
         assert_eq!(p.len(), 3, "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("coexist") && r.contains('A')));
+        assert!(reasons
+            .iter()
+            .any(|r| r.contains("coexist") && r.contains('A')));
         assert!(reasons.iter().any(|r| r.contains("apex")));
         assert!(reasons.iter().any(|r| r.contains("ALIAS is only")));
     }
@@ -148,8 +166,14 @@ mod tests {
     #[test]
     fn clean_zone_has_no_problems() {
         let mut z = Zone::new(name("example.com"));
-        z.put(RrKey::new(name("www.example.com"), RecordType::CNAME), RrSet::new(60, vec![RData::Cname(name("x.net"))]));
-        z.put(RrKey::new(name("example.com"), RecordType::A), RrSet::new(60, vec![RData::A([1, 2, 3, 4].into())]));
+        z.put(
+            RrKey::new(name("www.example.com"), RecordType::CNAME),
+            RrSet::new(60, vec![RData::Cname(name("x.net"))]),
+        );
+        z.put(
+            RrKey::new(name("example.com"), RecordType::A),
+            RrSet::new(60, vec![RData::A([1, 2, 3, 4].into())]),
+        );
         assert!(z.check().is_empty());
     }
 }

@@ -32,7 +32,9 @@ pub enum Change {
 impl Change {
     pub fn key(&self) -> &RrKey {
         match self {
-            Change::Create { key, .. } | Change::Update { key, .. } | Change::Delete { key, .. } => key,
+            Change::Create { key, .. }
+            | Change::Update { key, .. }
+            | Change::Delete { key, .. } => key,
         }
     }
 
@@ -72,7 +74,9 @@ impl Change {
         };
         match self {
             Change::Delete { key, .. } => (0, rank(key.rtype, true), key),
-            Change::Create { key, .. } | Change::Update { key, .. } => (1, rank(key.rtype, false), key),
+            Change::Create { key, .. } | Change::Update { key, .. } => {
+                (1, rank(key.rtype, false), key)
+            }
         }
     }
 }

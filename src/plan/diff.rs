@@ -22,13 +22,19 @@ pub fn diff(desired: &Zone, live: &Zone, ignored: &dyn Fn(&RrKey) -> bool) -> Ve
             Ordering::Less => {
                 let (k, s) = d.next().expect("peeked");
                 if !ignored(k) {
-                    out.push(Change::Create { key: k.clone(), new: s.clone() });
+                    out.push(Change::Create {
+                        key: k.clone(),
+                        new: s.clone(),
+                    });
                 }
             }
             Ordering::Greater => {
                 let (k, s) = l.next().expect("peeked");
                 if !ignored(k) {
-                    out.push(Change::Delete { key: k.clone(), old: s.clone() });
+                    out.push(Change::Delete {
+                        key: k.clone(),
+                        old: s.clone(),
+                    });
                 }
             }
             Ordering::Equal => {

@@ -65,7 +65,13 @@ fn diff_lines(z: &ZonePlan) -> Vec<(ChangeTag, String)> {
     // name under its parent).
     let mut sorted: Vec<&Change> = z.changes.iter().collect();
     sorted.sort_by_cached_key(|c| {
-        let labels: Vec<String> = c.key().name.without_dot().rsplit('.').map(str::to_string).collect();
+        let labels: Vec<String> = c
+            .key()
+            .name
+            .without_dot()
+            .rsplit('.')
+            .map(str::to_string)
+            .collect();
         (labels, c.key().rtype)
     });
     for c in sorted {
@@ -180,7 +186,11 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
     let mut body = String::new();
     let mut truncated = false;
     let budget = max_bytes.saturating_sub(head.len() + foot.len() + 200);
-    for z in plan.zones.iter().filter(|z| !z.changes.is_empty() || !z.skipped.is_empty()) {
+    for z in plan
+        .zones
+        .iter()
+        .filter(|z| !z.changes.is_empty() || !z.skipped.is_empty())
+    {
         let mut block = format!(
             "\n<details><summary><code>{}</code> → <code>{}</code>: {}</summary>\n\n```diff\n",
             z.zone,

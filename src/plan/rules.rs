@@ -72,7 +72,9 @@ pub struct RecordTypeName(pub RecordType);
 impl<'de> Deserialize<'de> for RecordTypeName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map(RecordTypeName).map_err(serde::de::Error::custom)
+        s.parse()
+            .map(RecordTypeName)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -86,7 +88,12 @@ impl IgnoreSet {
     pub fn new(rules: &[IgnoreRule]) -> Result<IgnoreSet, glob::PatternError> {
         let rules = rules
             .iter()
-            .map(|r| Ok((glob::Pattern::new(&r.name.to_ascii_lowercase())?, r.rtype.map(|t| t.0))))
+            .map(|r| {
+                Ok((
+                    glob::Pattern::new(&r.name.to_ascii_lowercase())?,
+                    r.rtype.map(|t| t.0),
+                ))
+            })
             .collect::<Result<_, glob::PatternError>>()?;
         Ok(IgnoreSet { rules })
     }

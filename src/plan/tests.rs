@@ -8,7 +8,10 @@ fn n(s: &str) -> Fqdn {
 }
 
 fn a(name: &str, ip: [u8; 4], ttl: u32) -> (RrKey, RrSet) {
-    (RrKey::new(n(name), RecordType::A), RrSet::new(ttl, vec![RData::A(ip.into())]))
+    (
+        RrKey::new(n(name), RecordType::A),
+        RrSet::new(ttl, vec![RData::A(ip.into())]),
+    )
 }
 
 fn zone(recs: Vec<(RrKey, RrSet)>) -> Zone {
@@ -19,7 +22,12 @@ fn zone(recs: Vec<(RrKey, RrSet)>) -> Zone {
     z
 }
 
-fn plan_with(desired: &Zone, live: &Zone, policy: Policy, unmanaged: &dyn Fn(&RrKey) -> bool) -> ZonePlan {
+fn plan_with(
+    desired: &Zone,
+    live: &Zone,
+    policy: Policy,
+    unmanaged: &dyn Fn(&RrKey) -> bool,
+) -> ZonePlan {
     plan_zone(&PlanInput {
         target: "t",
         desired,
@@ -44,11 +52,22 @@ fn deletes_come_first_and_ns_before_ds() {
         RrKey::new(n("www.example.com"), RecordType::CNAME),
         RrSet::new(60, vec![RData::Cname(n("x.net"))]),
     )]);
-    let ds = crate::model::rdata::Ds { key_tag: 1, algorithm: 13, digest_type: 2, digest: "ab".into() };
+    let ds = crate::model::rdata::Ds {
+        key_tag: 1,
+        algorithm: 13,
+        digest_type: 2,
+        digest: "ab".into(),
+    };
     let desired = zone(vec![
         a("www.example.com", [1, 2, 3, 4], 60),
-        (RrKey::new(n("child.example.com"), RecordType::DS), RrSet::new(60, vec![RData::Ds(ds)])),
-        (RrKey::new(n("child.example.com"), RecordType::NS), RrSet::new(60, vec![RData::Ns(n("ns.child.example.com"))])),
+        (
+            RrKey::new(n("child.example.com"), RecordType::DS),
+            RrSet::new(60, vec![RData::Ds(ds)]),
+        ),
+        (
+            RrKey::new(n("child.example.com"), RecordType::NS),
+            RrSet::new(60, vec![RData::Ns(n("ns.child.example.com"))]),
+        ),
     ]);
     let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
     let ops: Vec<(Op, RecordType)> = p.changes.iter().map(|c| (c.op(), c.key().rtype)).collect();
@@ -75,31 +94,75 @@ fn upsert_only_never_deletes_and_warn_never_writes() {
 fn ignored_keys_are_left_alone() {
     let live = zone(vec![a("_acme-challenge.example.com", [1, 1, 1, 1], 60)]);
     let desired = zone(vec![a("www.example.com", [2, 2, 2, 2], 60)]);
-    let rules = IgnoreSet::new(&[IgnoreRule { name: "_acme-challenge*".into(), rtype: None }]).unwrap();
+    let rules = IgnoreSet::new(&[IgnoreRule {
+        name: "_acme-challenge*".into(),
+        rtype: None,
+    }])
+    .unwrap();
     let origin = n("example.com");
-    let p = plan_with(&desired, &live, Policy::Sync, &|k| rules.matches(&origin, k));
+    let p = plan_with(&desired, &live, Policy::Sync, &|k| {
+        rules.matches(&origin, k)
+    });
     assert_eq!(p.changes.len(), 1);
     assert_eq!(p.changes[0].op(), Op::Create);
 }
 
 #[test]
 fn thresholds_and_root_ns() {
-    let live = zone((0..10).map(|i| a(&format!("h{i}.example.com"), [1, 1, 1, i], 60)).collect());
-    let desired = zone((0..6).map(|i| a(&format!("h{i}.example.com"), [1, 1, 1, i], 60)).collect());
+    let live = zone(
+        (0..10)
+            .map(|i| a(&format!("h{i}.example.com"), [1, 1, 1, i], 60))
+            .collect(),
+    );
+    let desired = zone(
+        (0..6)
+            .map(|i| a(&format!("h{i}.example.com"), [1, 1, 1, i], 60))
+            .collect(),
+    );
     let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
     assert_eq!(p.unsafe_reasons.len(), 1, "{:?}", p.unsafe_reasons);
     assert!(p.unsafe_reasons[0].contains("too many deletes: 4 of 10"));
     // 3 of 10 is exactly 30%: allowed (octoDNS uses a strict "over").
-    let desired = zone((0..7).map(|i| a(&format!("h{i}.example.com"), [1, 1, 1, i], 60)).collect());
-    assert!(plan_with(&desired, &live, Policy::Sync, &|_| false).unsafe_reasons.is_empty());
+    let desired = zone(
+        (0..7)
+            .map(|i| a(&format!("h{i}.example.com"), [1, 1, 1, i], 60))
+            .collect(),
+    );
+    assert!(plan_with(&desired, &live, Policy::Sync, &|_| false)
+        .unsafe_reasons
+        .is_empty());
     // Small zones are never held back by the percentages.
     let small = zone(vec![a("x.example.com", [1, 1, 1, 1], 60)]);
-    assert!(plan_with(&Zone::new(n("example.com")), &small, Policy::Sync, &|_| false).unsafe_reasons.is_empty());
-    let ns = |t: &str| (RrKey::new(n("example.com"), RecordType::NS), RrSet::new(60, vec![RData::Ns(n(t))]));
-    let p = plan_with(&zone(vec![ns("b.net")]), &zone(vec![ns("a.net")]), Policy::Sync, &|_| false);
+    assert!(
+        plan_with(&Zone::new(n("example.com")), &small, Policy::Sync, &|_| {
+            false
+        })
+        .unsafe_reasons
+        .is_empty()
+    );
+    let ns = |t: &str| {
+        (
+            RrKey::new(n("example.com"), RecordType::NS),
+            RrSet::new(60, vec![RData::Ns(n(t))]),
+        )
+    };
+    let p = plan_with(
+        &zone(vec![ns("b.net")]),
+        &zone(vec![ns("a.net")]),
+        Policy::Sync,
+        &|_| false,
+    );
     assert!(p.unsafe_reasons.iter().any(|r| r.contains("apex NS")));
-    let p = plan_with(&zone(vec![ns("b.net")]), &Zone::new(n("example.com")), Policy::Sync, &|_| false);
-    assert!(p.unsafe_reasons.is_empty(), "creating the apex NS of a new zone is safe");
+    let p = plan_with(
+        &zone(vec![ns("b.net")]),
+        &Zone::new(n("example.com")),
+        Policy::Sync,
+        &|_| false,
+    );
+    assert!(
+        p.unsafe_reasons.is_empty(),
+        "creating the apex NS of a new zone is safe"
+    );
 }
 
 #[test]
@@ -109,7 +172,10 @@ fn fit_skips_unsupported_types_and_clamps_ttl() {
     caps.ttl_min = 300;
     let desired = zone(vec![
         a("www.example.com", [1, 2, 3, 4], 60),
-        (RrKey::new(n("example.com"), RecordType::ALIAS), RrSet::new(60, vec![RData::Alias(n("x.net"))])),
+        (
+            RrKey::new(n("example.com"), RecordType::ALIAS),
+            RrSet::new(60, vec![RData::Alias(n("x.net"))]),
+        ),
     ]);
     let p = plan_zone(&PlanInput {
         target: "t",
@@ -132,9 +198,15 @@ fn hash_is_stable_and_sensitive() {
     let live = Zone::new(n("example.com"));
     let d1 = zone(vec![a("www.example.com", [1, 2, 3, 4], 60)]);
     let d2 = zone(vec![a("www.example.com", [1, 2, 3, 5], 60)]);
-    let p1 = Plan { zones: vec![plan_with(&d1, &live, Policy::Sync, &|_| false)] };
-    let p1b = Plan { zones: vec![plan_with(&d1, &live, Policy::Sync, &|_| false)] };
-    let p2 = Plan { zones: vec![plan_with(&d2, &live, Policy::Sync, &|_| false)] };
+    let p1 = Plan {
+        zones: vec![plan_with(&d1, &live, Policy::Sync, &|_| false)],
+    };
+    let p1b = Plan {
+        zones: vec![plan_with(&d1, &live, Policy::Sync, &|_| false)],
+    };
+    let p2 = Plan {
+        zones: vec![plan_with(&d2, &live, Policy::Sync, &|_| false)],
+    };
     assert_eq!(p1.hash(), p1b.hash());
     assert_ne!(p1.hash(), p2.hash());
     assert_eq!(p1.hash().len(), 64);

@@ -43,7 +43,9 @@ pub fn decode(rtype: RecordType, data: &[u8]) -> Result<RData, String> {
             let mut i = 0;
             while i < data.len() {
                 let n = data[i] as usize;
-                let chunk = data.get(i + 1..i + 1 + n).ok_or("truncated SPF character-string")?;
+                let chunk = data
+                    .get(i + 1..i + 1 + n)
+                    .ok_or("truncated SPF character-string")?;
                 out.extend_from_slice(chunk);
                 i += 1 + n;
             }
@@ -88,7 +90,11 @@ const EQUATOR: i64 = 1 << 31;
 
 fn angle(deg: u8, min: u8, millis: u32, positive: bool) -> u32 {
     let thousandths = (i64::from(deg) * 3600 + i64::from(min) * 60) * 1000 + i64::from(millis);
-    (if positive { EQUATOR + thousandths } else { EQUATOR - thousandths }) as u32
+    (if positive {
+        EQUATOR + thousandths
+    } else {
+        EQUATOR - thousandths
+    }) as u32
 }
 
 fn loc_wire(l: &Loc) -> Vec<u8> {
@@ -98,8 +104,24 @@ fn loc_wire(l: &Loc) -> Vec<u8> {
         prec_byte(l.precision_horz_cm),
         prec_byte(l.precision_vert_cm),
     ];
-    w.extend_from_slice(&angle(l.lat_degrees, l.lat_minutes, l.lat_millis, l.lat_direction == 'N').to_be_bytes());
-    w.extend_from_slice(&angle(l.long_degrees, l.long_minutes, l.long_millis, l.long_direction == 'E').to_be_bytes());
+    w.extend_from_slice(
+        &angle(
+            l.lat_degrees,
+            l.lat_minutes,
+            l.lat_millis,
+            l.lat_direction == 'N',
+        )
+        .to_be_bytes(),
+    );
+    w.extend_from_slice(
+        &angle(
+            l.long_degrees,
+            l.long_minutes,
+            l.long_millis,
+            l.long_direction == 'E',
+        )
+        .to_be_bytes(),
+    );
     w.extend_from_slice(&((l.altitude_cm + 10_000_000) as u32).to_be_bytes());
     w
 }
@@ -169,9 +191,16 @@ mod tests {
         let spf = RData::Spf(Txt(long));
         let RData::Spf(t) = &spf else { unreachable!() };
         assert_eq!(decode(RecordType::SPF, &txt_wire(&t.0)).unwrap(), spf);
-        let uri = RData::Uri(Uri { priority: 10, weight: 1, target: b"https://example.com/".to_vec() });
+        let uri = RData::Uri(Uri {
+            priority: 10,
+            weight: 1,
+            target: b"https://example.com/".to_vec(),
+        });
         let text = generic_text(&uri).unwrap();
         let hexpart = text.split(' ').nth(2).unwrap();
-        assert_eq!(decode(RecordType::URI, &hex::decode(hexpart).unwrap()).unwrap(), uri);
+        assert_eq!(
+            decode(RecordType::URI, &hex::decode(hexpart).unwrap()).unwrap(),
+            uri
+        );
     }
 }

@@ -92,9 +92,11 @@ impl ZonefileProvider {
 
     /// The file that holds `zone`.
     pub fn path_for(&self, zone: &Fqdn) -> PathBuf {
-        self.settings
-            .directory
-            .join(format!("{}{}", zone.without_dot().replace('/', "-"), self.settings.file_extension))
+        self.settings.directory.join(format!(
+            "{}{}",
+            zone.without_dot().replace('/', "-"),
+            self.settings.file_extension
+        ))
     }
 
     fn read(&self, zone: &Fqdn) -> Result<Option<Parsed>, ProviderError> {
@@ -109,15 +111,18 @@ impl ZonefileProvider {
                 ))
             }
         };
-        parse_zone_file(&text, zone)
-            .map(Some)
-            .map_err(|e| ProviderError::new(ErrorKind::Rejected, format!("{}: {e}", path.display())))
+        parse_zone_file(&text, zone).map(Some).map_err(|e| {
+            ProviderError::new(ErrorKind::Rejected, format!("{}: {e}", path.display()))
+        })
     }
 
     fn write(&self, zone: &Fqdn, parsed: &Parsed) -> Result<(), ProviderError> {
         let path = self.path_for(zone);
         let io = |e: std::io::Error| {
-            ProviderError::new(ErrorKind::Transient, format!("cannot write {}: {e}", path.display()))
+            ProviderError::new(
+                ErrorKind::Transient,
+                format!("cannot write {}: {e}", path.display()),
+            )
         };
         std::fs::create_dir_all(&self.settings.directory).map_err(io)?;
         let text = render_zone_file(parsed, &self.settings);
@@ -203,7 +208,10 @@ impl Provider for ZonefileProvider {
         if let Some(why) = diff::precondition_failure(&parsed.zone, changes) {
             return fail_all(ProviderError::new(
                 ErrorKind::Conflict,
-                format!("{} changed since it was read: {why}", self.path_for(zone).display()),
+                format!(
+                    "{} changed since it was read: {why}",
+                    self.path_for(zone).display()
+                ),
             ));
         }
         diff::apply_to(&mut parsed.zone, changes);
@@ -384,7 +392,10 @@ fn render_zone_file(p: &Parsed, s: &ZonefileSettings) -> String {
         }
     };
     let mut out = String::with_capacity(64 * p.zone.record_count() + 256);
-    let _ = writeln!(out, "; zone {origin} written by zonekeeper; edits here are replaced on the next apply");
+    let _ = writeln!(
+        out,
+        "; zone {origin} written by zonekeeper; edits here are replaced on the next apply"
+    );
     let _ = writeln!(out, "$ORIGIN {origin}");
     let _ = writeln!(out, "$TTL {}", soa.ttl);
     let _ = writeln!(
