@@ -1,0 +1,211 @@
+//! The command line as a new user meets it, on a copy of `manifests-example/`: validate,
+//! plan, apply, plan again (empty), zone files BIND accepts, import round trip, plan-hash
+//! pinning, safety thresholds, and the three plan formats.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() == "live" {
+            continue;
+        }
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+struct Example {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Example {
+    fn new() -> Example {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("repo");
+        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-example"), &dir);
+        Example { _tmp: tmp, dir }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .arg("--config")
+            .arg(self.dir.join("zonekeeper.yaml"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?} failed ({:?}):\n{}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn code(&self, args: &[&str]) -> i32 {
+        self.run(args).status.code().unwrap_or(-1)
+    }
+
+    fn live(&self, zone: &str) -> PathBuf {
+        self.dir.join("live").join(format!("{zone}.zone"))
+    }
+}
+
+/// `named-checkzone` is required where the test script installed it.
+fn named_checkzone() -> Option<&'static str> {
+    let found = Command::new("named-checkzone").arg("-v").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var("ZONEKEEPER_REQUIRE_SERVERS").as_deref() != Ok("1"),
+            "named-checkzone is required (ZONEKEEPER_REQUIRE_SERVERS=1) but not installed"
+        );
+        eprintln!("SKIP: named-checkzone not installed (apt-get install bind9-utils)");
+        return None;
+    }
+    Some("named-checkzone")
+}
+
+#[test]
+fn validate_plan_apply_converges_and_bind_loads_the_files() {
+    let ex = Example::new();
+    assert!(ex.ok(&["validate"]).starts_with("ok: 3 zone(s)"));
+    assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 2);
+    let out = ex.ok(&["apply"]);
+    assert!(out.contains("verified in sync"), "{out}");
+    assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 0, "apply then plan must be empty");
+    // Applying again changes nothing, not even the SOA serial.
+    let before = std::fs::read(ex.live("example.com")).unwrap();
+    ex.ok(&["apply"]);
+    assert_eq!(std::fs::read(ex.live("example.com")).unwrap(), before);
+
+    if let Some(bin) = named_checkzone() {
+        for zone in ["example.com", "example.org", "2.0.192.in-addr.arpa"] {
+            let o = Command::new(bin).arg(zone).arg(ex.live(zone)).output().unwrap();
+            assert!(
+                o.status.success(),
+                "named-checkzone refused {zone}:\n{}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+        }
+    }
+}
+
+#[test]
+fn import_then_plan_shows_no_changes() {
+    let ex = Example::new();
+    ex.ok(&["apply"]);
+    for zone in ["example.com", "example.org", "2.0.192.in-addr.arpa"] {
+        let yaml = ex.ok(&["import", "--provider", "local", "--zone", zone]);
+        // example.org carries an ignored record and an excluded one; import writes only
+        // what is live, which must plan to nothing as well.
+        std::fs::write(ex.dir.join("zones").join(format!("{zone}.yaml")), yaml).unwrap();
+    }
+    let plan = ex.ok(&["plan"]);
+    assert!(plan.starts_with("zone 2.0.192.in-addr.arpa. -> local (sync): 0 create, 0 update, 0 delete"), "{plan}");
+    assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 0, "{plan}");
+    // Refuses to overwrite without --force.
+    let o = ex.run(&["import", "-p", "local", "-z", "example.com", "-o", ex.dir.join("zones/example.com.yaml").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn apply_refuses_a_plan_whose_hash_changed() {
+    let ex = Example::new();
+    let json: serde_json::Value = serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
+    let hash = json["hash"].as_str().unwrap().to_string();
+    assert_eq!(hash.len(), 64);
+    // Someone edits a zone after review: the reviewed hash no longer matches.
+    let f = ex.dir.join("zones/example.org.yaml");
+    let text = std::fs::read_to_string(&f).unwrap().replace("198.51.100.10", "198.51.100.11");
+    std::fs::write(&f, text).unwrap();
+    let o = ex.run(&["apply", "--plan-hash", &hash]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the plan changed since it was reviewed"));
+    assert!(!ex.dir.join("live").exists(), "nothing may be written");
+    // The current hash applies.
+    let json: serde_json::Value = serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
+    ex.ok(&["apply", "--plan-hash", json["hash"].as_str().unwrap()]);
+}
+
+#[test]
+fn unsafe_plans_need_force_and_root_ns_changes_too() {
+    let ex = Example::new();
+    ex.ok(&["apply"]);
+    let before = std::fs::read(ex.live("example.com")).unwrap();
+    // Delete most of example.com: far over the 30% delete threshold.
+    std::fs::write(
+        ex.dir.join("zones/example.com.yaml"),
+        "'':\n  type: NS\n  values: [ns1.example.net., ns2.example.net.]\nwww:\n  type: A\n  value: 192.0.2.1\n",
+    )
+    .unwrap();
+    let o = ex.run(&["apply"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("too many deletes"), "{err}");
+    assert_eq!(std::fs::read(ex.live("example.com")).unwrap(), before, "refused plans write nothing");
+    let plan = ex.ok(&["plan", "--zone", "example.com"]);
+    assert!(plan.contains("UNSAFE"), "{plan}");
+    ex.ok(&["apply", "--force"]);
+    assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 0);
+
+    // Changing the apex NS of an existing zone is refused too.
+    let f = ex.dir.join("zones/2.0.192.in-addr.arpa.yaml");
+    let text = std::fs::read_to_string(&f).unwrap().replace("ns2.example.net.", "ns3.example.net.");
+    std::fs::write(&f, text).unwrap();
+    let o = ex.run(&["apply"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("apex NS"));
+}
+
+#[test]
+fn plan_formats() {
+    let ex = Example::new();
+    let text = ex.ok(&["plan"]);
+    assert!(text.contains("+ www.example.com. 3600 IN CNAME example.com."), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour when stdout is not a terminal");
+
+    let md = ex.ok(&["plan", "--format", "markdown"]);
+    assert!(md.starts_with("<!-- zonekeeper-plan -->"), "sticky-comment marker first: {md}");
+    assert!(md.contains("| `example.com.` | `local` | sync | 25 | 0 | 0 |"), "{md}");
+    assert!(md.contains("<details>") && md.contains("```diff"));
+    assert!(md.contains("Plan hash: `"));
+    let small = ex.ok(&["plan", "--format", "markdown", "--max-bytes", "1500"]);
+    assert!(small.len() <= 1500, "{}", small.len());
+    assert!(small.contains("too long for one comment"));
+
+    let json: serde_json::Value = serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["change_count"], 35);
+    let z = &json["zones"][1];
+    assert_eq!(z["zone"], "example.com.");
+    assert_eq!(z["counts"]["create"], 25);
+    let www = z["changes"].as_array().unwrap().iter().find(|c| c["name"] == "www.example.com.").unwrap();
+    assert_eq!(www["op"], "create");
+    assert_eq!(www["type"], "CNAME");
+    assert_eq!(www["new"]["values"][0], "example.com.");
+    assert!(www["old"].is_null());
+}
+
+#[test]
+fn schemas_are_json() {
+    let ex = Example::new();
+    for which in ["config", "zone"] {
+        let v: serde_json::Value = serde_json::from_str(&ex.ok(&["schema", which])).unwrap();
+        assert!(v.is_object());
+    }
+    let cfg: serde_json::Value = serde_json::from_str(&ex.ok(&["schema", "config"])).unwrap();
+    assert!(cfg.to_string().contains("targets"));
+}
