@@ -581,8 +581,10 @@ pub fn txt_from_yaml(text: &str) -> Result<Vec<u8>, String> {
 /// Bytes -> octoDNS TXT text (the inverse of [`txt_from_yaml`]).
 pub fn txt_to_yaml(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len());
-    for &c in bytes {
+    for (i, &c) in bytes.iter().enumerate() {
         match c {
+            // A value that starts with a quote would be read as zone-file quoting.
+            b'"' if i == 0 => s.push_str("\\\""),
             b'\\' => s.push_str("\\\\"),
             b';' => s.push_str("\\;"),
             0x20..=0x7e => s.push(c as char),
@@ -879,5 +881,28 @@ fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
         Ok(d)
     } else {
         Err(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn txt_escapes_round_trip() {
+        for bytes in [&b"\"quoted\""[..], b"a;b\\c", b"", b"\x00\xff tab\t", b"say \"hi\""] {
+            assert_eq!(txt_from_yaml(&txt_to_yaml(bytes)).unwrap(), bytes);
+        }
+        assert_eq!(txt_from_yaml("\"abc\" \"def\"").unwrap(), b"abcdef");
+        assert!(txt_from_yaml("v=spf1; x").unwrap_err().contains("unescaped ;"));
+        assert!(txt_from_yaml("héllo").unwrap_err().contains("non ASCII"));
+    }
+
+    #[test]
+    fn targets_follow_octodns_legacy_rules() {
+        assert_eq!(target(RecordType::CNAME, "value", "Foo.COM").unwrap().as_str(), "foo.com.");
+        assert!(target(RecordType::CNAME, "value", "foo").is_err());
+        assert!(target(RecordType::CNAME, "value", ".").is_err());
+        assert!(target(RecordType::MX, "exchange", ".").unwrap().is_root());
     }
 }
