@@ -14,7 +14,10 @@
 pub mod apply;
 pub mod config;
 pub mod controller;
+pub mod http;
 pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod provider;
+pub mod source;
+pub mod telemetry;

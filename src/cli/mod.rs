@@ -2,6 +2,7 @@
 //! function per command.
 
 pub mod bench;
+pub mod run;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -71,6 +72,18 @@ pub enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the controller: follow a git repository (or a directory) and keep every zone
+    /// as its newest valid revision says.
+    ///
+    /// Fetches every --interval (and at once on a valid POST /hooks/git), re-plans the zones
+    /// whose files changed, re-plans every zone every --resync-interval to catch drift, and
+    /// applies what is safe. A revision whose manifests do not validate is never applied: the
+    /// last good one stays in force. Plans over the safety thresholds wait for a human.
+    /// Serves /metrics, /healthz, /readyz, /status. Stops cleanly on SIGTERM/SIGINT.
+    ///
+    /// With --config FILE, the file's `controller:` section supplies these settings (flags
+    /// win); providers and zones always come from the followed repository's zonekeeper.yaml.
+    Run(run::RunArgs),
     /// Check the configuration and every zone file. Contacts no provider.
     ///
     /// Every problem is reported with its file, line and record; the exit code is 1 when
@@ -187,6 +200,11 @@ pub fn init_logging(args: &Cli) {
 pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
     match args.command {
         Command::Validate => validate(&args.config),
+        Command::Run(r) => {
+            let explicit = args.config != std::path::Path::new("zonekeeper.yaml");
+            run::run(&args.config, explicit, r).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plan(p) => plan(&args.config, p).await,
         Command::Apply(a) => apply(&args.config, a).await,
         Command::Import(i) => import(&args.config, i).await,

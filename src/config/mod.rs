@@ -17,6 +17,8 @@ use serde_saphyr::Spanned;
 use crate::manifest::diag::{from_yaml_error, Diagnostic, Diagnostics, Pos};
 use crate::model::Fqdn;
 use crate::plan::{IgnoreRule, Policy, Thresholds};
+use crate::provider::powerdns::PowerdnsSettings;
+use crate::provider::rfc2136::Rfc2136Settings;
 use crate::provider::zonefile::ZonefileSettings;
 
 pub use secret::{Secret, SecretError, SecretRef};
@@ -36,6 +38,78 @@ pub struct RawConfig {
     /// Defaults for every zone.
     #[serde(default)]
     pub defaults: RawDefaults,
+    /// How `zonekeeper run` gets its manifests and serves its API (flags override these).
+    #[serde(default)]
+    pub controller: Option<ControllerConfig>,
+}
+
+/// The `controller:` section: settings of `zonekeeper run`. Every key has a flag of the
+/// same name (`--repo`, `--state-dir`, ...) that overrides it.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerConfig {
+    /// Git repository URL (`file://`, `git://`, `https://`, `ssh://`).
+    pub repo: Option<String>,
+    /// Branch to follow (default `main`).
+    pub branch: Option<String>,
+    /// Directory inside the repository holding `zonekeeper.yaml`.
+    pub path: Option<PathBuf>,
+    /// A local directory instead of a repository (development).
+    pub dir: Option<PathBuf>,
+    /// Cache and journal directory (default `./zonekeeper-state`).
+    pub state_dir: Option<PathBuf>,
+    /// HTTP listen address (default `127.0.0.1:9353`).
+    pub listen: Option<String>,
+    /// Shared secret for `POST /hooks/git` (`env:`/`file:`).
+    pub webhook_secret: Option<SecretRef>,
+    /// HTTPS token for the repository (`env:`/`file:`).
+    pub token: Option<SecretRef>,
+    /// SSH private key file for `ssh://` repositories.
+    pub ssh_key: Option<PathBuf>,
+    /// Poll interval, e.g. `60s` (default 60 s, jittered +-10%).
+    pub interval: Option<String>,
+    /// Full drift sweep interval, e.g. `10m` (default 10 min, jittered +-10%).
+    pub resync_interval: Option<String>,
+    /// Zones reconciled at the same time (default 4).
+    pub concurrency: Option<usize>,
+    /// Audit journal path (default `<state_dir>/journal.jsonl`).
+    pub journal: Option<PathBuf>,
+    /// Accept only commits signed by these SSH keys.
+    pub verify: Option<VerifyConfig>,
+}
+
+/// Commit signature checking.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// A file in git's `gpg.ssh.allowedSignersFile` format.
+    pub allowed_signers: PathBuf,
+}
+
+impl ControllerConfig {
+    /// Reads only the `controller:` section of a local file (`zonekeeper run --config`).
+    /// Providers and zones come from the source, not from this file.
+    pub fn load(path: &Path) -> Result<ControllerConfig, Diagnostics> {
+        let text = read_input(path).map_err(|d| Diagnostics(vec![d]))?;
+        let raw: RawConfig = serde_saphyr::from_str_with_options(&text, crate::manifest::octodns::yaml_options(text.len()))
+            .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut c = raw.controller.unwrap_or_default();
+        // Relative paths in the file are relative to the file.
+        for p in [&mut c.dir, &mut c.state_dir, &mut c.ssh_key, &mut c.journal].into_iter().flatten() {
+            if p.is_relative() && !base.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(v) = &mut c.verify {
+            if v.allowed_signers.is_relative() {
+                v.allowed_signers = base.join(&v.allowed_signers);
+            }
+        }
+        c.webhook_secret = c.webhook_secret.map(|s| s.relative_to(base));
+        c.token = c.token.map(|s| s.relative_to(base));
+        Ok(c)
+    }
 }
 
 /// A provider entry: `type` plus that type's own settings.
@@ -64,6 +138,20 @@ pub enum RawProviderSchema {
         #[serde(flatten)]
         settings: ZonefileSettings,
     },
+    Powerdns {
+        /// `powerdns`: a PowerDNS Authoritative server through its HTTP API.
+        #[serde(rename = "type")]
+        kind: PowerdnsTag,
+        #[serde(flatten)]
+        settings: PowerdnsSettings,
+    },
+    Rfc2136 {
+        /// `rfc2136`: a primary server written by TSIG-signed UPDATE, read by AXFR (BIND).
+        #[serde(rename = "type")]
+        kind: Rfc2136Tag,
+        #[serde(flatten)]
+        settings: Rfc2136Settings,
+    },
 }
 
 #[derive(JsonSchema)]
@@ -78,6 +166,20 @@ pub enum MemoryTag {
 #[serde(rename_all = "lowercase")]
 pub enum ZonefileTag {
     Zonefile,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub enum PowerdnsTag {
+    Powerdns,
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub enum Rfc2136Tag {
+    Rfc2136,
 }
 
 /// One managed zone.
@@ -123,10 +225,12 @@ pub struct MemorySettings {}
 pub enum ProviderSettings {
     Memory(MemorySettings),
     Zonefile(ZonefileSettings),
+    Powerdns(PowerdnsSettings),
+    Rfc2136(Rfc2136Settings),
 }
 
 /// The provider types zonekeeper knows, for help texts and errors.
-pub const PROVIDER_TYPES: &[&str] = &["memory", "zonefile"];
+pub const PROVIDER_TYPES: &[&str] = &["memory", "zonefile", "powerdns", "rfc2136"];
 
 /// A checked provider entry.
 #[derive(Clone, Debug)]
@@ -345,6 +449,20 @@ fn provider_settings(raw: &RawProvider, base_dir: &Path) -> Result<ProviderSetti
             let mut s: ZonefileSettings = typed("zonefile", &raw.settings)?;
             s.directory = base_dir.join(&s.directory);
             Ok(ProviderSettings::Zonefile(s))
+        }
+        "powerdns" => {
+            let mut s: PowerdnsSettings = typed("powerdns", &raw.settings)?;
+            s.api_key = s.api_key.relative_to(base_dir);
+            s.validate().map_err(|e| format!("powerdns: {e}"))?;
+            Ok(ProviderSettings::Powerdns(s))
+        }
+        "rfc2136" => {
+            let mut s: Rfc2136Settings = typed("rfc2136", &raw.settings)?;
+            s.tsig.secret = s.tsig.secret.relative_to(base_dir);
+            if let Some(bad) = s.zones.iter().find(|z| Fqdn::parse(z).is_err()) {
+                return Err(format!("rfc2136: invalid zone name {bad:?} in `zones`"));
+            }
+            Ok(ProviderSettings::Rfc2136(s))
         }
         other => Err(format!(
             "unknown provider type {other:?} (known: {})",

@@ -3,6 +3,10 @@
 //!
 //! The one-shot CLI commands (`plan`, `apply`) use [`plan_all`] and [`apply_all`].
 
+pub mod daemon;
+pub mod instrument;
+pub mod status;
+
 use std::collections::BTreeMap;
 
 use crate::apply::{apply_zone_plan, ApplyOptions, ApplyReport};

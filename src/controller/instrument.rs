@@ -1,0 +1,77 @@
+//! A provider decorator that counts and times every call into the daemon's metrics, so
+//! providers themselves never touch metrics.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+
+use crate::model::Fqdn;
+use crate::plan::{Capabilities, Change};
+use crate::provider::{ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
+use crate::telemetry::metrics::Metrics;
+
+pub struct Instrumented {
+    inner: Box<dyn Provider>,
+    metrics: Arc<Metrics>,
+}
+
+impl Instrumented {
+    pub fn new(inner: Box<dyn Provider>, metrics: Arc<Metrics>) -> Instrumented {
+        Instrumented { inner, metrics }
+    }
+
+    fn observe(&self, started: Instant, error: Option<&ProviderError>) {
+        let name = self.inner.name();
+        self.metrics
+            .provider_request_duration
+            .with_label_values(&[name])
+            .observe(started.elapsed().as_secs_f64());
+        let outcome = error.map_or("ok", |e| e.kind.as_str());
+        self.metrics
+            .provider_requests_total
+            .with_label_values(&[name, outcome])
+            .inc();
+        if error.is_some_and(|e| e.kind == ErrorKind::RateLimited) {
+            self.metrics.provider_ratelimited_total.with_label_values(&[name]).inc();
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for Instrumented {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
+        let t = Instant::now();
+        let r = self.inner.list_zones().await;
+        self.observe(t, r.as_ref().err());
+        r
+    }
+
+    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+        let t = Instant::now();
+        let r = self.inner.read_zone(zone).await;
+        self.observe(t, r.as_ref().err());
+        r
+    }
+
+    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+        let t = Instant::now();
+        let r = self.inner.apply(zone, changes).await;
+        // One call: its outcome is the first error, if any change failed.
+        let err = r.iter().find_map(|o| o.as_ref().err());
+        self.observe(t, err);
+        r
+    }
+}

@@ -1,0 +1,68 @@
+//! Sources: where the manifests come from. A source produces immutable [`Snapshot`]s: a
+//! directory holding `zonekeeper.yaml` and `zones/` exactly as they are at one revision.
+//!
+//! Knows files and git; knows no YAML and no DNS. The controller loads manifests from a
+//! snapshot's `root` with the same code the CLI uses.
+
+pub mod dir;
+pub mod git;
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+/// The manifests at one revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// A git commit id, or for a directory source a content hash (`dir:<sha256>`).
+    pub revision: String,
+    /// When the revision was made (commit time), for the commit-to-applied SLO.
+    pub committed_at: Option<std::time::SystemTime>,
+    /// Directory holding the config file and zone files of this revision. Never changes
+    /// after the snapshot is returned.
+    pub root: PathBuf,
+}
+
+/// Why a source could not produce a snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Fetching failed (network, authentication, missing branch): retried at the next poll.
+    #[error("fetching {url}: {message}")]
+    Fetch { url: String, message: String },
+    /// The head commit is not signed by an allowed signer: nothing from it may be applied.
+    #[error("commit {revision} refused: {reason}")]
+    Unverified { revision: String, reason: String },
+    /// Reading or writing the local cache failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SourceError {
+    /// A short, bounded label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceError::Fetch { .. } => "fetch",
+            SourceError::Unverified { .. } => "unverified",
+            SourceError::Io { .. } => "io",
+        }
+    }
+}
+
+/// A place manifests come from.
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// Brings the source up to date and returns the newest snapshot. Cheap when nothing
+    /// changed (the same revision and root as last time).
+    async fn fetch(&self) -> Result<Snapshot, SourceError>;
+
+    /// Resolves when the source may have changed (a file system event for a directory;
+    /// never for git, which is polled and woken by webhooks).
+    async fn changed(&self);
+
+    /// A human description for logs and `/status` (URL without credentials, or a path).
+    fn describe(&self) -> String;
+}
