@@ -83,7 +83,7 @@ pub enum Command {
     ///
     /// With --config FILE, the file's `controller:` section supplies these settings (flags
     /// win); providers and zones always come from the followed repository's zonekeeper.yaml.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Check the configuration and every zone file. Contacts no provider.
     ///
     /// Every problem is reported with its file, line and record; the exit code is 1 when
@@ -202,7 +202,7 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate => validate(&args.config),
         Command::Run(r) => {
             let explicit = args.config != std::path::Path::new("zonekeeper.yaml");
-            run::run(&args.config, explicit, r).await?;
+            run::run(&args.config, explicit, *r).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan(p) => plan(&args.config, p).await,

@@ -84,7 +84,7 @@ pub async fn run(config_path: &std::path::Path, explicit_config: bool, a: RunArg
             Some(s) => Some(SecretRef::parse(&s, here).with_context(|| format!("--{what}"))?),
             None => cfg,
         };
-        r.map(|r| r.resolve().with_context(|| format!("{what}"))).transpose()
+        r.map(|r| r.resolve().with_context(|| what.to_string())).transpose()
     };
     let state_dir = a.state_dir.or(file.state_dir).unwrap_or_else(|| PathBuf::from("zonekeeper-state"));
     std::fs::create_dir_all(&state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;

@@ -2,7 +2,11 @@
 //! file. Providers know the model and plan types only: no git, no manifests, no metrics, no
 //! retries (those live in `apply` and the controller).
 
+pub mod dnswire;
+pub mod http;
 pub mod memory;
+pub mod powerdns;
+pub mod rfc2136;
 pub mod rfc3597;
 pub mod zonefile;
 
@@ -124,5 +128,13 @@ pub fn build(
     Ok(match settings {
         ProviderSettings::Memory(_) => Box::new(memory::MemoryProvider::new(name)),
         ProviderSettings::Zonefile(s) => Box::new(zonefile::ZonefileProvider::new(name, s.clone())),
+        ProviderSettings::Powerdns(s) => {
+            let key = s.api_key.resolve()?;
+            Box::new(powerdns::PowerdnsProvider::new(name, s.clone(), key))
+        }
+        ProviderSettings::Rfc2136(s) => {
+            let secret = s.tsig.secret.resolve()?;
+            Box::new(rfc2136::Rfc2136Provider::new(name, s, &secret))
+        }
     })
 }

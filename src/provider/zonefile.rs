@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use domain::base::iana::{Class, Rtype};
+use domain::base::iana::Class;
 use domain::base::name::{Name, ToName};
 use domain::base::zonefile_fmt::{DisplayKind, ZonefileFmt};
 use domain::rdata::ZoneRecordData;
@@ -19,8 +19,7 @@ use domain::zonefile::inplace::{Entry, Zonefile};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{rfc3597, ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
-use crate::model::rdata::{Caa, Ds, Mx, Naptr, Srv, Sshfp, Tlsa, Txt};
+use super::{dnswire, rfc3597, ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
 use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
 use crate::plan::{diff, Capabilities, Change, Granularity};
 
@@ -230,7 +229,8 @@ fn parse_zone_file(text: &str, origin: &Fqdn) -> Result<Parsed, String> {
 }
 
 fn parse_inner(text: &str, origin: &Fqdn) -> Result<Parsed, String> {
-    let mut zf = Zonefile::from(text);
+    let text = rfc3597::generic_for_domain(text);
+    let mut zf = Zonefile::from(text.as_ref());
     let origin_name = Name::<Bytes>::from_str(origin.as_str()).map_err(|e| e.to_string())?;
     zf.set_origin(origin_name);
     zf.set_default_class(Class::IN);
@@ -261,7 +261,7 @@ fn parse_inner(text: &str, origin: &Fqdn) -> Result<Parsed, String> {
                 });
                 continue;
             }
-            data => convert(data)?,
+            data => dnswire::to_model(data)?,
         };
         match value {
             Some(v) => {
@@ -280,77 +280,6 @@ fn parse_inner(text: &str, origin: &Fqdn) -> Result<Parsed, String> {
         zone.put(k, RrSet::new(ttl, vals));
     }
     Ok(Parsed { zone, soa, foreign })
-}
-
-fn name_of<N: std::fmt::Display>(n: &N) -> Result<Fqdn, String> {
-    let s = n.to_string();
-    if s.is_empty() || s == "." {
-        return Ok(Fqdn::root());
-    }
-    Fqdn::parse(&s).map_err(|e| e.to_string())
-}
-
-/// One parsed record value in the model, `None` for types zonekeeper does not manage.
-fn convert<N: std::fmt::Display>(data: &ZoneRecordData<Bytes, N>) -> Result<Option<RData>, String> {
-    Ok(Some(match data {
-        ZoneRecordData::A(a) => RData::A(a.addr()),
-        ZoneRecordData::Aaaa(a) => RData::Aaaa(a.addr()),
-        ZoneRecordData::Cname(c) => RData::Cname(name_of(c.cname())?),
-        ZoneRecordData::Dname(d) => RData::Dname(name_of(d.dname())?),
-        ZoneRecordData::Ns(n) => RData::Ns(name_of(n.nsdname())?),
-        ZoneRecordData::Ptr(p) => RData::Ptr(name_of(p.ptrdname())?),
-        ZoneRecordData::Mx(mx) => RData::Mx(Mx {
-            preference: mx.preference(),
-            exchange: name_of(mx.exchange())?,
-        }),
-        ZoneRecordData::Txt(t) => RData::Txt(Txt(t.iter().flatten().copied().collect())),
-        ZoneRecordData::Srv(s) => RData::Srv(Srv {
-            priority: s.priority(),
-            weight: s.weight(),
-            port: s.port(),
-            target: name_of(s.target())?,
-        }),
-        ZoneRecordData::Caa(c) => RData::Caa(Caa {
-            flags: c.flags().bits(),
-            tag: c.tag().to_string().to_ascii_lowercase(),
-            value: c.value().to_vec(),
-        }),
-        ZoneRecordData::Ds(d) => RData::Ds(Ds {
-            key_tag: d.key_tag(),
-            algorithm: d.algorithm().to_int(),
-            digest_type: d.digest_type().to_int(),
-            digest: hex::encode(d.digest().as_ref()),
-        }),
-        ZoneRecordData::Sshfp(s) => RData::Sshfp(Sshfp {
-            algorithm: s.algorithm().to_int(),
-            fingerprint_type: s.fingerprint_type().to_int(),
-            fingerprint: hex::encode(s.fingerprint().as_ref()),
-        }),
-        ZoneRecordData::Tlsa(t) => RData::Tlsa(Tlsa {
-            certificate_usage: t.usage().into(),
-            selector: t.selector().into(),
-            matching_type: t.matching_type().into(),
-            certificate_association_data: hex::encode(t.data().as_ref()),
-        }),
-        ZoneRecordData::Naptr(n) => RData::Naptr(Box::new(Naptr {
-            order: n.order(),
-            preference: n.preference(),
-            flags: n.flags().as_slice().to_vec(),
-            service: n.services().as_slice().to_vec(),
-            regexp: n.regexp().as_slice().to_vec(),
-            replacement: name_of(n.replacement())?,
-        })),
-        ZoneRecordData::Unknown(u) => {
-            let rtype = match u.rtype() {
-                Rtype::SPF => RecordType::SPF,
-                Rtype::URI => RecordType::URI,
-                Rtype::LOC => RecordType::LOC,
-                _ => return Ok(None),
-            };
-            rfc3597::decode(rtype, u.data().as_ref())?
-        }
-        _ => return Ok(None),
-    }))
 }
 
 /// Unix time, for SOA serials.
@@ -410,16 +339,11 @@ fn render_zone_file(p: &Parsed, s: &ZonefileSettings) -> String {
             None => key.name.to_string(),
         };
         for v in set.values() {
-            match rfc3597::generic_text(v) {
-                Some(generic) => {
-                    let _ = writeln!(out, "; {owner} {} {v}", key.rtype);
-                    let code = key.rtype.code().unwrap_or(0);
-                    let _ = writeln!(out, "{owner} {} IN TYPE{code} {generic}", set.ttl);
-                }
-                None => {
-                    let _ = writeln!(out, "{owner} {} IN {} {v}", set.ttl, key.rtype);
-                }
+            if rfc3597::generic_text(v).is_some() {
+                // The generic form is unreadable; keep the presentation form as a comment.
+                let _ = writeln!(out, "; {owner} {} {v}", key.rtype);
             }
+            let _ = writeln!(out, "{}", dnswire::record_line(&owner, set.ttl, v));
         }
     }
     if !p.foreign.is_empty() {

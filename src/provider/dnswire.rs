@@ -1,0 +1,192 @@
+//! Conversion between the model's [`RData`] and NLnet Labs `domain`'s record data, shared by
+//! the providers that speak DNS itself (`zonefile` reads master files, `rfc2136` reads AXFR
+//! and writes UPDATE messages).
+//!
+//! Reading goes through [`to_model`]. Writing goes through presentation text: a value is
+//! rendered as a master-file line ([`record_line`], RFC 3597 generic form for the types
+//! `domain` 0.12 cannot parse) and parsed back by `domain` ([`to_wire`]), so `domain` does
+//! all wire encoding and the text form is the one the zone-file round-trip tests already pin.
+
+use std::str::FromStr;
+
+use bytes::Bytes;
+use domain::base::iana::{Class, Rtype};
+use domain::base::name::Name;
+use domain::rdata::ZoneRecordData;
+use domain::zonefile::inplace::{Entry, ScannedDname, ScannedRecordData, Zonefile};
+
+use super::rfc3597;
+use crate::model::rdata::{Caa, Ds, Mx, Naptr, Srv, Sshfp, Tlsa, Txt};
+use crate::model::{Fqdn, RData, RecordType};
+
+/// Record data as `domain` holds it after parsing presentation text.
+pub type WireData = ScannedRecordData;
+
+/// A `domain` name (any octets) as an [`Fqdn`]; the root for an empty name.
+pub fn name_of<N: std::fmt::Display>(n: &N) -> Result<Fqdn, String> {
+    let s = n.to_string();
+    if s.is_empty() || s == "." {
+        return Ok(Fqdn::root());
+    }
+    Fqdn::parse(&s).map_err(|e| e.to_string())
+}
+
+/// One record value in the model, `None` for types zonekeeper does not manage.
+pub fn to_model<N: std::fmt::Display>(
+    data: &ZoneRecordData<Bytes, N>,
+) -> Result<Option<RData>, String> {
+    Ok(Some(match data {
+        ZoneRecordData::A(a) => RData::A(a.addr()),
+        ZoneRecordData::Aaaa(a) => RData::Aaaa(a.addr()),
+        ZoneRecordData::Cname(c) => RData::Cname(name_of(c.cname())?),
+        ZoneRecordData::Dname(d) => RData::Dname(name_of(d.dname())?),
+        ZoneRecordData::Ns(n) => RData::Ns(name_of(n.nsdname())?),
+        ZoneRecordData::Ptr(p) => RData::Ptr(name_of(p.ptrdname())?),
+        ZoneRecordData::Mx(mx) => RData::Mx(Mx {
+            preference: mx.preference(),
+            exchange: name_of(mx.exchange())?,
+        }),
+        ZoneRecordData::Txt(t) => RData::Txt(Txt(t.iter().flatten().copied().collect())),
+        ZoneRecordData::Srv(s) => RData::Srv(Srv {
+            priority: s.priority(),
+            weight: s.weight(),
+            port: s.port(),
+            target: name_of(s.target())?,
+        }),
+        ZoneRecordData::Caa(c) => RData::Caa(Caa {
+            flags: c.flags().bits(),
+            tag: c.tag().to_string().to_ascii_lowercase(),
+            value: c.value().to_vec(),
+        }),
+        ZoneRecordData::Ds(d) => RData::Ds(Ds {
+            key_tag: d.key_tag(),
+            algorithm: d.algorithm().to_int(),
+            digest_type: d.digest_type().to_int(),
+            digest: hex::encode(d.digest().as_ref()),
+        }),
+        ZoneRecordData::Sshfp(s) => RData::Sshfp(Sshfp {
+            algorithm: s.algorithm().to_int(),
+            fingerprint_type: s.fingerprint_type().to_int(),
+            fingerprint: hex::encode(s.fingerprint().as_ref()),
+        }),
+        ZoneRecordData::Tlsa(t) => RData::Tlsa(Tlsa {
+            certificate_usage: t.usage().into(),
+            selector: t.selector().into(),
+            matching_type: t.matching_type().into(),
+            certificate_association_data: hex::encode(t.data().as_ref()),
+        }),
+        ZoneRecordData::Naptr(n) => RData::Naptr(Box::new(Naptr {
+            order: n.order(),
+            preference: n.preference(),
+            flags: n.flags().as_slice().to_vec(),
+            service: n.services().as_slice().to_vec(),
+            regexp: n.regexp().as_slice().to_vec(),
+            replacement: name_of(n.replacement())?,
+        })),
+        ZoneRecordData::Unknown(u) => {
+            let rtype = match u.rtype() {
+                Rtype::SPF => RecordType::SPF,
+                Rtype::URI => RecordType::URI,
+                Rtype::LOC => RecordType::LOC,
+                _ => return Ok(None),
+            };
+            rfc3597::decode(rtype, u.data().as_ref())?
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// A master-file line for one value: `<owner> <ttl> IN <type> <rdata>`, with the RFC 3597
+/// generic form (`TYPE29 \# 16 ...`) for the types `domain` cannot parse natively.
+pub fn record_line(owner: &str, ttl: u32, v: &RData) -> String {
+    let rtype = v.rtype();
+    match rfc3597::generic_text(v) {
+        Some(generic) => {
+            let code = rtype.code().unwrap_or(0);
+            format!("{owner} {ttl} IN TYPE{code} {generic}")
+        }
+        None => format!("{owner} {ttl} IN {rtype} {v}"),
+    }
+}
+
+/// Parses master-file text (absolute owners, every line ended) into `domain` records, in
+/// order.
+pub fn parse_lines(text: &str) -> Result<Vec<(ScannedDname, u32, WireData)>, String> {
+    // domain 0.12 panics on an unclosed parenthesis at end of input; contain it.
+    std::panic::catch_unwind(|| parse_lines_inner(text))
+        .unwrap_or_else(|_| Err("the zone file parser failed (unbalanced parentheses?)".into()))
+}
+
+fn parse_lines_inner(text: &str) -> Result<Vec<(ScannedDname, u32, WireData)>, String> {
+    let mut zf = Zonefile::from(text);
+    zf.set_origin(Name::<Bytes>::root());
+    zf.set_default_class(Class::IN);
+    let mut out = Vec::new();
+    loop {
+        match zf.next_entry() {
+            Ok(Some(Entry::Record(r))) => {
+                let ttl = r.ttl().as_secs();
+                let (owner, data) = (r.owner().clone(), r.into_data());
+                out.push((owner, ttl, data));
+            }
+            Ok(Some(Entry::Include { .. })) => return Err("$INCLUDE is not supported".into()),
+            Ok(None) => return Ok(out),
+            Err(e) => return Err(format!("line {e}")),
+        }
+    }
+}
+
+/// The `domain` record data of a model value, for putting on the wire.
+pub fn to_wire(v: &RData) -> Result<WireData, String> {
+    // The parser needs the line ended.
+    let line = format!("{}\n", record_line(".", 0, v));
+    let mut recs = parse_lines(&line)?;
+    match recs.pop() {
+        Some((_, _, data)) if recs.is_empty() => Ok(data),
+        _ => Err(format!(
+            "{} value {v} did not encode to one record",
+            v.rtype()
+        )),
+    }
+}
+
+/// A model name as a `domain` name.
+pub fn wire_name(n: &Fqdn) -> Result<Name<Bytes>, String> {
+    Name::<Bytes>::from_str(n.as_str()).map_err(|e| format!("{n}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rdata::Uri;
+
+    #[test]
+    fn values_survive_text_to_wire_and_back() {
+        let n = |s: &str| Fqdn::parse(s).unwrap();
+        let values = vec![
+            RData::A("192.0.2.1".parse().unwrap()),
+            RData::Cname(n("www.example.com")),
+            RData::Mx(Mx {
+                preference: 10,
+                exchange: n("mx.example.com"),
+            }),
+            RData::Txt(Txt(vec![b'a'; 300])),
+            RData::Spf(Txt(b"v=spf1 -all".to_vec())),
+            RData::Uri(Uri {
+                priority: 1,
+                weight: 2,
+                target: b"https://example.com/".to_vec(),
+            }),
+            RData::Caa(Caa {
+                flags: 0,
+                tag: "issue".into(),
+                value: b"letsencrypt.org".to_vec(),
+            }),
+        ];
+        for v in values {
+            let wire =
+                to_wire(&v).unwrap_or_else(|e| panic!("{v:?}: {e}: {}", record_line(".", 0, &v)));
+            assert_eq!(to_model(&wire).unwrap(), Some(v));
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Helpers for tests that run real servers on loopback: free ports, throw-away directories,
+//! and the rule that a missing server binary skips a test only when
+//! `ZONEKEEPER_REQUIRE_SERVERS` is not `1` (CI sets it, so nothing passes silently there).
+
+#![allow(dead_code)]
+
+pub mod bind;
+pub mod pdns;
+
+use std::net::{TcpListener, UdpSocket};
+use std::path::PathBuf;
+
+/// True when the environment demands real servers (scripts/test.sh sets it).
+pub fn servers_required() -> bool {
+    std::env::var("ZONEKEEPER_REQUIRE_SERVERS").is_ok_and(|v| v == "1")
+}
+
+/// A missing server: panics when servers are required, else prints a skip.
+pub fn missing(what: &str, test: &str) {
+    if servers_required() {
+        panic!("{what} is required (ZONEKEEPER_REQUIRE_SERVERS=1) but not available");
+    }
+    println!("SKIPPED {test}: {what} is not installed");
+    eprintln!("SKIPPED {test}: {what} is not installed");
+}
+
+/// A port free for both TCP and UDP on 127.0.0.1 right now (the OS picks it).
+pub fn free_port() -> u16 {
+    for _ in 0..50 {
+        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = tcp.local_addr().expect("local addr").port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port found");
+}
+
+/// Finds an executable in PATH or the sbin directories (Debian puts daemons there).
+pub fn find_binary(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
