@@ -76,20 +76,31 @@ fn every_bad_input_fails_clearly_and_writes_nothing() {
             .lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
             .collect();
-        for cmd in [&["validate"][..], &["plan"], &["apply"], &["apply", "--force"]] {
+        for cmd in [
+            &["validate"][..],
+            &["plan"],
+            &["apply"],
+            &["apply", "--force"],
+        ] {
             let (code, stderr) = run(tmp.path(), cmd);
             if cmd == ["validate"] && validate_ok {
                 if code != 0 {
-                    failures.push(format!("{name}: validate should pass, got {code}: {stderr}"));
+                    failures.push(format!(
+                        "{name}: validate should pass, got {code}: {stderr}"
+                    ));
                 }
                 continue;
             }
             if code != 1 {
-                failures.push(format!("{name}: {cmd:?} exited {code}, expected 1; stderr: {stderr}"));
+                failures.push(format!(
+                    "{name}: {cmd:?} exited {code}, expected 1; stderr: {stderr}"
+                ));
             }
             for w in &wanted {
                 if !stderr.contains(w) {
-                    failures.push(format!("{name}: {cmd:?} stderr lacks {w:?}; stderr was:\n{stderr}"));
+                    failures.push(format!(
+                        "{name}: {cmd:?} stderr lacks {w:?}; stderr was:\n{stderr}"
+                    ));
                 }
             }
             if stderr.contains("hunter2") {
@@ -100,5 +111,10 @@ fn every_bad_input_fails_clearly_and_writes_nothing() {
             failures.push(format!("{name}: the live zone directory changed"));
         }
     }
-    assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problem(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -30,7 +30,10 @@ impl Example {
     fn new() -> Example {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("repo");
-        copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-example"), &dir);
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-example"),
+            &dir,
+        );
         Example { _tmp: tmp, dir }
     }
 
@@ -85,7 +88,11 @@ fn validate_plan_apply_converges_and_bind_loads_the_files() {
     assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 2);
     let out = ex.ok(&["apply"]);
     assert!(out.contains("verified in sync"), "{out}");
-    assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 0, "apply then plan must be empty");
+    assert_eq!(
+        ex.code(&["plan", "--detailed-exitcode"]),
+        0,
+        "apply then plan must be empty"
+    );
     // Applying again changes nothing, not even the SOA serial.
     let before = std::fs::read(ex.live("example.com")).unwrap();
     ex.ok(&["apply"]);
@@ -93,7 +100,11 @@ fn validate_plan_apply_converges_and_bind_loads_the_files() {
 
     if let Some(bin) = named_checkzone() {
         for zone in ["example.com", "example.org", "2.0.192.in-addr.arpa"] {
-            let o = Command::new(bin).arg(zone).arg(ex.live(zone)).output().unwrap();
+            let o = Command::new(bin)
+                .arg(zone)
+                .arg(ex.live(zone))
+                .output()
+                .unwrap();
             assert!(
                 o.status.success(),
                 "named-checkzone refused {zone}:\n{}",
@@ -114,29 +125,46 @@ fn import_then_plan_shows_no_changes() {
         std::fs::write(ex.dir.join("zones").join(format!("{zone}.yaml")), yaml).unwrap();
     }
     let plan = ex.ok(&["plan"]);
-    assert!(plan.starts_with("zone 2.0.192.in-addr.arpa. -> local (sync): 0 create, 0 update, 0 delete"), "{plan}");
+    assert!(
+        plan.starts_with(
+            "zone 2.0.192.in-addr.arpa. -> local (sync): 0 create, 0 update, 0 delete"
+        ),
+        "{plan}"
+    );
     assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 0, "{plan}");
     // Refuses to overwrite without --force.
-    let o = ex.run(&["import", "-p", "local", "-z", "example.com", "-o", ex.dir.join("zones/example.com.yaml").to_str().unwrap()]);
+    let o = ex.run(&[
+        "import",
+        "-p",
+        "local",
+        "-z",
+        "example.com",
+        "-o",
+        ex.dir.join("zones/example.com.yaml").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
 }
 
 #[test]
 fn apply_refuses_a_plan_whose_hash_changed() {
     let ex = Example::new();
-    let json: serde_json::Value = serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
     let hash = json["hash"].as_str().unwrap().to_string();
     assert_eq!(hash.len(), 64);
     // Someone edits a zone after review: the reviewed hash no longer matches.
     let f = ex.dir.join("zones/example.org.yaml");
-    let text = std::fs::read_to_string(&f).unwrap().replace("198.51.100.10", "198.51.100.11");
+    let text = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("198.51.100.10", "198.51.100.11");
     std::fs::write(&f, text).unwrap();
     let o = ex.run(&["apply", "--plan-hash", &hash]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("the plan changed since it was reviewed"));
     assert!(!ex.dir.join("live").exists(), "nothing may be written");
     // The current hash applies.
-    let json: serde_json::Value = serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
     ex.ok(&["apply", "--plan-hash", json["hash"].as_str().unwrap()]);
 }
 
@@ -155,7 +183,11 @@ fn unsafe_plans_need_force_and_root_ns_changes_too() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("too many deletes"), "{err}");
-    assert_eq!(std::fs::read(ex.live("example.com")).unwrap(), before, "refused plans write nothing");
+    assert_eq!(
+        std::fs::read(ex.live("example.com")).unwrap(),
+        before,
+        "refused plans write nothing"
+    );
     let plan = ex.ok(&["plan", "--zone", "example.com"]);
     assert!(plan.contains("UNSAFE"), "{plan}");
     ex.ok(&["apply", "--force"]);
@@ -163,7 +195,9 @@ fn unsafe_plans_need_force_and_root_ns_changes_too() {
 
     // Changing the apex NS of an existing zone is refused too.
     let f = ex.dir.join("zones/2.0.192.in-addr.arpa.yaml");
-    let text = std::fs::read_to_string(&f).unwrap().replace("ns2.example.net.", "ns3.example.net.");
+    let text = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("ns2.example.net.", "ns3.example.net.");
     std::fs::write(&f, text).unwrap();
     let o = ex.run(&["apply"]);
     assert_eq!(o.status.code(), Some(1));
@@ -174,25 +208,43 @@ fn unsafe_plans_need_force_and_root_ns_changes_too() {
 fn plan_formats() {
     let ex = Example::new();
     let text = ex.ok(&["plan"]);
-    assert!(text.contains("+ www.example.com. 3600 IN CNAME example.com."), "{text}");
-    assert!(!text.contains('\u{1b}'), "no colour when stdout is not a terminal");
+    assert!(
+        text.contains("+ www.example.com. 3600 IN CNAME example.com."),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour when stdout is not a terminal"
+    );
 
     let md = ex.ok(&["plan", "--format", "markdown"]);
-    assert!(md.starts_with("<!-- zonekeeper-plan -->"), "sticky-comment marker first: {md}");
-    assert!(md.contains("| `example.com.` | `local` | sync | 25 | 0 | 0 |"), "{md}");
+    assert!(
+        md.starts_with("<!-- zonekeeper-plan -->"),
+        "sticky-comment marker first: {md}"
+    );
+    assert!(
+        md.contains("| `example.com.` | `local` | sync | 25 | 0 | 0 |"),
+        "{md}"
+    );
     assert!(md.contains("<details>") && md.contains("```diff"));
     assert!(md.contains("Plan hash: `"));
     let small = ex.ok(&["plan", "--format", "markdown", "--max-bytes", "1500"]);
     assert!(small.len() <= 1500, "{}", small.len());
     assert!(small.contains("too long for one comment"));
 
-    let json: serde_json::Value = serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
     assert_eq!(json["version"], 1);
     assert_eq!(json["change_count"], 35);
     let z = &json["zones"][1];
     assert_eq!(z["zone"], "example.com.");
     assert_eq!(z["counts"]["create"], 25);
-    let www = z["changes"].as_array().unwrap().iter().find(|c| c["name"] == "www.example.com.").unwrap();
+    let www = z["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "www.example.com.")
+        .unwrap();
     assert_eq!(www["op"], "create");
     assert_eq!(www["type"], "CNAME");
     assert_eq!(www["new"]["values"][0], "example.com.");

@@ -56,14 +56,30 @@ fn zonefile_output_equals_a_fresh_octodns_run() {
     };
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(tmp.path().join("zones")).unwrap();
-    std::fs::copy(corpus().join("zones/example.com.yaml"), tmp.path().join("zones/example.com.yaml")).unwrap();
-    std::fs::copy(corpus().join("octodns-config.yaml"), tmp.path().join("config.yaml")).unwrap();
+    std::fs::copy(
+        corpus().join("zones/example.com.yaml"),
+        tmp.path().join("zones/example.com.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        corpus().join("octodns-config.yaml"),
+        tmp.path().join("config.yaml"),
+    )
+    .unwrap();
     let out = Command::new(&sync)
         .args(["--config-file", "config.yaml", "--doit"])
         .current_dir(tmp.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "octodns-sync failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "octodns-sync failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let written = std::fs::read_to_string(tmp.path().join("out/example.com.zone")).unwrap();
-    assert_same(&ours(), &parse_text(&written, &origin()).unwrap(), "octodns-sync");
+    assert_same(
+        &ours(),
+        &parse_text(&written, &origin()).unwrap(),
+        "octodns-sync",
+    );
 }

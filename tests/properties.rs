@@ -72,39 +72,77 @@ fn loc() -> impl Strategy<Value = RData> {
 /// A value of `t` (names chosen so every type is valid at them).
 fn value(t: RecordType) -> BoxedStrategy<RData> {
     match t {
-        RecordType::A => any::<u32>().prop_map(|v| RData::A(Ipv4Addr::from(v))).boxed(),
-        RecordType::AAAA => any::<u128>().prop_map(|v| RData::Aaaa(Ipv6Addr::from(v))).boxed(),
+        RecordType::A => any::<u32>()
+            .prop_map(|v| RData::A(Ipv4Addr::from(v)))
+            .boxed(),
+        RecordType::AAAA => any::<u128>()
+            .prop_map(|v| RData::Aaaa(Ipv6Addr::from(v)))
+            .boxed(),
         RecordType::CNAME => target().prop_map(RData::Cname).boxed(),
         RecordType::DNAME => target().prop_map(RData::Dname).boxed(),
         RecordType::NS => target().prop_map(RData::Ns).boxed(),
         RecordType::PTR => target().prop_map(RData::Ptr).boxed(),
         RecordType::MX => (any::<u16>(), target())
-            .prop_map(|(preference, exchange)| RData::Mx(Mx { preference, exchange }))
+            .prop_map(|(preference, exchange)| {
+                RData::Mx(Mx {
+                    preference,
+                    exchange,
+                })
+            })
             .boxed(),
         RecordType::TXT => text(600).prop_map(|b| RData::Txt(Txt(b))).boxed(),
         RecordType::SPF => text(300).prop_map(|b| RData::Spf(Txt(b))).boxed(),
         RecordType::SRV => (any::<u16>(), any::<u16>(), any::<u16>(), target())
-            .prop_map(|(priority, weight, port, target)| RData::Srv(Srv { priority, weight, port, target }))
+            .prop_map(|(priority, weight, port, target)| {
+                RData::Srv(Srv {
+                    priority,
+                    weight,
+                    port,
+                    target,
+                })
+            })
             .boxed(),
-        RecordType::CAA => (prop::bool::ANY, prop_oneof![Just("issue"), Just("issuewild"), Just("iodef")], printable(40))
+        RecordType::CAA => (
+            prop::bool::ANY,
+            prop_oneof![Just("issue"), Just("issuewild"), Just("iodef")],
+            printable(40),
+        )
             .prop_map(|(crit, tag, value)| {
-                RData::Caa(Caa { flags: if crit { 128 } else { 0 }, tag: tag.into(), value })
+                RData::Caa(Caa {
+                    flags: if crit { 128 } else { 0 },
+                    tag: tag.into(),
+                    value,
+                })
             })
             .boxed(),
         RecordType::DS => (any::<u16>(), 1u8..16, 1u8..5, hex(32))
             .prop_map(|(key_tag, algorithm, digest_type, digest)| {
-                RData::Ds(Ds { key_tag, algorithm, digest_type, digest })
+                RData::Ds(Ds {
+                    key_tag,
+                    algorithm,
+                    digest_type,
+                    digest,
+                })
             })
             .boxed(),
         RecordType::SSHFP => (1u8..5, prop::bool::ANY, hex(32))
             .prop_map(|(algorithm, sha256, fp)| {
                 let fingerprint = if sha256 { fp } else { fp[..40].to_string() };
-                RData::Sshfp(Sshfp { algorithm, fingerprint_type: if sha256 { 2 } else { 1 }, fingerprint })
+                RData::Sshfp(Sshfp {
+                    algorithm,
+                    fingerprint_type: if sha256 { 2 } else { 1 },
+                    fingerprint,
+                })
             })
             .boxed(),
         RecordType::TLSA => (0u8..4, 0u8..2, 0u8..3, hex(32))
             .prop_map(|(u, s, m, d)| {
-                RData::Tlsa(Tlsa { certificate_usage: u, selector: s, matching_type: m, certificate_association_data: d })
+                RData::Tlsa(Tlsa {
+                    certificate_usage: u,
+                    selector: s,
+                    matching_type: m,
+                    certificate_association_data: d,
+                })
             })
             .boxed(),
         RecordType::NAPTR => (
@@ -127,14 +165,27 @@ fn value(t: RecordType) -> BoxedStrategy<RData> {
             })
             .boxed(),
         RecordType::URI => (any::<u16>(), any::<u16>(), printable(60))
-            .prop_map(|(priority, weight, target)| RData::Uri(Uri { priority, weight, target }))
+            .prop_map(|(priority, weight, target)| {
+                RData::Uri(Uri {
+                    priority,
+                    weight,
+                    target,
+                })
+            })
             .boxed(),
         RecordType::LOC => loc().boxed(),
         RecordType::ALIAS => unreachable!("not generated: zone files cannot hold ALIAS"),
     }
 }
 
-const NAMES: [&str; 6] = ["", "www", "_sip._tcp", "*.wild", "a.b.deep", "xn--bcher-kva"];
+const NAMES: [&str; 6] = [
+    "",
+    "www",
+    "_sip._tcp",
+    "*.wild",
+    "a.b.deep",
+    "xn--bcher-kva",
+];
 const TYPES: [RecordType; 17] = [
     RecordType::A,
     RecordType::AAAA,
@@ -168,7 +219,8 @@ fn rrset() -> impl Strategy<Value = (RrKey, RrSet)> {
         }
         let count = if rtype.is_single_value() { 1..2 } else { 1..4 };
         let key = RrKey::new(Fqdn::parse_relative(name, &origin()).unwrap(), rtype);
-        prop::collection::vec(value(rtype), count).prop_map(move |vals| (key.clone(), RrSet::new(ttl, vals)))
+        prop::collection::vec(value(rtype), count)
+            .prop_map(move |vals| (key.clone(), RrSet::new(ttl, vals)))
     })
 }
 

@@ -890,17 +890,30 @@ mod tests {
 
     #[test]
     fn txt_escapes_round_trip() {
-        for bytes in [&b"\"quoted\""[..], b"a;b\\c", b"", b"\x00\xff tab\t", b"say \"hi\""] {
+        for bytes in [
+            &b"\"quoted\""[..],
+            b"a;b\\c",
+            b"",
+            b"\x00\xff tab\t",
+            b"say \"hi\"",
+        ] {
             assert_eq!(txt_from_yaml(&txt_to_yaml(bytes)).unwrap(), bytes);
         }
         assert_eq!(txt_from_yaml("\"abc\" \"def\"").unwrap(), b"abcdef");
-        assert!(txt_from_yaml("v=spf1; x").unwrap_err().contains("unescaped ;"));
+        assert!(txt_from_yaml("v=spf1; x")
+            .unwrap_err()
+            .contains("unescaped ;"));
         assert!(txt_from_yaml("héllo").unwrap_err().contains("non ASCII"));
     }
 
     #[test]
     fn targets_follow_octodns_legacy_rules() {
-        assert_eq!(target(RecordType::CNAME, "value", "Foo.COM").unwrap().as_str(), "foo.com.");
+        assert_eq!(
+            target(RecordType::CNAME, "value", "Foo.COM")
+                .unwrap()
+                .as_str(),
+            "foo.com."
+        );
         assert!(target(RecordType::CNAME, "value", "foo").is_err());
         assert!(target(RecordType::CNAME, "value", ".").is_err());
         assert!(target(RecordType::MX, "exchange", ".").unwrap().is_root());

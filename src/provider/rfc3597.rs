@@ -164,9 +164,11 @@ fn loc_decode(d: &[u8]) -> Result<Loc, String> {
 /// A record this cannot convert is left as it is, so the parser reports it with its line.
 pub fn generic_for_domain(text: &str) -> std::borrow::Cow<'_, str> {
     let needs = |l: &str| {
-        tokens(l)
-            .iter()
-            .any(|t| ["SPF", "URI", "LOC"].iter().any(|k| t.text.eq_ignore_ascii_case(k)))
+        tokens(l).iter().any(|t| {
+            ["SPF", "URI", "LOC"]
+                .iter()
+                .any(|k| t.text.eq_ignore_ascii_case(k))
+        })
     };
     if !text.lines().any(needs) {
         return std::borrow::Cow::Borrowed(text);
@@ -220,7 +222,10 @@ fn tokens(line: &str) -> Vec<Token> {
                 while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b';' | b'"') {
                     i += 1;
                 }
-                out.push(Token { text: line[start..i].to_string(), start });
+                out.push(Token {
+                    text: line[start..i].to_string(),
+                    start,
+                });
             }
         }
     }
@@ -234,7 +239,9 @@ fn unescape(t: &str) -> Vec<u8> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
-            let n = u32::from(b[i + 1] - b'0') * 100 + u32::from(b[i + 2] - b'0') * 10 + u32::from(b[i + 3] - b'0');
+            let n = u32::from(b[i + 1] - b'0') * 100
+                + u32::from(b[i + 2] - b'0') * 10
+                + u32::from(b[i + 3] - b'0');
             out.push(n.min(255) as u8);
             i += 4;
         } else if b[i] == b'\\' && i + 1 < b.len() {
@@ -254,7 +261,10 @@ fn convert_line(line: &str) -> Option<String> {
     let first = usize::from(owner_present);
     let mut i = first;
     while i < toks.len()
-        && (toks[i].text.bytes().all(|c| c.is_ascii_digit()) || ["IN", "CH", "HS"].iter().any(|c| toks[i].text.eq_ignore_ascii_case(c)))
+        && (toks[i].text.bytes().all(|c| c.is_ascii_digit())
+            || ["IN", "CH", "HS"]
+                .iter()
+                .any(|c| toks[i].text.eq_ignore_ascii_case(c)))
     {
         i += 1;
     }
@@ -279,9 +289,16 @@ fn convert_line(line: &str) -> Option<String> {
                 target: unescape(&t.text),
             })
         }
-        _ => RData::Loc(Box::new(parse_loc(&rdata.iter().map(|t| t.text.as_str()).collect::<Vec<_>>())?)),
+        _ => RData::Loc(Box::new(parse_loc(
+            &rdata.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
+        )?)),
     };
-    Some(format!("{} TYPE{} {}", line[..ty.start].trim_end(), rtype.code()?, generic_text(&value)?))
+    Some(format!(
+        "{} TYPE{} {}",
+        line[..ty.start].trim_end(),
+        rtype.code()?,
+        generic_text(&value)?
+    ))
 }
 
 /// RFC 1876 text: `d [m [s]] N|S d [m [s]] E|W alt[m] [size[m] [hp[m] [vp[m]]]]`.
@@ -359,8 +376,21 @@ mod tests {
         assert!(out.contains("loc 3600 IN TYPE29 \\# 16 "), "{out}");
         assert!(out.contains("_u._tcp IN TYPE256 \\# "), "{out}");
         assert!(out.ends_with("www A 192.0.2.1\n"));
-        let loc = parse_loc(&"31 58 52.1 S 115 49 11.7 E 20.0m 10.0m 10.0m 2.0m".split(' ').collect::<Vec<_>>()).unwrap();
-        assert_eq!((loc.lat_millis, loc.lat_direction, loc.altitude_cm, loc.precision_vert_cm), (52_100, 'S', 2000, 200));
+        let loc = parse_loc(
+            &"31 58 52.1 S 115 49 11.7 E 20.0m 10.0m 10.0m 2.0m"
+                .split(' ')
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                loc.lat_millis,
+                loc.lat_direction,
+                loc.altitude_cm,
+                loc.precision_vert_cm
+            ),
+            (52_100, 'S', 2000, 200)
+        );
         assert_eq!(parse_loc(&["52", "N", "4", "E", "0"]).unwrap().size_cm, 100);
     }
 
