@@ -1,0 +1,726 @@
+//! `powerdns`: a PowerDNS Authoritative server through its HTTP API (`/api/v1`).
+//!
+//! A zone is read in one GET and a whole plan is written as one PATCH of RRsets (REPLACE or
+//! DELETE), which PowerDNS validates and applies as a unit; the body is split only where the
+//! server's `webserver-max-bodysize` would refuse it. A refused PATCH (422) names the bad
+//! record: that change gets PowerDNS's message and `apply`'s bisection re-sends the rest.
+//! Value conversion lives in [`content`].
+
+pub mod content;
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::Method;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::http::{HttpClient, HttpOptions, HttpResponse, RateLimitSettings};
+use super::{ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
+use crate::config::{Secret, SecretRef};
+use crate::model::{Fqdn, RecordType, RrKey, RrSet, Zone, MAX_TTL};
+use crate::plan::{Capabilities, Change, Granularity};
+
+/// Settings of a `powerdns` provider.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PowerdnsSettings {
+    /// The API's base URL, e.g. `http://127.0.0.1:8081` (a trailing `/api/v1` is allowed).
+    pub url: String,
+    /// The `api-key` of the server, as `env:NAME` or `file:PATH`.
+    pub api_key: SecretRef,
+    /// The server id in API paths.
+    #[serde(default = "default_server_id")]
+    pub server_id: String,
+    /// Create a zone that does not exist yet when applying to it. Off by default so a typo
+    /// in a zone name cannot create a stray zone.
+    #[serde(default)]
+    pub create_zones: bool,
+    /// `kind` of zones created by zonekeeper: `Native`, `Master` or `Slave`.
+    #[serde(default = "default_zone_kind")]
+    pub zone_kind: String,
+    /// `soa_edit_api` of zones created by zonekeeper (`DEFAULT` bumps the serial per edit).
+    #[serde(default = "default_soa_edit_api")]
+    pub soa_edit_api: String,
+    /// Largest PATCH body sent, in bytes; larger plans are split. Keep it under the
+    /// server's `webserver-max-bodysize` (MB, default 2).
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Manage ALIAS records. Only when the server has `expand-alias=yes` and a `resolver`:
+    /// otherwise PowerDNS stores ALIAS but does not answer for it.
+    #[serde(default)]
+    pub alias: bool,
+    /// Optional client-side rate limit (PowerDNS has none of its own).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitSettings>,
+    /// Whole-request timeout, e.g. `"120s"` (the default).
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+fn default_server_id() -> String {
+    "localhost".into()
+}
+
+fn default_zone_kind() -> String {
+    "Native".into()
+}
+
+fn default_soa_edit_api() -> String {
+    "DEFAULT".into()
+}
+
+/// PowerDNS's default `webserver-max-bodysize` is 2 MiB; stay a little under it.
+fn default_max_body_bytes() -> usize {
+    2_000_000
+}
+
+impl PowerdnsSettings {
+    /// Checks what can be checked without the server (called when the config loads).
+    pub fn validate(&self) -> Result<(), String> {
+        let url = reqwest::Url::parse(&self.url).map_err(|e| format!("url {:?}: {e}", self.url))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("url {:?} must be http:// or https://", self.url));
+        }
+        if !matches!(self.zone_kind.as_str(), "Native" | "Master" | "Slave") {
+            return Err(format!(
+                "zone_kind {:?} must be Native, Master or Slave",
+                self.zone_kind
+            ));
+        }
+        if self.server_id.is_empty() || self.server_id.contains('/') {
+            return Err(format!("server_id {:?} is not a server id", self.server_id));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err("max_body_bytes must be at least 1024".into());
+        }
+        if let Some(r) = &self.rate_limit {
+            r.quota()?;
+        }
+        if let Some(t) = &self.timeout {
+            super::http::parse_duration(t).map_err(|e| format!("timeout: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// `<url>/api/v1/servers/<server_id>`.
+    fn server_url(&self) -> String {
+        let base = self.url.trim_end_matches('/');
+        let base = base.strip_suffix("/api/v1").unwrap_or(base);
+        format!("{base}/api/v1/servers/{}", self.server_id)
+    }
+}
+
+/// The zone id in URLs: the name with its dot; `/` (RFC 2317 zones) as `=2F`, which every
+/// 4.x server accepts.
+fn zone_id(zone: &Fqdn) -> String {
+    zone.as_str().replace('/', "=2F")
+}
+
+pub struct PowerdnsProvider {
+    name: String,
+    settings: PowerdnsSettings,
+    caps: Capabilities,
+    server_url: String,
+    /// An error here (a key that is not a valid header value) is reported by every call,
+    /// since `build` can only fail on secrets.
+    http: Result<HttpClient, ProviderError>,
+}
+
+impl PowerdnsProvider {
+    pub fn new(name: &str, settings: PowerdnsSettings, api_key: Secret) -> PowerdnsProvider {
+        let mut types: BTreeSet<RecordType> = RecordType::ALL.into_iter().collect();
+        if !settings.alias {
+            types.remove(&RecordType::ALIAS);
+        }
+        let caps = Capabilities {
+            types,
+            ttl_min: 0,
+            ttl_max: MAX_TTL,
+            granularity: Granularity::RrSet,
+            max_batch: None,
+            atomic_batches: true,
+            root_ns: true,
+            creates_zones: settings.create_zones,
+        };
+        let http = client(name, &settings, &api_key);
+        PowerdnsProvider {
+            name: name.to_string(),
+            server_url: settings.server_url(),
+            settings,
+            caps,
+            http,
+        }
+    }
+
+    /// HTTP requests sent so far (tests check that a plan costs one PATCH).
+    pub fn http_requests(&self) -> usize {
+        self.http.as_ref().map_or(0, HttpClient::requests)
+    }
+
+    fn http(&self) -> Result<&HttpClient, ProviderError> {
+        self.http.as_ref().map_err(Clone::clone)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<HttpResponse, ProviderError> {
+        let http = self.http()?;
+        let mut req = http.request(method, &format!("{}{path}", self.server_url));
+        if let Some(b) = body {
+            req = req.header(CONTENT_TYPE, "application/json").body(b);
+        }
+        http.send(req).await
+    }
+
+    /// POSTs a new zone, with the apex NS of `changes` as its name servers when present.
+    async fn create_zone(&self, zone: &Fqdn, changes: &[Change]) -> Result<(), ProviderError> {
+        let nameservers: Vec<String> = changes
+            .iter()
+            .filter(|c| c.key().rtype == RecordType::NS && &c.key().name == zone)
+            .filter_map(Change::new_set)
+            .flat_map(|s| s.values().iter().map(content::to_content))
+            .collect();
+        let body = serde_json::json!({
+            "name": zone.as_str(),
+            "kind": self.settings.zone_kind,
+            "soa_edit_api": self.settings.soa_edit_api,
+            "nameservers": nameservers,
+        });
+        let resp = self
+            .call(Method::POST, "/zones", Some(body.to_string()))
+            .await?;
+        if resp.is_success() {
+            tracing::info!(provider = %self.name, %zone, "created zone");
+            Ok(())
+        } else {
+            Err(resp.error(format!("creating zone {zone}: {}", error_text(&resp))))
+        }
+    }
+
+    async fn patch(&self, zone: &Fqdn, body: String) -> Result<HttpResponse, ProviderError> {
+        self.call(
+            Method::PATCH,
+            &format!("/zones/{}", zone_id(zone)),
+            Some(body),
+        )
+        .await
+    }
+}
+
+fn client(name: &str, s: &PowerdnsSettings, api_key: &Secret) -> Result<HttpClient, ProviderError> {
+    let mut key = HeaderValue::from_str(api_key.expose()).map_err(|_| {
+        ProviderError::new(
+            ErrorKind::Auth,
+            format!("provider {name}: api_key contains characters not allowed in an HTTP header"),
+        )
+    })?;
+    // Keeps the key out of reqwest's Debug output and HTTP/2 header compression tables.
+    key.set_sensitive(true);
+    let mut headers = HeaderMap::new();
+    headers.insert(HeaderName::from_static("x-api-key"), key);
+    let mut opts = HttpOptions {
+        headers,
+        rate_limit: s.rate_limit.as_ref().and_then(|r| r.quota().ok()),
+        ..HttpOptions::default()
+    };
+    if let Some(t) = s
+        .timeout
+        .as_deref()
+        .and_then(|t| super::http::parse_duration(t).ok())
+    {
+        opts.timeout = t;
+    }
+    HttpClient::new("powerdns", opts)
+}
+
+/// The `error` of a PowerDNS JSON error body, else the body text.
+fn error_text(resp: &HttpResponse) -> String {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: String,
+    }
+    match serde_json::from_slice::<ErrorBody>(&resp.body) {
+        Ok(e) => e.error,
+        Err(_) => resp.text(),
+    }
+}
+
+/// True when a response says the zone does not exist (404 on 4.x; older servers answer 422
+/// "Could not find domain").
+fn zone_missing(resp: &HttpResponse) -> bool {
+    resp.status.as_u16() == 404
+        || (resp.status.as_u16() == 422 && error_text(resp).contains("Could not find domain"))
+}
+
+#[derive(Deserialize)]
+struct ZoneBody {
+    #[serde(default)]
+    rrsets: Vec<RrsetBody>,
+}
+
+#[derive(Deserialize)]
+struct RrsetBody {
+    name: String,
+    #[serde(rename = "type")]
+    rtype: String,
+    ttl: u32,
+    #[serde(default)]
+    records: Vec<RecordBody>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RecordBody {
+    content: String,
+    #[serde(default)]
+    disabled: bool,
+}
+
+#[derive(Serialize)]
+struct PatchRrset<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    rtype: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ttl: Option<u32>,
+    changetype: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    records: Option<Vec<RecordBody>>,
+}
+
+/// One change as a PATCH `rrsets` element.
+fn rrset_json(c: &Change) -> String {
+    let key = c.key();
+    let item = match c.new_set() {
+        Some(set) => PatchRrset {
+            name: key.name.as_str(),
+            rtype: key.rtype.as_str(),
+            ttl: Some(set.ttl),
+            changetype: "REPLACE",
+            records: Some(
+                set.values()
+                    .iter()
+                    .map(|v| RecordBody {
+                        content: content::to_content(v),
+                        disabled: false,
+                    })
+                    .collect(),
+            ),
+        },
+        None => PatchRrset {
+            name: key.name.as_str(),
+            rtype: key.rtype.as_str(),
+            ttl: None,
+            changetype: "DELETE",
+            records: None,
+        },
+    };
+    // Serialising plain strings and numbers cannot fail.
+    serde_json::to_string(&item).unwrap_or_default()
+}
+
+/// Groups PATCH elements into bodies of at most `cap` bytes, in order: `(first, count, body)`.
+/// An element bigger than `cap` on its own still goes alone (the server then explains).
+fn split_bodies(items: &[String], cap: usize) -> Vec<(usize, usize, String)> {
+    const HEAD: &str = "{\"rrsets\":[";
+    const TAIL: &str = "]}";
+    let mut out = Vec::new();
+    let mut body = String::from(HEAD);
+    let mut first = 0;
+    for (i, item) in items.iter().enumerate() {
+        let count = i - first;
+        if count > 0 && body.len() + 1 + item.len() + TAIL.len() > cap {
+            body.push_str(TAIL);
+            out.push((
+                first,
+                count,
+                std::mem::replace(&mut body, String::from(HEAD)),
+            ));
+            first = i;
+        }
+        if i > first {
+            body.push(',');
+        }
+        body.push_str(item);
+    }
+    if items.len() > first {
+        body.push_str(TAIL);
+        out.push((first, items.len() - first, body));
+    }
+    out
+}
+
+/// The change a PowerDNS 422 message names ("Record a.example./CAA '...': ...",
+/// "RRset a.example. IN A: ..."), if any.
+fn culprit(message: &str, changes: &[Change]) -> Option<usize> {
+    let m = message.to_ascii_lowercase();
+    changes.iter().position(|c| {
+        let name = c.key().name.as_str();
+        let t = c.key().rtype.as_str().to_ascii_lowercase();
+        m.contains(&format!("{name}/{t} "))
+            || m.contains(&format!("{name} in {t}:"))
+            || m.contains(&format!("{name} in {t} "))
+    })
+}
+
+/// Outcomes for one refused PATCH: the named change gets the server's message, the others
+/// are not attempted (so `apply` bisects and re-sends them); if none is named, all carry it.
+fn refused_outcomes(err: &ProviderError, changes: &[Change]) -> Vec<ChangeOutcome> {
+    match culprit(&err.message, changes) {
+        Some(bad) => (0..changes.len())
+            .map(|i| {
+                if i == bad {
+                    Err(err.clone())
+                } else {
+                    Err(ProviderError::new(
+                        ErrorKind::NotAttempted,
+                        format!(
+                            "not applied: PowerDNS refused the PATCH because of {}",
+                            changes[bad].key()
+                        ),
+                    ))
+                }
+            })
+            .collect(),
+        None => changes.iter().map(|_| Err(err.clone())).collect(),
+    }
+}
+
+#[async_trait]
+impl Provider for PowerdnsProvider {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "powerdns"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
+        #[derive(Deserialize)]
+        struct ZoneItem {
+            name: String,
+        }
+        let resp = self.call(Method::GET, "/zones?dnssec=false", None).await?;
+        if !resp.is_success() {
+            return Err(resp.error(error_text(&resp)));
+        }
+        let items: Vec<ZoneItem> = serde_json::from_slice(&resp.body).map_err(|e| {
+            ProviderError::new(
+                ErrorKind::Transient,
+                format!("bad zone list from PowerDNS: {e}"),
+            )
+        })?;
+        let mut zones: Vec<Fqdn> = items
+            .iter()
+            .filter_map(|z| Fqdn::parse(&z.name.replace("=2F", "/")).ok())
+            .collect();
+        zones.sort();
+        Ok(zones)
+    }
+
+    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+        let resp = self
+            .call(Method::GET, &format!("/zones/{}", zone_id(zone)), None)
+            .await?;
+        if zone_missing(&resp) {
+            return Ok(LiveZone {
+                exists: false,
+                zone: Zone::new(zone.clone()),
+            });
+        }
+        if !resp.is_success() {
+            return Err(resp.error(format!("reading zone {zone}: {}", error_text(&resp))));
+        }
+        let body: ZoneBody = serde_json::from_slice(&resp.body).map_err(|e| {
+            // A cut-off body is the likeliest cause: worth another try.
+            ProviderError::new(
+                ErrorKind::Transient,
+                format!("bad zone JSON from PowerDNS: {e}"),
+            )
+        })?;
+        let mut out = Zone::new(zone.clone());
+        for rr in body.rrsets {
+            // SOA and types zonekeeper does not manage (or this target is not set up to
+            // serve, like ALIAS) are the server's: not reported, so never deleted.
+            let Ok(rtype) = rr.rtype.parse::<RecordType>() else {
+                continue;
+            };
+            if !self.caps.types.contains(&rtype) {
+                continue;
+            }
+            let name = Fqdn::parse(&rr.name).map_err(|e| {
+                ProviderError::new(
+                    ErrorKind::Unsupported,
+                    format!("{} {}: {e}", rr.name, rr.rtype),
+                )
+            })?;
+            let mut values = Vec::with_capacity(rr.records.len());
+            // Disabled records are not served; a REPLACE overwrites them.
+            for rec in rr.records.iter().filter(|r| !r.disabled) {
+                let v = content::from_content(rtype, &rec.content).map_err(|e| {
+                    // Failing the read is safer than treating the RRset as absent and
+                    // overwriting a value we did not understand.
+                    ProviderError::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "{name} {rtype} {:?}: cannot read PowerDNS content: {e}",
+                            rec.content
+                        ),
+                    )
+                })?;
+                values.push(v);
+            }
+            out.put(RrKey::new(name, rtype), RrSet::new(rr.ttl, values));
+        }
+        Ok(LiveZone {
+            exists: true,
+            zone: out,
+        })
+    }
+
+    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+        let fail_all = |e: ProviderError| changes.iter().map(|_| Err(e.clone())).collect();
+        if changes.is_empty() {
+            return Vec::new();
+        }
+        let items: Vec<String> = changes.iter().map(rrset_json).collect();
+        let bodies = split_bodies(&items, self.settings.max_body_bytes);
+        if bodies.len() > 1 {
+            tracing::info!(provider = %self.name, %zone, patches = bodies.len(), "plan split by the body size cap");
+        }
+        let mut out: Vec<ChangeOutcome> = Vec::with_capacity(changes.len());
+        let mut created = false;
+        for (first, count, body) in bodies {
+            let part = &changes[first..first + count];
+            let body_len = body.len();
+            let started = std::time::Instant::now();
+            let sent = self.patch(zone, body.clone()).await;
+            tracing::debug!(
+                provider = %self.name,
+                %zone,
+                changes = count,
+                bytes = body_len,
+                patch_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "PATCH done"
+            );
+            let mut resp = match sent {
+                Ok(r) => r,
+                // Transport failures (timeouts included) fail the whole batch as retryable:
+                // REPLACE and DELETE are idempotent, so re-sending parts already applied is safe.
+                Err(e) => return fail_all(e),
+            };
+            if zone_missing(&resp) && !created {
+                if !self.settings.create_zones {
+                    return fail_all(ProviderError::new(
+                        ErrorKind::NotFound,
+                        format!("zone {zone} does not exist on PowerDNS (set create_zones: true to create it)"),
+                    ));
+                }
+                if let Err(e) = self.create_zone(zone, changes).await {
+                    return fail_all(e);
+                }
+                created = true;
+                resp = match self.patch(zone, body).await {
+                    Ok(r) => r,
+                    Err(e) => return fail_all(e),
+                };
+            }
+            if resp.is_success() {
+                out.extend(part.iter().map(|_| Ok(())));
+                continue;
+            }
+            let mut msg = error_text(&resp);
+            if resp.status.as_u16() == 400 {
+                tracing::warn!(provider = %self.name, %zone, bytes = body_len, "PowerDNS answered 400 to a PATCH: over its webserver-max-bodysize?");
+                // PowerDNS says only "Bad Request" when the body is over its cap.
+                msg.push_str(&format!(
+                    " (PATCH body of {body_len} bytes; PowerDNS refuses bodies over its \
+                     webserver-max-bodysize: keep max_body_bytes, now {}, under it)",
+                    self.settings.max_body_bytes
+                ));
+            }
+            let err = resp.error(msg);
+            if err.kind.is_retryable() {
+                return fail_all(err);
+            }
+            match err.kind {
+                ErrorKind::Rejected => out.extend(refused_outcomes(&err, part)),
+                _ => out.extend(part.iter().map(|_| Err(err.clone()))),
+            }
+            // Later bodies depend on this one's order (deletes before creates): not sent.
+            let rest = changes.len() - out.len();
+            out.extend((0..rest).map(|_| {
+                Err(ProviderError::new(
+                    ErrorKind::NotAttempted,
+                    "not sent: an earlier PATCH of this batch failed",
+                ))
+            }));
+            break;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RData;
+
+    fn change(name: &str, t: RecordType, v: RData) -> Change {
+        Change::Create {
+            key: RrKey::new(Fqdn::parse(name).unwrap(), t),
+            new: RrSet::new(300, vec![v]),
+        }
+    }
+
+    #[test]
+    fn patch_elements_and_splitting() {
+        let c = change(
+            "www.example.com.",
+            RecordType::A,
+            RData::A([192, 0, 2, 1].into()),
+        );
+        assert_eq!(
+            rrset_json(&c),
+            r#"{"name":"www.example.com.","type":"A","ttl":300,"changetype":"REPLACE","records":[{"content":"192.0.2.1","disabled":false}]}"#
+        );
+        let d = Change::Delete {
+            key: c.key().clone(),
+            old: c.new_set().unwrap().clone(),
+        };
+        assert_eq!(
+            rrset_json(&d),
+            r#"{"name":"www.example.com.","type":"A","changetype":"DELETE"}"#
+        );
+        let items: Vec<String> = (0..10).map(|i| format!("\"{i:0>98}\"")).collect();
+        // Everything fits: one body, valid JSON.
+        let one = split_bodies(&items, 10_000);
+        assert_eq!(one.len(), 1);
+        assert!(serde_json::from_str::<serde_json::Value>(&one[0].2).is_ok());
+        // 100-byte items, 350-byte cap: 3 per body, every body under the cap, order kept.
+        let parts = split_bodies(&items, 350);
+        assert_eq!(
+            parts.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(),
+            vec![(0, 3), (3, 3), (6, 3), (9, 1)]
+        );
+        assert!(parts.iter().all(|p| p.2.len() <= 350));
+        // An item over the cap still goes, alone.
+        assert_eq!(split_bodies(&items[..2], 50).len(), 2);
+        assert!(split_bodies(&[], 100).is_empty());
+    }
+
+    #[test]
+    fn the_named_record_gets_the_message() {
+        let changes = vec![
+            change(
+                "a.example.com.",
+                RecordType::A,
+                RData::A([192, 0, 2, 1].into()),
+            ),
+            change(
+                "bad.example.com.",
+                RecordType::CNAME,
+                RData::Cname(Fqdn::parse("x.net").unwrap()),
+            ),
+        ];
+        let e = ProviderError::new(
+            ErrorKind::Rejected,
+            "HTTP 422: RRset bad.example.com. IN CNAME: Conflicts with pre-existing RRset",
+        );
+        let o = refused_outcomes(&e, &changes);
+        assert_eq!(o[0].as_ref().unwrap_err().kind, ErrorKind::NotAttempted);
+        assert_eq!(o[1].as_ref().unwrap_err(), &e);
+        let e2 = ProviderError::new(
+            ErrorKind::Rejected,
+            "HTTP 422: Record a.example.com./A '1.2': Not in expected format",
+        );
+        assert_eq!(culprit(&e2.message, &changes), Some(0));
+        let e3 = ProviderError::new(ErrorKind::Rejected, "HTTP 422: something else");
+        assert!(refused_outcomes(&e3, &changes)
+            .iter()
+            .all(|o| o.as_ref().unwrap_err() == &e3));
+    }
+
+    #[test]
+    fn configured_from_zonekeeper_yaml() {
+        use crate::config::{Config, ProviderSettings};
+        use std::path::Path;
+        let yaml = |keys: &str| {
+            format!(
+                "providers:\n  pdns:\n    type: powerdns\n    url: http://127.0.0.1:8081\n{keys}\
+                 zones:\n  example.com:\n    targets: [pdns]\n"
+            )
+        };
+        let text = yaml(
+            "    api_key: file:secrets/pdns\n    create_zones: true\n    rate_limit: {requests: 10, per: 1s}\n",
+        );
+        let c = Config::parse(&text, Path::new("/etc/zk/zonekeeper.yaml")).unwrap();
+        let ProviderSettings::Powerdns(s) = &c.providers["pdns"].settings else {
+            panic!("not powerdns")
+        };
+        // A relative file: secret is relative to the config file.
+        assert_eq!(s.api_key, SecretRef::File("/etc/zk/secrets/pdns".into()));
+        assert!(s.create_zones);
+        assert_eq!(s.server_id, "localhost");
+        for (keys, needle) in [
+            (
+                "    api_key: env:K\n    rate_limit: {requests: 10, per: 1 sec}\n",
+                "rate_limit",
+            ),
+            ("    api_key: hunter2-literal\n", "env:NAME"),
+            ("    api_key: env:K\n    zone_kind: Primary\n", "zone_kind"),
+            ("    api_key: env:K\n    max_body: 5\n", "max_body"),
+        ] {
+            let e = Config::parse(&yaml(keys), Path::new("z.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(needle), "{keys:?}: {e}");
+            assert!(!e.contains("hunter2-literal"), "{e}");
+        }
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let s: PowerdnsSettings = serde_json::from_value(serde_json::json!({
+            "url": "http://127.0.0.1:8081/api/v1/",
+            "api_key": "env:PDNS_KEY",
+        }))
+        .unwrap();
+        assert_eq!(s.server_id, "localhost");
+        assert!(!s.create_zones);
+        assert!(s.validate().is_ok());
+        assert_eq!(
+            s.server_url(),
+            "http://127.0.0.1:8081/api/v1/servers/localhost"
+        );
+        let bad = PowerdnsSettings {
+            url: "ftp://x".into(),
+            ..s.clone()
+        };
+        assert!(bad.validate().is_err());
+        let bad = PowerdnsSettings {
+            zone_kind: "native".into(),
+            ..s.clone()
+        };
+        assert!(bad.validate().is_err());
+        assert!(
+            serde_json::from_value::<PowerdnsSettings>(serde_json::json!({
+                "url": "http://x", "api_key": "literal-key"
+            }))
+            .is_err()
+        );
+        assert_eq!(
+            zone_id(&Fqdn::parse("0/26.2.0.192.in-addr.arpa").unwrap()),
+            "0=2F26.2.0.192.in-addr.arpa."
+        );
+    }
+}

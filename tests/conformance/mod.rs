@@ -1,0 +1,1011 @@
+//! Provider conformance suite: one harness, run against every provider.
+//!
+//! Each group gets its own zone (`gNN.<base>`), starts from an empty zone and steps through
+//! desired states. After every apply the harness re-reads the live zone and requires that
+//! (a) it equals the expected state and (b) a fresh plan is empty. A step whose records the
+//! provider declares (in its capabilities) it cannot store is skipped, printed and returned
+//! in the report, never silently passed.
+//!
+//! Use: `let report = conformance::run_suite(&provider, "conformance.test.").await;` then
+//! assert on `report.skipped` so the skip list is part of the test.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use zonekeeper::apply::{apply_zone_plan, ApplyOptions};
+use zonekeeper::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
+use zonekeeper::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
+use zonekeeper::plan::{
+    plan_zone, Capabilities, Change, IgnoreRule, IgnoreSet, PlanInput, Policy, Thresholds, ZonePlan,
+};
+use zonekeeper::provider::{ChangeOutcome, LiveZone, Provider, ProviderError};
+
+/// One desired state of a group's zone.
+pub struct Step {
+    pub title: String,
+    pub desired: Zone,
+    pub policy: Policy,
+    pub ignore: Vec<IgnoreRule>,
+    /// What the live zone must hold afterwards (default: `desired`).
+    pub expect: Option<Zone>,
+    /// The step must not call the provider's write method at all.
+    pub expect_no_write: bool,
+}
+
+/// Steps run in order against one zone.
+pub struct Group {
+    pub id: String,
+    pub title: String,
+    pub steps: Vec<Step>,
+}
+
+/// A step that was not run, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub group: String,
+    pub step: String,
+    pub reason: String,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct SuiteReport {
+    pub provider: String,
+    pub groups: usize,
+    pub steps_run: usize,
+    pub changes_applied: usize,
+    pub write_calls: usize,
+    pub skipped: Vec<Skipped>,
+}
+
+impl SuiteReport {
+    /// The skipped steps as `"gNN: step title"`, for assertions.
+    pub fn skipped_steps(&self) -> BTreeSet<String> {
+        self.skipped
+            .iter()
+            .map(|s| format!("{}: {}", s.group, s.step))
+            .collect()
+    }
+}
+
+/// Runs every group of [`groups`] under `base` and panics with every failure found.
+pub async fn run_suite(provider: &dyn Provider, base: &str) -> SuiteReport {
+    let base = Fqdn::parse(base).expect("suite base zone name");
+    run_groups(provider, groups(&base)).await
+}
+
+/// Runs the given groups; a failing step ends its group, the other groups still run, and
+/// the harness panics at the end listing every failure.
+pub async fn run_groups(provider: &dyn Provider, groups: Vec<Group>) -> SuiteReport {
+    let counting = Counting {
+        inner: provider,
+        writes: AtomicUsize::new(0),
+    };
+    let mut report = SuiteReport {
+        provider: format!("{} ({})", provider.name(), provider.kind()),
+        ..SuiteReport::default()
+    };
+    let mut failures = Vec::new();
+    for g in &groups {
+        report.groups += 1;
+        if let Err(msg) = run_group(&counting, g, &mut report).await {
+            failures.push(msg);
+        }
+    }
+    report.write_calls = counting.writes.load(Ordering::SeqCst);
+    println!(
+        "conformance [{}]: {} groups, {} steps run, {} changes applied in {} write calls, {} skipped",
+        report.provider,
+        report.groups,
+        report.steps_run,
+        report.changes_applied,
+        report.write_calls,
+        report.skipped.len()
+    );
+    for s in &report.skipped {
+        println!("  SKIPPED {}: {} -- {}", s.group, s.step, s.reason);
+    }
+    if !failures.is_empty() {
+        panic!(
+            "conformance [{}]: {} group(s) failed:\n\n{}",
+            report.provider,
+            failures.len(),
+            failures.join("\n\n")
+        );
+    }
+    report
+}
+
+/// Why the provider cannot be asked to hold `desired`, from its declared capabilities.
+fn unsupported(desired: &Zone, caps: &Capabilities) -> Option<String> {
+    let mut why = BTreeSet::new();
+    for key in desired.rrsets.keys() {
+        if !caps.types.contains(&key.rtype) {
+            why.insert(format!(
+                "the provider declares it cannot store {} records",
+                key.rtype
+            ));
+        } else if key.rtype == RecordType::NS && key.name == desired.origin && !caps.root_ns {
+            why.insert("the provider declares it manages the apex NS itself".into());
+        }
+    }
+    (!why.is_empty()).then(|| why.into_iter().collect::<Vec<_>>().join("; "))
+}
+
+fn describe(z: &Zone) -> String {
+    if z.rrsets.is_empty() {
+        return "    (empty)".into();
+    }
+    z.rrsets
+        .iter()
+        .map(|(k, s)| {
+            let vals: Vec<String> = s.values().iter().map(ToString::to_string).collect();
+            format!("    {k} ttl {} [{}]", s.ttl, vals.join(" | "))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Lines naming every RRset that differs between `want` and `got`.
+fn zone_diff(want: &Zone, got: &Zone) -> Vec<String> {
+    let keys: BTreeSet<&RrKey> = want.rrsets.keys().chain(got.rrsets.keys()).collect();
+    let show = |s: Option<&RrSet>| match s {
+        None => "absent".to_string(),
+        Some(s) => {
+            let vals: Vec<String> = s.values().iter().map(|v| format!("{v}")).collect();
+            format!("ttl {} [{}]", s.ttl, vals.join(" | "))
+        }
+    };
+    keys.into_iter()
+        .filter(|k| want.get(k) != got.get(k))
+        .map(|k| {
+            format!(
+                "    {k}: want {}\n    {:width$}   got  {}",
+                show(want.get(k)),
+                "",
+                show(got.get(k)),
+                width = k.to_string().len()
+            )
+        })
+        .collect()
+}
+
+fn plan_for(
+    provider: &dyn Provider,
+    step: &Step,
+    live: &LiveZone,
+    baseline: &BTreeSet<RrKey>,
+) -> ZonePlan {
+    let ignore = IgnoreSet::new(&step.ignore).expect("suite ignore rules are valid globs");
+    let origin = step.desired.origin.clone();
+    let unmanaged = |k: &RrKey| baseline.contains(k) || ignore.matches(&origin, k);
+    plan_zone(&PlanInput {
+        target: provider.name(),
+        desired: &step.desired,
+        live: &live.zone,
+        live_exists: live.exists,
+        unmanaged: &unmanaged,
+        caps: provider.capabilities(),
+        policy: step.policy,
+        // The suite deletes and rewrites whole zones on purpose.
+        thresholds: Thresholds {
+            update_pct: 100.0,
+            delete_pct: 100.0,
+            min_records: usize::MAX,
+        },
+    })
+}
+
+async fn run_group(p: &Counting<'_>, g: &Group, report: &mut SuiteReport) -> Result<(), String> {
+    let origin = g
+        .steps
+        .first()
+        .map(|s| s.desired.origin.clone())
+        .ok_or_else(|| format!("{}: group has no steps", g.id))?;
+    let fail = |step: usize, title: &str, msg: String| {
+        format!(
+            "[{} {}] step {} ({}) on zone {origin}:\n{msg}",
+            g.id, g.title, step, title
+        )
+    };
+    let read = |step: usize, title: &str| {
+        let title = title.to_string();
+        let (origin, fail) = (&origin, &fail);
+        async move {
+            p.read_zone(origin)
+                .await
+                .map_err(|e| fail(step, &title, format!("  reading the zone failed: {e}")))
+        }
+    };
+    // Whatever a fresh zone already holds (e.g. the apex NS of a BIND zone) belongs to the
+    // server: left alone and left out of the comparison.
+    let start = read(0, "initial read").await?;
+    let baseline: BTreeSet<RrKey> = start.zone.rrsets.keys().cloned().collect();
+    if !baseline.is_empty() {
+        println!(
+            "  {}: the fresh zone already holds {} RRset(s), left alone: {:?}",
+            g.id,
+            baseline.len(),
+            baseline.iter().map(ToString::to_string).collect::<Vec<_>>()
+        );
+    }
+    let opts = ApplyOptions {
+        retries: 2,
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(200),
+    };
+    for (i, step) in g.steps.iter().enumerate() {
+        let n = i + 1;
+        let problems = step.desired.check();
+        assert!(
+            problems.is_empty(),
+            "suite bug: {} step {n} desired zone is invalid: {problems:?}",
+            g.id
+        );
+        if let Some(reason) = unsupported(&step.desired, p.capabilities()) {
+            report.skipped.push(Skipped {
+                group: g.id.clone(),
+                step: step.title.clone(),
+                reason,
+            });
+            continue;
+        }
+        let live = read(n, &step.title).await?;
+        let plan = plan_for(p, step, &live, &baseline);
+        let writes_before = p.writes.load(Ordering::SeqCst);
+        let applied = apply_zone_plan(p, &plan, &opts).await;
+        let failed: Vec<String> = applied
+            .failed()
+            .map(|(c, o)| {
+                format!(
+                    "    {} {}: {}",
+                    c.op().as_str(),
+                    c.key(),
+                    o.as_ref()
+                        .err()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        if !failed.is_empty() {
+            return Err(fail(
+                n,
+                &step.title,
+                format!(
+                    "  {} change(s) failed:\n{}",
+                    failed.len(),
+                    failed.join("\n")
+                ),
+            ));
+        }
+        let writes = p.writes.load(Ordering::SeqCst) - writes_before;
+        if step.expect_no_write && writes > 0 {
+            return Err(fail(
+                n,
+                &step.title,
+                format!("  expected no write at all, the provider was called {writes} time(s)"),
+            ));
+        }
+        report.steps_run += 1;
+        report.changes_applied += applied.results.len();
+
+        let after = read(n, &step.title).await?;
+        let mut got = after.zone.clone();
+        got.rrsets.retain(|k, _| !baseline.contains(k));
+        let want = step.expect.as_ref().unwrap_or(&step.desired);
+        let diff = zone_diff(want, &got);
+        if !diff.is_empty() {
+            return Err(fail(
+                n,
+                &step.title,
+                format!(
+                    "  the live zone differs from the expected state after apply:\n{}\n  live zone:\n{}",
+                    diff.join("\n"),
+                    describe(&got)
+                ),
+            ));
+        }
+        let again = plan_for(p, step, &after, &baseline);
+        if !again.is_empty() {
+            let lines: Vec<String> = again
+                .changes
+                .iter()
+                .map(|c| format!("    {} {}", c.op().as_str(), c.key()))
+                .collect();
+            return Err(fail(
+                n,
+                &step.title,
+                format!(
+                    "  a fresh plan after apply is not empty ({} change(s)):\n{}",
+                    lines.len(),
+                    lines.join("\n")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Wraps the provider under test to count write calls.
+struct Counting<'a> {
+    inner: &'a dyn Provider,
+    writes: AtomicUsize,
+}
+
+#[async_trait]
+impl Provider for Counting<'_> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+    fn capabilities(&self) -> &Capabilities {
+        self.inner.capabilities()
+    }
+    async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
+        self.inner.list_zones().await
+    }
+    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+        self.inner.read_zone(zone).await
+    }
+    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.apply(zone, changes).await
+    }
+}
+
+// ---- building zones -------------------------------------------------------------------
+
+/// A zone under construction: `Z::new(origin).rr("www", 3600, vec![a("192.0.2.1")])`.
+#[derive(Clone)]
+pub struct Z(pub Zone);
+
+impl Z {
+    pub fn new(origin: &Fqdn) -> Z {
+        Z(Zone::new(origin.clone()))
+    }
+
+    /// Adds an RRset at `rel` (`"@"` is the apex; names may be upper case or Unicode).
+    pub fn rr(mut self, rel: &str, ttl: u32, values: Vec<RData>) -> Z {
+        let name = Fqdn::parse_relative(rel, &self.0.origin).expect("suite owner name");
+        let rtype = values.first().expect("at least one value").rtype();
+        self.0.put(RrKey::new(name, rtype), RrSet::new(ttl, values));
+        self
+    }
+
+    /// A step that makes the zone exactly this.
+    pub fn step(self, title: &str) -> Step {
+        Step {
+            title: title.into(),
+            desired: self.0,
+            policy: Policy::Sync,
+            ignore: Vec::new(),
+            expect: None,
+            expect_no_write: false,
+        }
+    }
+}
+
+impl Step {
+    pub fn expect(mut self, z: Z) -> Step {
+        self.expect = Some(z.0);
+        self
+    }
+    pub fn policy(mut self, p: Policy) -> Step {
+        self.policy = p;
+        self
+    }
+    pub fn ignore(mut self, names: &[&str]) -> Step {
+        self.ignore = names
+            .iter()
+            .map(|n| IgnoreRule {
+                name: (*n).into(),
+                rtype: None,
+            })
+            .collect();
+        self
+    }
+    pub fn no_write(mut self) -> Step {
+        self.expect_no_write = true;
+        self
+    }
+}
+
+pub fn n(s: &str) -> Fqdn {
+    Fqdn::parse(s).expect("suite name")
+}
+pub fn a(s: &str) -> RData {
+    RData::A(s.parse::<Ipv4Addr>().expect("suite IPv4"))
+}
+pub fn aaaa(s: &str) -> RData {
+    RData::Aaaa(s.parse::<Ipv6Addr>().expect("suite IPv6"))
+}
+pub fn cname(t: &str) -> RData {
+    RData::Cname(n(t))
+}
+pub fn ns(t: &str) -> RData {
+    RData::Ns(n(t))
+}
+pub fn ptr(t: &str) -> RData {
+    RData::Ptr(n(t))
+}
+pub fn mx(preference: u16, exchange: &str) -> RData {
+    RData::Mx(Mx {
+        preference,
+        exchange: n(exchange),
+    })
+}
+pub fn txt(bytes: &[u8]) -> RData {
+    RData::Txt(Txt(bytes.to_vec()))
+}
+pub fn srv(priority: u16, weight: u16, port: u16, target: &str) -> RData {
+    RData::Srv(Srv {
+        priority,
+        weight,
+        port,
+        target: n(target),
+    })
+}
+pub fn caa(flags: u8, tag: &str, value: &str) -> RData {
+    RData::Caa(Caa {
+        flags,
+        tag: tag.into(),
+        value: value.as_bytes().to_vec(),
+    })
+}
+pub fn ds(key_tag: u16, algorithm: u8, digest_type: u8, digest: &str) -> RData {
+    RData::Ds(Ds {
+        key_tag,
+        algorithm,
+        digest_type,
+        digest: digest.into(),
+    })
+}
+pub fn sshfp(algorithm: u8, fingerprint_type: u8, fp: &str) -> RData {
+    RData::Sshfp(Sshfp {
+        algorithm,
+        fingerprint_type,
+        fingerprint: fp.into(),
+    })
+}
+pub fn tlsa(usage: u8, selector: u8, matching: u8, data: &str) -> RData {
+    RData::Tlsa(Tlsa {
+        certificate_usage: usage,
+        selector,
+        matching_type: matching,
+        certificate_association_data: data.into(),
+    })
+}
+pub fn naptr(order: u16, pref: u16, flags: &str, service: &str, regexp: &str, repl: &str) -> RData {
+    RData::Naptr(Box::new(Naptr {
+        order,
+        preference: pref,
+        flags: flags.as_bytes().to_vec(),
+        service: service.as_bytes().to_vec(),
+        regexp: regexp.as_bytes().to_vec(),
+        replacement: n(repl),
+    }))
+}
+pub fn uri(priority: u16, weight: u16, target: &str) -> RData {
+    RData::Uri(Uri {
+        priority,
+        weight,
+        target: target.as_bytes().to_vec(),
+    })
+}
+/// A LOC with sizes every wire encoding represents exactly (1 m, 10 km, 10 m).
+pub fn loc(lat: (u8, u8, u32, char), long: (u8, u8, u32, char), altitude_cm: i64) -> RData {
+    RData::Loc(Box::new(Loc {
+        lat_degrees: lat.0,
+        lat_minutes: lat.1,
+        lat_millis: lat.2,
+        lat_direction: lat.3,
+        long_degrees: long.0,
+        long_minutes: long.1,
+        long_millis: long.2,
+        long_direction: long.3,
+        altitude_cm,
+        size_cm: 100,
+        precision_horz_cm: 1_000_000,
+        precision_vert_cm: 1_000,
+    }))
+}
+
+const SHA1: &str = "2bb183af5f22588179a53b0a98631fad1a292118";
+const SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+const SHA256_B: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+// ---- the groups -------------------------------------------------------------------------
+
+/// Every group, each in its own zone `gNN.<base>`.
+pub fn groups(base: &Fqdn) -> Vec<Group> {
+    let zone = |id: &str| n(&format!("{id}.{base}"));
+    let group = |id: &str, title: &str, steps: Vec<Step>| Group {
+        id: id.into(),
+        title: title.into(),
+        steps,
+    };
+    let mut out = Vec::new();
+
+    // g01: the everyday types, at a label and at the apex: create, change, remove.
+    let o = zone("g01");
+    out.push(group(
+        "g01",
+        "A, AAAA, CNAME, MX, TXT at a label and the apex",
+        vec![
+            Z::new(&o)
+                .rr("@", 3600, vec![a("192.0.2.1")])
+                .rr("@", 3600, vec![aaaa("2001:db8::1")])
+                .rr("@", 3600, vec![mx(10, "mx1.example.net.")])
+                .rr("@", 3600, vec![txt(b"v=spf1 -all")])
+                .rr("www", 3600, vec![a("192.0.2.2")])
+                .rr("www", 3600, vec![aaaa("2001:db8::2")])
+                .rr("mail", 3600, vec![mx(5, "mx2.example.net.")])
+                .rr("text", 3600, vec![txt(b"hello world")])
+                .rr("alias", 3600, vec![cname("www.example.net.")])
+                .step("create"),
+            Z::new(&o)
+                .rr("@", 3600, vec![a("192.0.2.11")])
+                .rr("@", 3600, vec![aaaa("2001:db8::11")])
+                .rr("@", 3600, vec![mx(20, "mx3.example.net.")])
+                .rr("@", 3600, vec![txt(b"v=spf1 mx -all")])
+                .rr("www", 3600, vec![a("192.0.2.12")])
+                .rr("www", 3600, vec![aaaa("2001:db8::12")])
+                .rr("mail", 3600, vec![mx(5, "mx4.example.net.")])
+                .rr("text", 3600, vec![txt(b"hello again")])
+                .rr("alias", 3600, vec![cname("other.example.net.")])
+                .step("change every value"),
+            Z::new(&o).step("delete everything"),
+        ],
+    ));
+
+    // g02: wildcards.
+    let o = zone("g02");
+    out.push(group(
+        "g02",
+        "wildcard",
+        vec![
+            Z::new(&o)
+                .rr("*", 3600, vec![a("192.0.2.1")])
+                .rr("*.sub", 3600, vec![cname("target.example.net.")])
+                .rr("*", 3600, vec![txt(b"wild")])
+                .step("create"),
+            Z::new(&o)
+                .rr("*", 3600, vec![a("192.0.2.2"), a("192.0.2.3")])
+                .rr("*.sub", 3600, vec![cname("target2.example.net.")])
+                .step("change and delete one"),
+        ],
+    ));
+
+    // g03: several values at one name, rebuilt one value at a time.
+    let o = zone("g03");
+    let sets: [&[&str]; 7] = [
+        &["192.0.2.1"],
+        &["192.0.2.1", "192.0.2.2"],
+        &["192.0.2.1", "192.0.2.2", "192.0.2.3"],
+        &["192.0.2.2", "192.0.2.3", "192.0.2.4"],
+        &["192.0.2.3", "192.0.2.4", "192.0.2.5"],
+        &["192.0.2.4", "192.0.2.5"],
+        &["192.0.2.5"],
+    ];
+    let mut steps = Vec::new();
+    for (i, s) in sets.iter().enumerate() {
+        let mxs: Vec<RData> = s
+            .iter()
+            .enumerate()
+            .map(|(j, ip)| {
+                mx(
+                    10 * (j as u16 + 1),
+                    &format!("mx-{}.example.net.", ip.replace('.', "-")),
+                )
+            })
+            .collect();
+        steps.push(
+            Z::new(&o)
+                .rr("multi", 3600, s.iter().map(|ip| a(ip)).collect())
+                .rr("@", 3600, mxs)
+                .step(&format!("values {}", i + 1)),
+        );
+    }
+    out.push(group("g03", "several values at one name", steps));
+
+    // g04: TTL-only changes.
+    let o = zone("g04");
+    out.push(group(
+        "g04",
+        "TTL-only change",
+        vec![
+            Z::new(&o)
+                .rr("t", 3600, vec![a("192.0.2.1"), a("192.0.2.2")])
+                .rr("t", 3600, vec![txt(b"ttl")])
+                .step("create at 3600"),
+            Z::new(&o)
+                .rr("t", 7200, vec![a("192.0.2.1"), a("192.0.2.2")])
+                .rr("t", 600, vec![txt(b"ttl")])
+                .step("TTL only"),
+        ],
+    ));
+
+    // g05: type changes at one name; the deletes must go before the creates.
+    let o = zone("g05");
+    out.push(group(
+        "g05",
+        "type changes A -> MX -> A and CNAME -> A -> CNAME",
+        vec![
+            Z::new(&o)
+                .rr("x", 3600, vec![a("192.0.2.1")])
+                .rr("y", 3600, vec![cname("target.example.net.")])
+                .step("A at x, CNAME at y"),
+            Z::new(&o)
+                .rr("x", 3600, vec![mx(10, "mx.example.net.")])
+                .rr("y", 3600, vec![a("192.0.2.2")])
+                .step("MX at x, A at y"),
+            Z::new(&o)
+                .rr("x", 3600, vec![a("192.0.2.3")])
+                .rr("y", 3600, vec![cname("target2.example.net.")])
+                .step("A at x, CNAME at y again"),
+        ],
+    ));
+
+    // g06: null MX (RFC 7505) and SRV "no service" (target ".").
+    let o = zone("g06");
+    out.push(group(
+        "g06",
+        "null MX and null SRV target",
+        vec![
+            Z::new(&o)
+                .rr("@", 3600, vec![mx(0, ".")])
+                .rr("_sip._tcp", 3600, vec![srv(0, 0, 0, ".")])
+                .step("create"),
+            Z::new(&o)
+                .rr("@", 3600, vec![mx(10, "mx.example.net.")])
+                .rr(
+                    "_sip._tcp",
+                    3600,
+                    vec![srv(10, 5, 5060, "sip.example.net.")],
+                )
+                .step("to real targets"),
+            Z::new(&o)
+                .rr("@", 3600, vec![mx(0, ".")])
+                .rr("_sip._tcp", 3600, vec![srv(0, 0, 0, ".")])
+                .step("back to null"),
+        ],
+    ));
+
+    // g07: delegation of a child, with DS (NS must come first, DS go first).
+    let o = zone("g07");
+    let deleg = |ds_digest: &str, with_ds: bool| {
+        let z = Z::new(&o).rr(
+            "child",
+            3600,
+            vec![ns("ns1.example.net."), ns("ns2.example.net.")],
+        );
+        if with_ds {
+            z.rr("child", 3600, vec![ds(60485, 13, 2, ds_digest)])
+        } else {
+            z
+        }
+    };
+    out.push(group(
+        "g07",
+        "NS delegation of a child plus DS",
+        vec![
+            deleg(SHA256, true).step("NS and DS together"),
+            deleg(SHA256_B, true).step("change DS"),
+            deleg(SHA256_B, false).step("remove DS, keep NS"),
+            deleg(SHA256, true).step("add DS back"),
+            Z::new(&o).step("remove NS and DS together"),
+        ],
+    ));
+
+    // g08: CAA.
+    let o = zone("g08");
+    out.push(group(
+        "g08",
+        "CAA",
+        vec![
+            Z::new(&o)
+                .rr(
+                    "@",
+                    3600,
+                    vec![
+                        caa(0, "issue", "letsencrypt.org"),
+                        caa(0, "issuewild", ";"),
+                        caa(128, "iodef", "mailto:security@example.net"),
+                    ],
+                )
+                .step("issue, issuewild ;, iodef critical"),
+            Z::new(&o)
+                .rr(
+                    "@",
+                    3600,
+                    vec![
+                        caa(128, "issue", ";"),
+                        caa(0, "iodef", "https://example.net/caa"),
+                    ],
+                )
+                .step("change flags and values"),
+        ],
+    ));
+
+    // g09: the other types, one step each (so one unsupported type skips only its steps).
+    let o = zone("g09");
+    let mut steps = Vec::new();
+    let types: Vec<(&str, &str, Vec<RData>, Vec<RData>)> = vec![
+        (
+            "SRV",
+            "_xmpp._tcp",
+            vec![
+                srv(10, 60, 5269, "xmpp1.example.net."),
+                srv(20, 0, 5269, "xmpp2.example.net."),
+            ],
+            vec![srv(10, 60, 5270, "xmpp1.example.net.")],
+        ),
+        (
+            "PTR",
+            "1",
+            vec![ptr("host.example.net.")],
+            vec![ptr("other.example.net.")],
+        ),
+        (
+            "SSHFP",
+            "host",
+            vec![sshfp(1, 1, SHA1), sshfp(4, 2, SHA256)],
+            vec![sshfp(4, 2, SHA256_B)],
+        ),
+        (
+            "TLSA",
+            "_443._tcp.www",
+            vec![tlsa(3, 1, 1, SHA256)],
+            vec![tlsa(2, 0, 1, SHA256_B), tlsa(3, 1, 1, SHA256)],
+        ),
+        (
+            "NAPTR",
+            "sip",
+            vec![naptr(100, 10, "S", "SIP+D2U", "", "_sip._udp.example.net.")],
+            vec![naptr(
+                100,
+                10,
+                "U",
+                "E2U+sip",
+                "!^.*$!sip:info@example.net!",
+                ".",
+            )],
+        ),
+        (
+            "DS (with its delegation)",
+            "sec",
+            vec![ds(60485, 13, 2, SHA256)],
+            vec![ds(60485, 8, 1, SHA1)],
+        ),
+        (
+            "LOC",
+            "where",
+            vec![loc((52, 22, 23_000, 'N'), (4, 53, 32_000, 'E'), -200)],
+            vec![loc((42, 21, 54_500, 'S'), (71, 6, 18_000, 'W'), 2_450)],
+        ),
+        (
+            "URI",
+            "_ftp._tcp",
+            vec![uri(10, 1, "ftp://ftp1.example.net/public")],
+            vec![
+                uri(10, 1, "ftp://ftp2.example.net/public"),
+                uri(20, 1, "ftp://x.example.net/"),
+            ],
+        ),
+    ];
+    for (label, owner, create, change) in types {
+        let with = |vals: Vec<RData>| {
+            let z = Z::new(&o).rr(owner, 3600, vals);
+            if label.starts_with("DS") {
+                z.rr(owner, 3600, vec![ns("ns1.example.net.")])
+            } else {
+                z
+            }
+        };
+        steps.push(with(create).step(&format!("create {label}")));
+        steps.push(with(change).step(&format!("change {label}")));
+    }
+    steps.push(Z::new(&o).step("delete everything"));
+    out.push(group(
+        "g09",
+        "SRV, PTR, SSHFP, TLSA, NAPTR, DS, LOC, URI",
+        steps,
+    ));
+
+    // g10: TXT sizes around the 255-byte character-string limit, and awkward characters.
+    let o = zone("g10");
+    let lens = [0usize, 1, 254, 255, 256, 509, 510, 511, 766];
+    let sized = |fill: u8| {
+        lens.iter().fold(Z::new(&o), |z, &len| {
+            let v: Vec<u8> = (0..len)
+                .map(|i| if i % 7 == 6 { b'-' } else { fill })
+                .collect();
+            z.rr(&format!("len{len}"), 3600, vec![txt(&v)])
+        })
+    };
+    let awkward: [(&str, &[u8]); 7] = [
+        ("quotes", b"say \"hello\" and \"\"bye\"\""),
+        ("backslash", b"back\\slash \\\\ double \\"),
+        ("semicolon", b"v=DKIM1; k=rsa; p=MIGf"),
+        ("backtick", b"`cmd` and `more`"),
+        ("spaces", b"  leading and trailing  "),
+        ("mixed", b"\"; \\ ` ' ( ) $ @ {}"),
+        ("utf8", "caf\u{e9} \u{1f600}".as_bytes()),
+    ];
+    let with_awkward = |z: Z| {
+        awkward
+            .iter()
+            .fold(z, |z, (name, v)| z.rr(name, 3600, vec![txt(v)]))
+    };
+    out.push(group(
+        "g10",
+        "TXT lengths and characters",
+        vec![
+            with_awkward(sized(b'a')).step("create"),
+            sized(b'b').step("change every length, drop the awkward ones"),
+            with_awkward(Z::new(&o))
+                .rr(
+                    "multi",
+                    3600,
+                    vec![txt(b"one"), txt(b"two \"2\""), txt(&[b'x'; 300])],
+                )
+                .step("several TXT values at one name"),
+        ],
+    ));
+
+    // g11: upper case in names and targets must not cause diffs.
+    let o = zone("g11");
+    out.push(group(
+        "g11",
+        "upper-case names and targets",
+        vec![
+            Z::new(&o)
+                .rr("WWW", 3600, vec![a("192.0.2.1")])
+                .rr("MiXeD.Sub", 3600, vec![cname("Target.EXAMPLE.Net.")])
+                .rr("@", 3600, vec![mx(10, "MX.Example.NET.")])
+                .rr("_SIP._TCP", 3600, vec![srv(1, 1, 5060, "SIP.Example.Net.")])
+                .step("create"),
+            Z::new(&o)
+                .rr("www", 3600, vec![a("192.0.2.1")])
+                .rr("mixed.sub", 3600, vec![cname("target.example.net.")])
+                .rr("@", 3600, vec![mx(10, "mx.example.net.")])
+                .rr("_sip._tcp", 3600, vec![srv(1, 1, 5060, "sip.example.net.")])
+                .step("same in lower case: no change")
+                .no_write(),
+        ],
+    ));
+
+    // g12: internationalised names.
+    let o = zone("g12");
+    out.push(group(
+        "g12",
+        "IDN names and IDN CNAME targets",
+        vec![
+            Z::new(&o)
+                .rr("bücher", 3600, vec![a("192.0.2.1")])
+                .rr("straße", 3600, vec![cname("münchen.example.net.")])
+                .rr("日本", 3600, vec![txt("ユニコード".as_bytes())])
+                .step("create"),
+            Z::new(&o)
+                .rr("bücher", 3600, vec![a("192.0.2.2")])
+                .rr("straße", 3600, vec![cname("zürich.example.net.")])
+                .step("change"),
+        ],
+    ));
+
+    // g13: sizes around common page sizes, and a big one.
+    let o = zone("g13");
+    let many = |count: usize| {
+        (0..count).fold(Z::new(&o), |z, i| {
+            let ip = format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256);
+            z.rr(&format!("host{i:04}"), 3600, vec![a(&ip)])
+        })
+    };
+    out.push(group(
+        "g13",
+        "99 / 100 / 101 / 1,200 records",
+        vec![
+            many(99).step("99"),
+            many(100).step("100"),
+            many(101).step("101"),
+            many(1200).step("1,200"),
+            many(100).step("back to 100"),
+        ],
+    ));
+
+    // g14: ignore rules: ignored records survive every step; an all-ignored zone writes nothing.
+    let o = zone("g14");
+    let ignored = |z: Z| {
+        z.rr("_acme-challenge", 3600, vec![txt(b"token-1")])
+            .rr("_acme-challenge.www", 3600, vec![txt(b"token-2")])
+            .rr("keep", 3600, vec![a("192.0.2.9")])
+    };
+    let rules = ["_acme-challenge*", "keep"];
+    out.push(group(
+        "g14",
+        "ignore rules",
+        vec![
+            ignored(Z::new(&o).rr("www", 3600, vec![a("192.0.2.1")])).step("create all, no rules"),
+            Z::new(&o)
+                .rr("www", 3600, vec![a("192.0.2.2")])
+                .rr("keep", 3600, vec![a("192.0.2.99")])
+                .step("change with rules: ignored records untouched")
+                .ignore(&rules)
+                .expect(ignored(Z::new(&o).rr("www", 3600, vec![a("192.0.2.2")]))),
+            Z::new(&o)
+                .step("desired empty: only ignored records remain")
+                .ignore(&rules)
+                .expect(ignored(Z::new(&o))),
+            Z::new(&o)
+                .step("all-ignored zone: no write at all")
+                .ignore(&rules)
+                .expect(ignored(Z::new(&o)))
+                .no_write(),
+        ],
+    ));
+
+    // g15: upsert-only never deletes.
+    let o = zone("g15");
+    let base_set = || {
+        Z::new(&o)
+            .rr("a", 3600, vec![a("192.0.2.1")])
+            .rr("b", 3600, vec![a("192.0.2.2")])
+    };
+    out.push(group(
+        "g15",
+        "upsert-only never deletes",
+        vec![
+            base_set().step("create a and b"),
+            Z::new(&o)
+                .rr("a", 3600, vec![a("192.0.2.11")])
+                .rr("c", 3600, vec![a("192.0.2.3")])
+                .step("upsert-only: change a, add c, b stays")
+                .policy(Policy::UpsertOnly)
+                .expect(
+                    Z::new(&o)
+                        .rr("a", 3600, vec![a("192.0.2.11")])
+                        .rr("b", 3600, vec![a("192.0.2.2")])
+                        .rr("c", 3600, vec![a("192.0.2.3")]),
+                ),
+            Z::new(&o)
+                .step("upsert-only with nothing desired: no write")
+                .policy(Policy::UpsertOnly)
+                .expect(
+                    Z::new(&o)
+                        .rr("a", 3600, vec![a("192.0.2.11")])
+                        .rr("b", 3600, vec![a("192.0.2.2")])
+                        .rr("c", 3600, vec![a("192.0.2.3")]),
+                )
+                .no_write(),
+        ],
+    ));
+
+    // g16: types some targets cannot hold; each in its own step so skips stay narrow.
+    let o = zone("g16");
+    out.push(group(
+        "g16",
+        "SPF, DNAME, ALIAS",
+        vec![
+            Z::new(&o)
+                .rr("@", 3600, vec![RData::Spf(Txt(b"v=spf1 -all".to_vec()))])
+                .step("SPF at the apex"),
+            Z::new(&o)
+                .rr("old", 3600, vec![RData::Dname(n("new.example.net."))])
+                .step("DNAME"),
+            Z::new(&o)
+                .rr("@", 3600, vec![RData::Alias(n("lb.example.net."))])
+                .step("ALIAS at the apex"),
+            Z::new(&o).step("delete everything"),
+        ],
+    ));
+
+    out
+}

@@ -1,0 +1,105 @@
+//! The conformance suite against the `memory` provider (declares every type: no skips).
+
+mod conformance;
+
+use zonekeeper::provider::memory::MemoryProvider;
+
+#[tokio::test]
+async fn memory_passes_the_conformance_suite() {
+    let p = MemoryProvider::new("mem");
+    let report = conformance::run_suite(&p, "conformance.test.").await;
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert!(report.steps_run > 60, "{report:?}");
+}
+
+/// Negative controls: the harness must catch a provider that loses data, and must report
+/// (not pass) steps a provider declares it cannot store.
+mod controls {
+    use super::conformance;
+
+    use async_trait::async_trait;
+    use zonekeeper::model::rdata::Txt;
+    use zonekeeper::model::{Fqdn, RData, RecordType, RrSet};
+    use zonekeeper::plan::{Capabilities, Change};
+    use zonekeeper::provider::memory::MemoryProvider;
+    use zonekeeper::provider::{ChangeOutcome, LiveZone, Provider, ProviderError};
+
+    /// Stores TXT values cut to 255 bytes, as a careless provider might.
+    struct Truncating(MemoryProvider);
+
+    #[async_trait]
+    impl Provider for Truncating {
+        fn name(&self) -> &str {
+            "truncating"
+        }
+        fn kind(&self) -> &'static str {
+            "test"
+        }
+        fn capabilities(&self) -> &Capabilities {
+            self.0.capabilities()
+        }
+        async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
+            self.0.list_zones().await
+        }
+        async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+            self.0.read_zone(zone).await
+        }
+        async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+            let cut: Vec<Change> = changes
+                .iter()
+                .map(|c| match c {
+                    Change::Create { key, new } if key.rtype == RecordType::TXT => {
+                        let vals = new
+                            .values()
+                            .iter()
+                            .map(|v| match v {
+                                RData::Txt(t) => {
+                                    RData::Txt(Txt(t.0.iter().take(255).copied().collect()))
+                                }
+                                o => o.clone(),
+                            })
+                            .collect();
+                        Change::Create {
+                            key: key.clone(),
+                            new: RrSet::new(new.ttl, vals),
+                        }
+                    }
+                    o => o.clone(),
+                })
+                .collect();
+            self.0.apply(zone, &cut).await
+        }
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "g10 TXT lengths and characters] step 1")]
+    async fn a_lossy_provider_fails_the_suite() {
+        let p = Truncating(MemoryProvider::new("m"));
+        conformance::run_suite(&p, "control.test.").await;
+    }
+
+    #[tokio::test]
+    async fn undeclared_types_are_skipped_and_reported() {
+        let mut caps = Capabilities::everything();
+        caps.types.remove(&RecordType::LOC);
+        caps.types.remove(&RecordType::CAA);
+        let p = MemoryProvider::new("m").with_capabilities(caps);
+        let report = conformance::run_suite(&p, "control.test.").await;
+        let skipped = report.skipped_steps();
+        assert_eq!(
+            skipped,
+            [
+                "g08: change flags and values",
+                "g08: issue, issuewild ;, iodef critical",
+                "g09: change LOC",
+                "g09: create LOC",
+            ]
+            .map(String::from)
+            .into(),
+        );
+        assert!(report
+            .skipped
+            .iter()
+            .all(|s| s.reason.contains("cannot store")));
+    }
+}
