@@ -20,7 +20,7 @@ pub enum SecretError {
     MissingEnv(String),
     #[error("secret environment variable {0} is empty")]
     EmptyEnv(String),
-    #[error("cannot read secret file {path}: {source}")]
+    #[error("cannot read secret file {path}")]
     File {
         path: PathBuf,
         #[source]

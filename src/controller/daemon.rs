@@ -53,13 +53,13 @@ pub struct DaemonSettings {
 /// Why the daemon could not start (it never stops on reconcile errors).
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         addr: SocketAddr,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot open the audit journal {path}: {source}")]
+    #[error("cannot open the audit journal {path}")]
     Journal {
         path: PathBuf,
         #[source]
@@ -94,6 +94,18 @@ struct ZoneRun {
     duration: Duration,
 }
 
+/// An error with its causes, `outer: inner: ...` (messages never repeat their source).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 /// +-10% jitter so many daemons (or zones) do not move in lockstep.
 fn jitter(d: Duration) -> Duration {
     d.mul_f64(0.9 + fastrand::f64() * 0.2)
@@ -118,7 +130,7 @@ fn load_snapshot(snap: &Snapshot, metrics: &Arc<Metrics>) -> Result<Loaded, Vec<
             Ok(b) => {
                 providers.insert(p.name.clone(), Box::new(Instrumented::new(b, metrics.clone())));
             }
-            Err(e) => errors.push(format!("provider {:?}: {e}", p.name)),
+            Err(e) => errors.push(format!("provider {:?}: {}", p.name, chain(&e))),
         }
     }
     if !errors.is_empty() {
@@ -348,9 +360,9 @@ impl Controller {
             }
             Err(e) => {
                 self.metrics.git_fetch_total.with_label_values(&[e.kind()]).inc();
-                tracing::warn!(error = %e, "source fetch failed; the revision in force stays");
+                tracing::warn!(error = %chain(&e), "source fetch failed; the revision in force stays");
                 if let Ok(mut st) = self.status.write() {
-                    st.source_error = Some(e.to_string());
+                    st.source_error = Some(chain(&e));
                     if let crate::source::SourceError::Unverified { revision, reason } = &e {
                         st.refused_revision = Some(RefusedRevision {
                             revision: revision.clone(),

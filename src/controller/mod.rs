@@ -23,13 +23,13 @@ pub enum RunError {
     Config(Diagnostics),
     #[error("invalid manifests:\n{0}")]
     Manifest(Diagnostics),
-    #[error("provider {provider:?}: {source}")]
+    #[error("provider {provider:?}")]
     Secret {
         provider: String,
         #[source]
         source: SecretError,
     },
-    #[error("reading zone {zone} from {provider:?} failed: {source}")]
+    #[error("reading zone {zone} from {provider:?} failed")]
     Read {
         provider: String,
         zone: Fqdn,

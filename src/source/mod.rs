@@ -33,7 +33,7 @@ pub enum SourceError {
     #[error("commit {revision} refused: {reason}")]
     Unverified { revision: String, reason: String },
     /// Reading or writing the local cache failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
