@@ -14,7 +14,7 @@ use support::pdns::Pdns;
 use zonekeeper::apply::{apply_zone_plan, ApplyOptions, ApplyReport};
 use zonekeeper::model::{Fqdn, RecordType, RrKey, RrSet, Zone};
 use zonekeeper::plan::{plan_zone, PlanInput, Policy, Thresholds, ZonePlan};
-use zonekeeper::provider::powerdns::content::from_content;
+use zonekeeper::model::presentation::parse as from_content;
 use zonekeeper::provider::{ErrorKind, Provider};
 
 async fn plan(p: &dyn Provider, desired: &Zone) -> ZonePlan {

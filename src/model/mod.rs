@@ -4,6 +4,7 @@
 //! and providers convert *into* these types at their edge; everything after trusts them.
 
 pub mod name;
+pub mod presentation;
 pub mod rdata;
 pub mod rrset;
 pub mod rtype;

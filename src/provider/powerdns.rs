@@ -6,8 +6,6 @@
 //! record: that change gets PowerDNS's message and `apply`'s bisection re-sends the rest.
 //! Value conversion lives in [`content`].
 
-pub mod content;
-
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
@@ -19,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::http::{HttpClient, HttpOptions, HttpResponse, RateLimitSettings};
 use super::{ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
 use crate::config::{Secret, SecretRef};
-use crate::model::{Fqdn, RecordType, RrKey, RrSet, Zone, MAX_TTL};
+use crate::model::{presentation, Fqdn, RecordType, RrKey, RrSet, Zone, MAX_TTL};
 use crate::plan::{Capabilities, Change, Granularity};
 
 /// Settings of a `powerdns` provider.
@@ -183,7 +181,7 @@ impl PowerdnsProvider {
             .iter()
             .filter(|c| c.key().rtype == RecordType::NS && &c.key().name == zone)
             .filter_map(Change::new_set)
-            .flat_map(|s| s.values().iter().map(content::to_content))
+            .flat_map(|s| s.values().iter().map(ToString::to_string))
             .collect();
         let body = serde_json::json!({
             "name": zone.as_str(),
@@ -305,7 +303,7 @@ fn rrset_json(c: &Change) -> String {
                 set.values()
                     .iter()
                     .map(|v| RecordBody {
-                        content: content::to_content(v),
+                        content: v.to_string(),
                         disabled: false,
                     })
                     .collect(),
@@ -466,7 +464,7 @@ impl Provider for PowerdnsProvider {
             let mut values = Vec::with_capacity(rr.records.len());
             // Disabled records are not served; a REPLACE overwrites them.
             for rec in rr.records.iter().filter(|r| !r.disabled) {
-                let v = content::from_content(rtype, &rec.content).map_err(|e| {
+                let v = presentation::parse(rtype, &rec.content).map_err(|e| {
                     // Failing the read is safer than treating the RRset as absent and
                     // overwriting a value we did not understand.
                     ProviderError::new(

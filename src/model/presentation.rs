@@ -1,20 +1,12 @@
-//! PowerDNS record `content` <-> [`RData`]. PowerDNS content is RFC 1035 presentation format
-//! (names absolute with a trailing dot, TXT as quoted 255-byte chunks), and PowerDNS refuses
-//! content that differs from its own rendering except in letter case ("Not in expected
-//! format"), so writing must produce exactly that rendering: the model's `Display` does.
+//! RFC 1035 presentation format -> [`RData`]: the inverse of `RData`'s `Display`.
 //!
-//! The parser reads any presentation form (PowerDNS's and `dig`'s), so tests can compare what
-//! the DNS port serves with the model.
+//! Reads any common rendering (PowerDNS API `content`, `dig` output, BIND and octodns-bind
+//! zone files), including the types NLnet Labs `domain` 0.12 cannot parse (SPF, URI, LOC).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
-use crate::model::{Fqdn, RData, RecordType};
-
-/// The `content` PowerDNS expects for a value.
-pub fn to_content(v: &RData) -> String {
-    v.to_string()
-}
+use super::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
+use super::{Fqdn, RData, RecordType};
 
 /// One token of presentation text: escapes decoded, quotes removed.
 #[derive(Debug, PartialEq, Eq)]
@@ -130,8 +122,8 @@ impl Fields<'_> {
     }
 }
 
-/// Parses presentation-format content of type `rtype`.
-pub fn from_content(rtype: RecordType, content: &str) -> Result<RData, String> {
+/// Parses the presentation-format RDATA of a record of type `rtype`.
+pub fn parse(rtype: RecordType, content: &str) -> Result<RData, String> {
     let toks = tokenize(content)?;
     let mut f = Fields { toks: toks.iter() };
     let v = match rtype {
@@ -308,9 +300,9 @@ mod tests {
     use super::*;
 
     fn rt(t: RecordType, s: &str) -> RData {
-        let v = from_content(t, s).unwrap_or_else(|e| panic!("{t} {s:?}: {e}"));
+        let v = parse(t, s).unwrap_or_else(|e| panic!("{t} {s:?}: {e}"));
         // What we write must read back as the same value.
-        assert_eq!(from_content(t, &to_content(&v)).unwrap(), v, "{t} {s:?}");
+        assert_eq!(parse(t, &v.to_string()).unwrap(), v, "{t} {s:?}");
         v
     }
 
@@ -356,7 +348,7 @@ mod tests {
             (RecordType::TXT, "\"caf\\195\\169\"", "\"caf\\195\\169\""),
         ];
         for (t, input, written) in cases {
-            assert_eq!(to_content(&rt(t, input)), written, "{t} {input:?}");
+            assert_eq!(rt(t, input).to_string(), written, "{t} {input:?}");
         }
         // DS: PowerDNS answers lower-case hex; it compares what we send case-insensitively.
         let ds = rt(
@@ -364,7 +356,7 @@ mod tests {
             "60485 5 1 2bb183af5f22588179a53b0a98631fad1a292118",
         );
         assert_eq!(
-            to_content(&ds).to_ascii_lowercase(),
+            ds.to_string().to_ascii_lowercase(),
             "60485 5 1 2bb183af5f22588179a53b0a98631fad1a292118"
         );
     }
@@ -406,7 +398,7 @@ mod tests {
             (RecordType::LOC, "999 0 0 N 0 0 0 E 0m"),
             (RecordType::CAA, "0 issue \"\\999\""),
         ] {
-            assert!(from_content(t, s).is_err(), "{t} {s:?} parsed");
+            assert!(parse(t, s).is_err(), "{t} {s:?} parsed");
         }
     }
 }
