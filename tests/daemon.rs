@@ -179,13 +179,16 @@ impl Fixture {
     }
 
     fn commit(&self, msg: &str, edit: impl FnOnce(&Path)) {
+        self.commit_with(msg, &[], edit);
+    }
+
+    /// Commits with extra `git` options before `commit` (e.g. `-c user.signingkey=...`).
+    fn commit_with(&self, msg: &str, git_opts: &[&str], edit: impl FnOnce(&Path)) {
         edit(&self.work);
         git(&self.work, &self.home(), &["add", "-A"]);
-        git(
-            &self.work,
-            &self.home(),
-            &["commit", "-qm", msg, "--allow-empty"],
-        );
+        let mut args: Vec<&str> = git_opts.to_vec();
+        args.extend(["commit", "-qm", msg, "--allow-empty"]);
+        git(&self.work, &self.home(), &args);
         let bare = self.tmp.path().join("served/repo.git");
         git(
             &self.work,
@@ -325,7 +328,10 @@ fn webhook_and_poll_bring_commits_live_and_forgeries_are_refused() {
 
     // The file is written before the run is recorded: wait for the record.
     wait_until("three runs in /status", Duration::from_secs(5), || {
-        d.status()["zones"]["example.com."]["runs"].as_array().map_or(0, Vec::len) >= 3
+        d.status()["zones"]["example.com."]["runs"]
+            .as_array()
+            .map_or(0, Vec::len)
+            >= 3
     });
     let st = d.status();
     assert_eq!(st["zones"]["example.com."]["last_outcome"], "success");
@@ -562,4 +568,84 @@ fn kill_9_in_the_middle_of_a_large_apply_then_restart_converges() {
         d2.status()["zones"]["example.com."]["last_outcome"],
         "success"
     );
+}
+
+#[test]
+fn only_commits_signed_by_an_allowed_key_are_applied() {
+    if !require("ssh-keygen") {
+        return;
+    }
+    let Some(fx) = Fixture::new() else { return };
+    let keys = fx.tmp.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    for k in ["good", "other"] {
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", k, "-f"])
+            .arg(keys.join(k))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let pubkey = std::fs::read_to_string(keys.join("good.pub")).unwrap();
+    let signers = keys.join("allowed_signers");
+    std::fs::write(&signers, format!("t@example.com {pubkey}")).unwrap();
+    let sign_with = |k: &str| -> Vec<String> {
+        vec![
+            "-c".into(),
+            "gpg.format=ssh".into(),
+            "-c".into(),
+            format!("user.signingkey={}", keys.join(k).display()),
+            "-c".into(),
+            "commit.gpgsign=true".into(),
+        ]
+    };
+    let good: Vec<String> = sign_with("good");
+    let good: Vec<&str> = good.iter().map(String::as_str).collect();
+    let other: Vec<String> = sign_with("other");
+    let other: Vec<&str> = other.iter().map(String::as_str).collect();
+
+    fx.commit_with("signed v1", &good, |_| {});
+    let d = fx.start(&["--allowed-signers", signers.to_str().unwrap()]);
+    assert!(fx.live_zone().contains("192.0.2.10"));
+    let hook = || {
+        let sig = zonekeeper::http::webhook::sign(b"hook-s3cret", b"{}");
+        assert_eq!(d.hook(&[("X-Signature", &sig)], b"{}"), 202);
+    };
+
+    fx.commit("unsigned", |w| {
+        std::fs::write(
+            w.join("zones/example.com.yaml"),
+            ZONE_V1.replace("192.0.2.10", "192.0.2.66"),
+        )
+        .unwrap()
+    });
+    hook();
+    wait_until("unsigned head refused", Duration::from_secs(5), || {
+        d.status()["source_error"].to_string().contains("refused")
+    });
+    assert!(
+        d.metric("zonekeeper_git_fetch_total{result=\"unverified\"}")
+            .unwrap_or(0.0)
+            >= 1.0
+    );
+
+    fx.commit_with("signed by a stranger", &other, |_| {});
+    hook();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        d.status()["source_error"].to_string().contains("refused"),
+        "{}",
+        d.status()
+    );
+    assert!(
+        !fx.live_zone().contains("192.0.2.66"),
+        "nothing from an unverified head may be applied"
+    );
+
+    fx.commit_with("signed v2", &good, |_| {});
+    hook();
+    wait_until("signed head applied", Duration::from_secs(5), || {
+        fx.live_zone().contains("192.0.2.66")
+    });
+    assert!(d.status()["source_error"].is_null());
 }

@@ -179,8 +179,14 @@ pub enum SchemaKind {
 }
 
 pub fn init_logging(args: &Cli) {
+    // A daemon says what it does; one-shot commands only warn.
+    let quiet = if matches!(args.command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     let default = match args.verbose {
-        0 => "warn",
+        0 => quiet,
         1 => "info",
         _ => "debug",
     };
