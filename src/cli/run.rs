@@ -65,29 +65,43 @@ pub struct RunArgs {
 fn duration(s: Option<&str>, default: Duration, what: &str) -> anyhow::Result<Duration> {
     match s {
         None => Ok(default),
-        Some(s) => humantime::parse_duration(s).with_context(|| format!("invalid {what} {s:?} (examples: 30s, 5m, 1h)")),
+        Some(s) => humantime::parse_duration(s)
+            .with_context(|| format!("invalid {what} {s:?} (examples: 30s, 5m, 1h)")),
     }
 }
 
 /// Resolves flags over the config file's `controller:` section and runs the daemon.
-pub async fn run(config_path: &std::path::Path, explicit_config: bool, a: RunArgs) -> anyhow::Result<()> {
+pub async fn run(
+    config_path: &std::path::Path,
+    explicit_config: bool,
+    a: RunArgs,
+) -> anyhow::Result<()> {
     let file = if config_path.exists() {
-        ControllerConfig::load(config_path).map_err(|d| anyhow::anyhow!("invalid configuration:\n{d}"))?
+        ControllerConfig::load(config_path)
+            .map_err(|d| anyhow::anyhow!("invalid configuration:\n{d}"))?
     } else if explicit_config {
         bail!("{}: file not found", config_path.display());
     } else {
         ControllerConfig::default()
     };
     let here = std::path::Path::new(".");
-    let secret = |flag: Option<String>, cfg: Option<SecretRef>, what: &str| -> anyhow::Result<Option<zonekeeper::config::Secret>> {
+    let secret = |flag: Option<String>,
+                  cfg: Option<SecretRef>,
+                  what: &str|
+     -> anyhow::Result<Option<zonekeeper::config::Secret>> {
         let r = match flag {
             Some(s) => Some(SecretRef::parse(&s, here).with_context(|| format!("--{what}"))?),
             None => cfg,
         };
-        r.map(|r| r.resolve().with_context(|| what.to_string())).transpose()
+        r.map(|r| r.resolve().with_context(|| what.to_string()))
+            .transpose()
     };
-    let state_dir = a.state_dir.or(file.state_dir).unwrap_or_else(|| PathBuf::from("zonekeeper-state"));
-    std::fs::create_dir_all(&state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;
+    let state_dir = a
+        .state_dir
+        .or(file.state_dir)
+        .unwrap_or_else(|| PathBuf::from("zonekeeper-state"));
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("cannot create {}", state_dir.display()))?;
     let listen: SocketAddr = a
         .listen
         .or(file.listen)
@@ -110,14 +124,23 @@ pub async fn run(config_path: &std::path::Path, explicit_config: bool, a: RunArg
     };
     let settings = DaemonSettings {
         listen,
-        interval: duration(a.interval.as_deref().or(file.interval.as_deref()), Duration::from_secs(60), "--interval")?,
+        interval: duration(
+            a.interval.as_deref().or(file.interval.as_deref()),
+            Duration::from_secs(60),
+            "--interval",
+        )?,
         resync_interval: duration(
-            a.resync_interval.as_deref().or(file.resync_interval.as_deref()),
+            a.resync_interval
+                .as_deref()
+                .or(file.resync_interval.as_deref()),
             Duration::from_secs(600),
             "--resync-interval",
         )?,
         concurrency: a.concurrency.or(file.concurrency).unwrap_or(4).max(1),
-        journal: a.journal.or(file.journal).unwrap_or_else(|| state_dir.join("journal.jsonl")),
+        journal: a
+            .journal
+            .or(file.journal)
+            .unwrap_or_else(|| state_dir.join("journal.jsonl")),
         webhook_secret: secret(a.webhook_secret, file.webhook_secret, "webhook-secret")?,
         apply: ApplyOptions::default(),
         retry_min: Duration::from_secs(5),
@@ -133,13 +156,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
