@@ -12,9 +12,9 @@ use std::process::Command;
 use conformance::{a, caa, cname, mx, n, ns, srv, txt, Z};
 use support::pdns::Pdns;
 use zonekeeper::apply::{apply_zone_plan, ApplyOptions, ApplyReport};
+use zonekeeper::model::presentation::parse as from_content;
 use zonekeeper::model::{Fqdn, RecordType, RrKey, RrSet, Zone};
 use zonekeeper::plan::{plan_zone, PlanInput, Policy, Thresholds, ZonePlan};
-use zonekeeper::model::presentation::parse as from_content;
 use zonekeeper::provider::{ErrorKind, Provider};
 
 async fn plan(p: &dyn Provider, desired: &Zone) -> ZonePlan {

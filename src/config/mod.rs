@@ -91,12 +91,18 @@ impl ControllerConfig {
     /// Providers and zones come from the source, not from this file.
     pub fn load(path: &Path) -> Result<ControllerConfig, Diagnostics> {
         let text = read_input(path).map_err(|d| Diagnostics(vec![d]))?;
-        let raw: RawConfig = serde_saphyr::from_str_with_options(&text, crate::manifest::octodns::yaml_options(text.len()))
-            .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
+        let raw: RawConfig = serde_saphyr::from_str_with_options(
+            &text,
+            crate::manifest::octodns::yaml_options(text.len()),
+        )
+        .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut c = raw.controller.unwrap_or_default();
         // Relative paths in the file are relative to the file.
-        for p in [&mut c.dir, &mut c.state_dir, &mut c.ssh_key, &mut c.journal].into_iter().flatten() {
+        for p in [&mut c.dir, &mut c.state_dir, &mut c.ssh_key, &mut c.journal]
+            .into_iter()
+            .flatten()
+        {
             if p.is_relative() && !base.as_os_str().is_empty() {
                 *p = base.join(&*p);
             }

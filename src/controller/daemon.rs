@@ -121,14 +121,19 @@ fn unix_now() -> f64 {
 /// Loads a snapshot: config, every manifest, every provider. All or nothing.
 fn load_snapshot(snap: &Snapshot, metrics: &Arc<Metrics>) -> Result<Loaded, Vec<String>> {
     let config_path = snap.root.join("zonekeeper.yaml");
-    let config = Config::load(&config_path).map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let manifests = manifest::load_all(&config, None).map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let config = Config::load(&config_path)
+        .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let manifests = manifest::load_all(&config, None)
+        .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let mut providers: Providers = BTreeMap::new();
     let mut errors = Vec::new();
     for p in config.providers.values() {
         match provider::build(&p.name, &p.settings) {
             Ok(b) => {
-                providers.insert(p.name.clone(), Box::new(Instrumented::new(b, metrics.clone())));
+                providers.insert(
+                    p.name.clone(),
+                    Box::new(Instrumented::new(b, metrics.clone())),
+                );
             }
             Err(e) => errors.push(format!("provider {:?}: {}", p.name, chain(&e))),
         }
@@ -141,7 +146,10 @@ fn load_snapshot(snap: &Snapshot, metrics: &Arc<Metrics>) -> Result<Loaded, Vec<
     for (zc, m) in manifests {
         let mut h = Sha256::new();
         h.update(std::fs::read(&zc.file).unwrap_or_default());
-        h.update(format!("{:?}|{:?}|{:?}|{:?}", zc.targets, zc.policy, zc.thresholds, zc.ignore));
+        h.update(format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            zc.targets, zc.policy, zc.thresholds, zc.ignore
+        ));
         for t in &zc.targets {
             if let Some(p) = config.providers.get(t) {
                 h.update(format!("{:?}", p.settings));
@@ -160,7 +168,11 @@ fn load_snapshot(snap: &Snapshot, metrics: &Arc<Metrics>) -> Result<Loaded, Vec<
 }
 
 /// Reads a zone, retrying transient errors (the same policy as writes).
-async fn read_with_retry(p: &dyn Provider, zone: &Fqdn, opts: &ApplyOptions) -> Result<LiveZone, ProviderError> {
+async fn read_with_retry(
+    p: &dyn Provider,
+    zone: &Fqdn,
+    opts: &ApplyOptions,
+) -> Result<LiveZone, ProviderError> {
     let backoff = ExponentialBuilder::default()
         .with_jitter()
         .with_min_delay(opts.min_delay)
@@ -176,7 +188,13 @@ async fn read_with_retry(p: &dyn Provider, zone: &Fqdn, opts: &ApplyOptions) -> 
         .await
 }
 
-fn journal_entry(zone: &Fqdn, target: &str, revision: &str, c: &Change, outcome: &Result<(), ProviderError>) -> Entry {
+fn journal_entry(
+    zone: &Fqdn,
+    target: &str,
+    revision: &str,
+    c: &Change,
+    outcome: &Result<(), ProviderError>,
+) -> Entry {
     let set = |s: Option<&crate::model::RrSet>| {
         s.map(|s| {
             serde_json::json!({"ttl": s.ttl, "values": s.values().iter().map(ToString::to_string).collect::<Vec<_>>()})
@@ -238,7 +256,11 @@ async fn reconcile(
         let live = match read_with_retry(p, &zc.name, &opts).await {
             Ok(l) => l,
             Err(e) => {
-                fail(&mut run, format!("{target}: reading failed: {e}"), e.kind.is_retryable());
+                fail(
+                    &mut run,
+                    format!("{target}: reading failed: {e}"),
+                    e.kind.is_retryable(),
+                );
                 continue;
             }
         };
@@ -253,7 +275,8 @@ async fn reconcile(
             continue;
         }
         if !plan.unsafe_reasons.is_empty() {
-            run.unsafe_reasons.extend(plan.unsafe_reasons.iter().map(|r| format!("{target}: {r}")));
+            run.unsafe_reasons
+                .extend(plan.unsafe_reasons.iter().map(|r| format!("{target}: {r}")));
             if run.outcome == "success" {
                 run.outcome = "unsafe";
             }
@@ -287,8 +310,18 @@ async fn reconcile(
         run.applied += report.ok_count();
         if let Some((c, Err(e))) = report.failed().next() {
             let n = report.failed().count();
-            let transient = report.failed().all(|(_, o)| o.as_ref().err().is_some_and(|e| e.kind.is_retryable()));
-            fail(&mut run, format!("{target}: {n} change(s) failed, first: {} {}: {e}", c.op().as_str(), c.key()), transient);
+            let transient = report
+                .failed()
+                .all(|(_, o)| o.as_ref().err().is_some_and(|e| e.kind.is_retryable()));
+            fail(
+                &mut run,
+                format!(
+                    "{target}: {n} change(s) failed, first: {} {}: {e}",
+                    c.op().as_str(),
+                    c.key()
+                ),
+                transient,
+            );
             continue;
         }
         // Verify: re-read and re-plan must be empty.
@@ -304,10 +337,21 @@ async fn reconcile(
                     },
                 );
                 if !again.changes.is_empty() {
-                    fail(&mut run, format!("{target}: {} change(s) still pending after apply", again.changes.len()), true);
+                    fail(
+                        &mut run,
+                        format!(
+                            "{target}: {} change(s) still pending after apply",
+                            again.changes.len()
+                        ),
+                        true,
+                    );
                 }
             }
-            Err(e) => fail(&mut run, format!("{target}: verifying failed: {e}"), e.kind.is_retryable()),
+            Err(e) => fail(
+                &mut run,
+                format!("{target}: verifying failed: {e}"),
+                e.kind.is_retryable(),
+            ),
         }
     }
     run.duration = started.elapsed();
@@ -352,14 +396,20 @@ impl Controller {
     async fn fetch(&mut self) {
         let snap = match self.source.fetch().await {
             Ok(s) => {
-                self.metrics.git_fetch_total.with_label_values(&["success"]).inc();
+                self.metrics
+                    .git_fetch_total
+                    .with_label_values(&["success"])
+                    .inc();
                 if let Ok(mut st) = self.status.write() {
                     st.source_error = None;
                 }
                 s
             }
             Err(e) => {
-                self.metrics.git_fetch_total.with_label_values(&[e.kind()]).inc();
+                self.metrics
+                    .git_fetch_total
+                    .with_label_values(&[e.kind()])
+                    .inc();
                 tracing::warn!(error = %chain(&e), "source fetch failed; the revision in force stays");
                 if let Ok(mut st) = self.status.write() {
                     st.source_error = Some(chain(&e));
@@ -373,7 +423,12 @@ impl Controller {
                 return;
             }
         };
-        if self.loaded.as_ref().is_some_and(|l| l.revision == snap.revision) || self.refused.as_deref() == Some(&snap.revision) {
+        if self
+            .loaded
+            .as_ref()
+            .is_some_and(|l| l.revision == snap.revision)
+            || self.refused.as_deref() == Some(&snap.revision)
+        {
             return;
         }
         let metrics = self.metrics.clone();
@@ -401,7 +456,9 @@ impl Controller {
                 let changed: Vec<Fqdn> = new
                     .inputs
                     .iter()
-                    .filter(|(z, h)| self.loaded.as_ref().and_then(|l| l.inputs.get(*z)) != Some(*h))
+                    .filter(|(z, h)| {
+                        self.loaded.as_ref().and_then(|l| l.inputs.get(*z)) != Some(*h)
+                    })
                     .map(|(z, _)| z.clone())
                     .collect();
                 if let Some(old) = &self.loaded {
@@ -411,7 +468,24 @@ impl Controller {
                         if let Ok(mut st) = self.status.write() {
                             st.zones.remove(z.as_str());
                         }
-                        self.metrics.unsafe_plans.with_label_values(&[z.as_str()]).set(0);
+                        // Its series go too, or alerts would fire for a zone no longer managed.
+                        let m = &self.metrics;
+                        let _ = m.unsafe_plans.remove_label_values(&[z.as_str()]);
+                        let _ = m.last_success.remove_label_values(&[z.as_str()]);
+                        for t in old
+                            .zones
+                            .get(z)
+                            .map(|e| e.0.targets.clone())
+                            .unwrap_or_default()
+                        {
+                            for kind in ["missing", "extra", "changed"] {
+                                let _ = m.zone_drift_records.remove_label_values(&[
+                                    z.as_str(),
+                                    t.as_str(),
+                                    kind,
+                                ]);
+                            }
+                        }
                     }
                 }
                 tracing::info!(revision = %new.revision, zones = new.zones.len(), changed = changed.len(), "revision in force");
@@ -440,11 +514,17 @@ impl Controller {
     }
 
     fn dispatch(&mut self, tasks: &mut JoinSet<ZoneRun>) {
-        let Some(loaded) = self.loaded.clone() else { return };
+        let Some(loaded) = self.loaded.clone() else {
+            return;
+        };
         while tasks.len() < self.settings.concurrency.max(1) {
-            let Some(zone) = self.queue.pop_front() else { break };
+            let Some(zone) = self.queue.pop_front() else {
+                break;
+            };
             self.queued.remove(&zone);
-            let Some(entry) = loaded.zones.get(&zone).cloned() else { continue };
+            let Some(entry) = loaded.zones.get(&zone).cloned() else {
+                continue;
+            };
             self.in_flight.insert(zone.clone());
             let handle = tasks.spawn(reconcile(
                 loaded.clone(),
@@ -467,7 +547,10 @@ impl Controller {
                 tracing::error!(error = %e, "a reconcile task panicked");
                 if let Some(zone) = self.task_zone.remove(&e.id()) {
                     self.in_flight.remove(&zone);
-                    self.metrics.reconcile_total.with_label_values(&[zone.as_str(), "failed"]).inc();
+                    self.metrics
+                        .reconcile_total
+                        .with_label_values(&[zone.as_str(), "failed"])
+                        .inc();
                 }
             }
         }
@@ -476,14 +559,23 @@ impl Controller {
     fn finished(&mut self, run: ZoneRun) {
         let z = run.zone.as_str();
         self.in_flight.remove(&run.zone);
-        self.metrics.reconcile_total.with_label_values(&[z, run.outcome]).inc();
-        self.metrics.reconcile_duration.observe(run.duration.as_secs_f64());
+        self.metrics
+            .reconcile_total
+            .with_label_values(&[z, run.outcome])
+            .inc();
+        self.metrics
+            .reconcile_duration
+            .observe(run.duration.as_secs_f64());
         self.metrics
             .unsafe_plans
             .with_label_values(&[z])
             .set(i64::from(!run.unsafe_reasons.is_empty()));
         for (target, d) in &run.drift {
-            for (kind, n) in [("missing", d.missing), ("extra", d.extra), ("changed", d.changed)] {
+            for (kind, n) in [
+                ("missing", d.missing),
+                ("extra", d.extra),
+                ("changed", d.changed),
+            ] {
                 self.metrics
                     .zone_drift_records
                     .with_label_values(&[z, target.as_str(), kind])
@@ -492,7 +584,10 @@ impl Controller {
         }
         match run.outcome {
             "success" => {
-                self.metrics.last_success.with_label_values(&[z]).set(unix_now());
+                self.metrics
+                    .last_success
+                    .with_label_values(&[z])
+                    .set(unix_now());
                 self.streak.remove(&run.zone);
                 if let Some(t) = self.committed.remove(&run.zone) {
                     if let Ok(age) = SystemTime::now().duration_since(t) {
@@ -522,7 +617,10 @@ impl Controller {
             tracing::info!(zone = %run.zone, applied = run.applied, duration = ?run.duration, "zone in sync");
         }
         if let Ok(mut st) = self.status.write() {
-            let zs = st.zones.entry(run.zone.to_string()).or_insert_with(ZoneStatus::default);
+            let zs = st
+                .zones
+                .entry(run.zone.to_string())
+                .or_insert_with(ZoneStatus::default);
             zs.unsafe_reasons = run.unsafe_reasons.clone();
             zs.drift = run.drift.clone();
             zs.record(Run {
@@ -639,13 +737,19 @@ pub async fn run(
             Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => c.joined(done),
         }
     }
-    tracing::info!(in_flight = tasks.len(), "shutting down: finishing the zones in flight");
+    tracing::info!(
+        in_flight = tasks.len(),
+        "shutting down: finishing the zones in flight"
+    );
     let drain = async {
         while let Some(done) = tasks.join_next_with_id().await {
             c.joined(done);
         }
     };
-    if tokio::time::timeout(Duration::from_secs(30), drain).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(30), drain)
+        .await
+        .is_err()
+    {
         tracing::warn!("zones still in flight after 30 s; abandoning them (a restart converges)");
         tasks.abort_all();
     }

@@ -33,7 +33,10 @@ impl Instrumented {
             .with_label_values(&[name, outcome])
             .inc();
         if error.is_some_and(|e| e.kind == ErrorKind::RateLimited) {
-            self.metrics.provider_ratelimited_total.with_label_values(&[name]).inc();
+            self.metrics
+                .provider_ratelimited_total
+                .with_label_values(&[name])
+                .inc();
         }
     }
 }

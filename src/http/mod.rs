@@ -58,13 +58,19 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/status", get(status))
-        .route("/hooks/git", post(hook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES)))
+        .route(
+            "/hooks/git",
+            post(hook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BYTES)),
+        )
         .with_state(shared)
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         s.metrics.render(),
     )
         .into_response()
@@ -75,7 +81,11 @@ async fn readyz(State(s): State<Arc<Shared>>) -> Response {
     if ready {
         (StatusCode::OK, "ready\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready: the first full reconcile has not finished\n").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the first full reconcile has not finished\n",
+        )
+            .into_response()
     }
 }
 

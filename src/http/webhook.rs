@@ -25,7 +25,10 @@ pub fn verify(secret: Option<&[u8]>, headers: &HeaderMap, body: &[u8]) -> Result
     let secret = secret.ok_or(Refused::NoSecret)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(sig) = header("x-hub-signature-256").or_else(|| header("x-signature")) {
-        let hex_sig = sig.trim().strip_prefix("sha256=").ok_or(Refused::Malformed)?;
+        let hex_sig = sig
+            .trim()
+            .strip_prefix("sha256=")
+            .ok_or(Refused::Malformed)?;
         let expected = hex::decode(hex_sig).map_err(|_| Refused::Malformed)?;
         let mut mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|_| Refused::Malformed)?;
         mac.update(body);
@@ -33,11 +36,15 @@ pub fn verify(secret: Option<&[u8]>, headers: &HeaderMap, body: &[u8]) -> Result
     }
     if let Some(token) = header("x-gitlab-token") {
         // Compare MACs of both values: constant-time and length-independent.
-        let mut a = Hmac::<Sha256>::new_from_slice(b"zonekeeper-token-compare").map_err(|_| Refused::Malformed)?;
+        let mut a = Hmac::<Sha256>::new_from_slice(b"zonekeeper-token-compare")
+            .map_err(|_| Refused::Malformed)?;
         a.update(token.as_bytes());
-        let mut b = Hmac::<Sha256>::new_from_slice(b"zonekeeper-token-compare").map_err(|_| Refused::Malformed)?;
+        let mut b = Hmac::<Sha256>::new_from_slice(b"zonekeeper-token-compare")
+            .map_err(|_| Refused::Malformed)?;
         b.update(secret);
-        return a.verify_slice(&b.finalize().into_bytes()).map_err(|_| Refused::Mismatch);
+        return a
+            .verify_slice(&b.finalize().into_bytes())
+            .map_err(|_| Refused::Mismatch);
     }
     Err(Refused::Missing)
 }
@@ -63,14 +70,49 @@ mod tests {
     fn github_generic_and_gitlab() {
         let body = br#"{"ref":"refs/heads/main"}"#;
         let good = sign(b"s3cret", body);
-        assert_eq!(verify(Some(b"s3cret"), &headers("x-hub-signature-256", &good), body), Ok(()));
-        assert_eq!(verify(Some(b"s3cret"), &headers("x-signature", &good), body), Ok(()));
-        assert_eq!(verify(Some(b"s3cret"), &headers("x-gitlab-token", "s3cret"), body), Ok(()));
-        assert_eq!(verify(Some(b"other"), &headers("x-hub-signature-256", &good), body), Err(Refused::Mismatch));
-        assert_eq!(verify(Some(b"s3cret"), &headers("x-hub-signature-256", &good), b"{}"), Err(Refused::Mismatch));
-        assert_eq!(verify(Some(b"s3cret"), &headers("x-gitlab-token", "s3cre"), body), Err(Refused::Mismatch));
-        assert_eq!(verify(Some(b"s3cret"), &HeaderMap::new(), body), Err(Refused::Missing));
-        assert_eq!(verify(Some(b"s3cret"), &headers("x-signature", "md5=00"), body), Err(Refused::Malformed));
-        assert_eq!(verify(None, &headers("x-signature", &good), body), Err(Refused::NoSecret));
+        assert_eq!(
+            verify(
+                Some(b"s3cret"),
+                &headers("x-hub-signature-256", &good),
+                body
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(Some(b"s3cret"), &headers("x-signature", &good), body),
+            Ok(())
+        );
+        assert_eq!(
+            verify(Some(b"s3cret"), &headers("x-gitlab-token", "s3cret"), body),
+            Ok(())
+        );
+        assert_eq!(
+            verify(Some(b"other"), &headers("x-hub-signature-256", &good), body),
+            Err(Refused::Mismatch)
+        );
+        assert_eq!(
+            verify(
+                Some(b"s3cret"),
+                &headers("x-hub-signature-256", &good),
+                b"{}"
+            ),
+            Err(Refused::Mismatch)
+        );
+        assert_eq!(
+            verify(Some(b"s3cret"), &headers("x-gitlab-token", "s3cre"), body),
+            Err(Refused::Mismatch)
+        );
+        assert_eq!(
+            verify(Some(b"s3cret"), &HeaderMap::new(), body),
+            Err(Refused::Missing)
+        );
+        assert_eq!(
+            verify(Some(b"s3cret"), &headers("x-signature", "md5=00"), body),
+            Err(Refused::Malformed)
+        );
+        assert_eq!(
+            verify(None, &headers("x-signature", &good), body),
+            Err(Refused::NoSecret)
+        );
     }
 }

@@ -43,7 +43,11 @@ impl Journal {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
         let mut text = Vec::new();
         file.read_to_end(&mut text)?;
         if !text.is_empty() && !text.ends_with(b"\n") {
@@ -80,7 +84,10 @@ impl Journal {
     /// Reads every complete entry (for tests and tooling).
     pub fn read_all(path: &Path) -> std::io::Result<Vec<Entry>> {
         let text = std::fs::read_to_string(path)?;
-        Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect())
     }
 }
 
@@ -123,7 +130,13 @@ mod tests {
         let mut j = Journal::open(&p).unwrap();
         j.append(&[entry("c.")]).unwrap();
         let all = Journal::read_all(&p).unwrap();
-        assert_eq!(all.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["a.", "b.", "c."]);
-        assert!(std::fs::read_to_string(&p).unwrap().lines().all(|l| serde_json::from_str::<Entry>(l).is_ok()));
+        assert_eq!(
+            all.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            ["a.", "b.", "c."]
+        );
+        assert!(std::fs::read_to_string(&p)
+            .unwrap()
+            .lines()
+            .all(|l| serde_json::from_str::<Entry>(l).is_ok()));
     }
 }

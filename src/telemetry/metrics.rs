@@ -3,8 +3,8 @@
 //! from the configuration, kinds and results from fixed sets.
 
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Every metric the daemon exports. See the README's metrics table.
@@ -26,7 +26,12 @@ pub struct Metrics {
     pub build_info: IntGaugeVec,
 }
 
-fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<IntCounterVec> {
+fn counter(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
     let c = IntCounterVec::new(Opts::new(name, help), labels)?;
     r.register(Box::new(c.clone()))?;
     Ok(c)
@@ -38,13 +43,24 @@ fn gauge(r: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::R
     Ok(g)
 }
 
-fn plain_histogram(r: &Registry, name: &str, help: &str, buckets: Vec<f64>) -> prometheus::Result<Histogram> {
+fn plain_histogram(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    buckets: Vec<f64>,
+) -> prometheus::Result<Histogram> {
     let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))?;
     r.register(Box::new(h.clone()))?;
     Ok(h)
 }
 
-fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec<f64>) -> prometheus::Result<HistogramVec> {
+fn histogram(
+    r: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+    buckets: Vec<f64>,
+) -> prometheus::Result<HistogramVec> {
     let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets), labels)?;
     r.register(Box::new(h.clone()))?;
     Ok(h)
@@ -53,7 +69,9 @@ fn histogram(r: &Registry, name: &str, help: &str, labels: &[&str], buckets: Vec
 impl Metrics {
     pub fn new() -> prometheus::Result<Metrics> {
         let r = Registry::new();
-        let seconds = vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0];
+        let seconds = vec![
+            0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+        ];
         let m = Metrics {
             reconcile_total: counter(&r, "zonekeeper_reconcile_total", "Zone reconciles by result (success, drift, unsafe, failed).", &["zone", "result"])?,
             reconcile_duration: plain_histogram(&r, "zonekeeper_reconcile_duration_seconds", "Time to reconcile one zone on all its targets.", seconds.clone())?,
@@ -87,7 +105,9 @@ impl Metrics {
             build_info: gauge(&r, "zonekeeper_build_info", "Build information (value 1).", &["version"])?,
             registry: r,
         };
-        m.build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        m.build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
         Ok(m)
     }
 
@@ -104,6 +124,8 @@ impl Metrics {
     /// Marks `revision` as the one in force (and no other).
     pub fn set_revision(&self, revision: &str) {
         self.source_revision_info.reset();
-        self.source_revision_info.with_label_values(&[revision]).set(1);
+        self.source_revision_info
+            .with_label_values(&[revision])
+            .set(1);
     }
 }
