@@ -48,7 +48,7 @@ say "cargo clippy -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 say "cargo test (full output: target/test-output.txt)"
 set +e
-cargo test --locked --all-targets -- --nocapture > target/test-output.txt 2>&1
+cargo test --locked --no-fail-fast --all-targets -- --nocapture > target/test-output.txt 2>&1
 status=$?
 set -e
 grep -E '^(test |SKIP|test result)' target/test-output.txt || true
