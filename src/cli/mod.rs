@@ -16,7 +16,7 @@ use zonekeeper::config::Config;
 use zonekeeper::controller::{self, RunError};
 use zonekeeper::manifest::{self, render as yaml_render, schema};
 use zonekeeper::model::Fqdn;
-use zonekeeper::plan::render::{self, Format};
+use zonekeeper::plan::render;
 use zonekeeper::plan::Plan;
 
 const ABOUT: &str =
@@ -60,6 +60,17 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Output formats of `zonekeeper plan`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum Format {
+    /// A diff per zone and target, coloured on a terminal.
+    Text,
+    /// A pull-request comment: a summary table, the diff in a collapsible block, the hash.
+    Markdown,
+    /// Machine-readable; see the README for the fields.
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -145,7 +145,7 @@ fn load_snapshot(snap: &Snapshot, metrics: &Arc<Metrics>) -> Result<Loaded, Vec<
     let mut inputs = BTreeMap::new();
     for (zc, m) in manifests {
         let mut h = Sha256::new();
-        h.update(std::fs::read(&zc.file).unwrap_or_default());
+        h.update(&m.content_sha256);
         h.update(format!(
             "{:?}|{:?}|{:?}|{:?}",
             zc.targets, zc.policy, zc.thresholds, zc.ignore

@@ -1,7 +1,8 @@
 //! Orchestration: manifests + providers -> plans -> applied changes. Adds nothing of its own:
 //! it calls the stages in order and returns their reports.
 //!
-//! The one-shot CLI commands (`plan`, `apply`) use [`plan_all`] and [`apply_all`].
+//! The one-shot CLI commands (`plan`, `apply`) use [`plan_configured`] and [`apply_all`];
+//! the daemon ([`daemon`]) reuses [`plan_from_live`] per zone.
 
 pub mod daemon;
 pub mod instrument;
@@ -115,21 +116,6 @@ fn provider<'a>(providers: &'a Providers, name: &str) -> Result<&'a dyn Provider
         .get(name)
         .map(AsRef::as_ref)
         .ok_or_else(|| RunError::UnknownProvider(name.to_string()))
-}
-
-/// Plans every loaded zone on each of its targets.
-pub async fn plan_all(
-    manifests: &[(ZoneConfig, ZoneManifest)],
-    providers: &Providers,
-) -> Result<Plan, RunError> {
-    let mut plan = Plan::default();
-    for (zc, m) in manifests {
-        for t in &zc.targets {
-            plan.zones
-                .push(plan_zone_target(zc, m, provider(providers, t)?).await?);
-        }
-    }
-    Ok(plan)
 }
 
 /// Manifests loaded for a run, with their zone configuration.

@@ -43,6 +43,8 @@ pub struct ZoneManifest {
     pub filters: BTreeMap<RrKey, TargetFilter>,
     /// Where each record was written, for later diagnostics.
     pub positions: HashMap<RrKey, Pos>,
+    /// SHA-256 (hex) of the file's bytes: what changed between two revisions.
+    pub content_sha256: String,
 }
 
 impl ZoneManifest {
@@ -75,6 +77,16 @@ pub fn yaml_options(len: usize) -> serde_saphyr::Options {
 
 /// Reads one zone file's text. All problems are returned, not only the first.
 pub fn parse_zone(text: &str, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
+    let mut m = parse_zone_text(text, file, origin)?;
+    m.content_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+    Ok(m)
+}
+
+fn parse_zone_text(
+    text: &str,
+    file: &Path,
+    origin: &Fqdn,
+) -> Result<ZoneManifest, Vec<Diagnostic>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
@@ -202,6 +214,7 @@ impl Builder {
                 ignored: BTreeSet::new(),
                 filters: BTreeMap::new(),
                 positions: HashMap::new(),
+                content_sha256: String::new(),
             },
             names: HashMap::new(),
             diags: Vec::new(),

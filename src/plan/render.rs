@@ -10,17 +10,6 @@ use similar::{ChangeTag, TextDiff};
 use super::{Change, Op, Plan, ZonePlan};
 use crate::model::{RrKey, RrSet};
 
-/// Output formats of `zonekeeper plan`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
-pub enum Format {
-    /// A diff per zone and target, coloured on a terminal.
-    Text,
-    /// A pull-request comment: a summary table, the diff in a collapsible block, the hash.
-    Markdown,
-    /// Machine-readable; see the README for the fields.
-    Json,
-}
-
 /// The lines of an RRset in zone-file syntax, one per value.
 pub fn rrset_lines(key: &RrKey, set: &RrSet) -> Vec<String> {
     set.values()
