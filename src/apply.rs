@@ -59,6 +59,21 @@ pub async fn apply_zone_plan(
     plan: &ZonePlan,
     opts: &ApplyOptions,
 ) -> ApplyReport {
+    apply_zone_plan_observed(provider, plan, opts, &mut |_| {}).await
+}
+
+/// Called with each finished batch's results.
+pub type BatchObserver<'a> = dyn FnMut(&[(Change, ChangeOutcome)]) + Send + 'a;
+
+/// As [`apply_zone_plan`], calling `after_batch` with each batch's results as soon as the
+/// batch is done (the daemon journals them there, so a crash loses at most one batch's
+/// record).
+pub async fn apply_zone_plan_observed(
+    provider: &dyn Provider,
+    plan: &ZonePlan,
+    opts: &ApplyOptions,
+    after_batch: &mut BatchObserver<'_>,
+) -> ApplyReport {
     let mut report = ApplyReport {
         results: Vec::with_capacity(plan.changes.len()),
         calls: 0,
@@ -70,6 +85,7 @@ pub async fn apply_zone_plan(
         .max(1);
     for batch in plan.changes.chunks(max) {
         let mut done = run_batch(provider, plan, batch.to_vec(), opts, &mut report.calls).await;
+        after_batch(&done);
         report.results.append(&mut done);
     }
     report

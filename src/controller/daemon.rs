@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use super::instrument::Instrumented;
 use super::status::{DaemonStatus, Drift, RefusedRevision, Run, ZoneStatus};
 use super::{plan_from_live, Providers};
-use crate::apply::{apply_zone_plan, ApplyOptions};
+use crate::apply::{apply_zone_plan_observed, ApplyOptions};
 use crate::config::{Config, Secret, ZoneConfig};
 use crate::manifest::{self, ZoneManifest};
 use crate::model::Fqdn;
@@ -288,17 +288,18 @@ async fn reconcile(
             }
             continue;
         }
-        let report = apply_zone_plan(p, &plan, &opts).await;
-        let entries: Vec<Entry> = report
-            .results
-            .iter()
-            .map(|(c, o)| journal_entry(&zc.name, target, &loaded.revision, c, o))
-            .collect();
-        if let Ok(mut j) = journal.lock() {
-            if let Err(e) = j.append(&entries) {
-                tracing::error!(error = %e, journal = %j.path().display(), "cannot write the audit journal");
+        let journal_batch = |results: &[(Change, Result<(), ProviderError>)]| {
+            let entries: Vec<Entry> = results
+                .iter()
+                .map(|(c, o)| journal_entry(&zc.name, target, &loaded.revision, c, o))
+                .collect();
+            if let Ok(mut j) = journal.lock() {
+                if let Err(e) = j.append(&entries) {
+                    tracing::error!(error = %e, journal = %j.path().display(), "cannot write the audit journal");
+                }
             }
-        }
+        };
+        let report = apply_zone_plan_observed(p, &plan, &opts, &mut { journal_batch }).await;
         for (c, o) in &report.results {
             if o.is_ok() {
                 metrics
