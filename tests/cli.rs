@@ -261,3 +261,60 @@ fn schemas_are_json() {
     let cfg: serde_json::Value = serde_json::from_str(&ex.ok(&["schema", "config"])).unwrap();
     assert!(cfg.to_string().contains("targets"));
 }
+
+#[test]
+fn records_excluded_from_a_target_are_neither_created_nor_deleted_there() {
+    let ex = Example::new();
+    // Add a second target, `staging`, which example.org's `blog` record excludes, and give
+    // staging a hand-made `blog` record of its own.
+    let cfg = std::fs::read_to_string(ex.dir.join("zonekeeper.yaml"))
+        .unwrap()
+        .replace(
+            "  local:\n",
+            "  staging:\n    type: zonefile\n    directory: ./staging\n  local:\n",
+        )
+        .replace(
+            "  example.org:\n    targets: [local]",
+            "  example.org:\n    targets: [local, staging]",
+        );
+    std::fs::write(ex.dir.join("zonekeeper.yaml"), cfg).unwrap();
+    std::fs::create_dir_all(ex.dir.join("staging")).unwrap();
+    std::fs::write(
+        ex.dir.join("staging/example.org.zone"),
+        "$ORIGIN example.org.\n@ 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 3600 600 604800 3600\n@ 3600 IN NS ns1.example.net.\n@ 3600 IN NS ns2.example.net.\nblog 300 IN A 203.0.113.5\n",
+    )
+    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ex.ok(&["plan", "--format", "json", "--zone", "example.org"]))
+            .unwrap();
+    let staging = json["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["target"] == "staging")
+        .unwrap();
+    let touched: Vec<&serde_json::Value> = staging["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "blog.example.org.")
+        .collect();
+    assert!(
+        touched.is_empty(),
+        "blog must be left alone on staging: {touched:?}"
+    );
+    let local = json["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["target"] == "local")
+        .unwrap();
+    assert!(local["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["name"] == "blog.example.org."));
+    ex.ok(&["apply"]);
+    let staged = std::fs::read_to_string(ex.dir.join("staging/example.org.zone")).unwrap();
+    assert!(staged.contains("blog 300 IN A 203.0.113.5"), "{staged}");
+}

@@ -404,6 +404,26 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
         }
         let mut ignore = raw.defaults.ignore.clone();
         ignore.extend(z.ignore);
+        for rule in &ignore {
+            // Rules match names as zone files write them: relative, ASCII, '' for the apex.
+            let why = if rule.name == "@" {
+                Some("use '' for the zone apex, not '@'")
+            } else if rule.name.ends_with('.') {
+                Some("names are relative to the zone: remove the trailing '.' and the zone")
+            } else if !rule.name.is_ascii() {
+                Some("write internationalised names in punycode (xn--...)")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                diags.push(Diagnostic::new(
+                    file,
+                    pos,
+                    record.clone(),
+                    format!("ignore rule {:?}: {why}", rule.name),
+                ));
+            }
+        }
         if let Err(e) = crate::plan::IgnoreSet::new(&ignore) {
             diags.push(Diagnostic::new(
                 file,

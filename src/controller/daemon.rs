@@ -490,10 +490,14 @@ impl Controller {
                     }
                 }
                 tracing::info!(revision = %new.revision, zones = new.zones.len(), changed = changed.len(), "revision in force");
-                if self.initial.is_none() {
-                    self.initial = Some(new.zones.keys().cloned().collect());
+                match &mut self.initial {
+                    None => self.initial = Some(new.zones.keys().cloned().collect()),
+                    // Zones dropped before their first reconcile no longer hold readiness back.
+                    Some(initial) => initial.retain(|z| new.zones.contains_key(z)),
                 }
+                let ready_now = self.initial.as_ref().is_some_and(BTreeSet::is_empty);
                 if let Ok(mut st) = self.status.write() {
+                    st.ready |= ready_now;
                     st.revision = Some(new.revision.clone());
                     st.refused_revision = None;
                     for z in new.zones.keys() {
@@ -547,11 +551,24 @@ impl Controller {
             Err(e) => {
                 tracing::error!(error = %e, "a reconcile task panicked");
                 if let Some(zone) = self.task_zone.remove(&e.id()) {
-                    self.in_flight.remove(&zone);
-                    self.metrics
-                        .reconcile_total
-                        .with_label_values(&[zone.as_str(), "failed"])
-                        .inc();
+                    // Handled like any transient failure: status, retry timer, readiness,
+                    // and a re-run if the zone changed meanwhile.
+                    let revision = self
+                        .loaded
+                        .as_ref()
+                        .map(|l| l.revision.clone())
+                        .unwrap_or_default();
+                    self.finished(ZoneRun {
+                        zone,
+                        revision,
+                        outcome: "failed",
+                        error: Some(format!("the reconcile task panicked: {e}")),
+                        transient: true,
+                        applied: 0,
+                        unsafe_reasons: Vec::new(),
+                        drift: BTreeMap::new(),
+                        duration: Duration::ZERO,
+                    });
                 }
             }
         }

@@ -87,7 +87,14 @@ pub fn plan_from_live(
 ) -> ZonePlan {
     // Validated when the config was loaded.
     let ignore = IgnoreSet::new(&zc.ignore).unwrap_or_default();
-    let unmanaged = |k: &RrKey| manifest.ignored.contains(k) || ignore.matches(&zc.name, k);
+    // Records octoDNS's `included`/`excluded` keep off this target are left alone on it,
+    // in both directions (octoDNS neither creates nor deletes them there).
+    let target = provider.name();
+    let unmanaged = |k: &RrKey| {
+        manifest.ignored.contains(k)
+            || ignore.matches(&zc.name, k)
+            || manifest.filters.get(k).is_some_and(|f| !f.allows(target))
+    };
     let desired = manifest.desired_for(provider.name());
     plan::plan_zone(&PlanInput {
         target: provider.name(),

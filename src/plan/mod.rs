@@ -82,7 +82,12 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     let mut skipped = Vec::new();
     let mut adjustments = Vec::new();
     let fitted = fit(input.desired, input.caps, &mut skipped, &mut adjustments);
-    let mut changes = diff::diff(&fitted, input.live, input.unmanaged);
+    // The apex NS is only managed when the manifest declares it (as octoDNS does): a zone
+    // file without one must never plan the delegation of the whole zone away.
+    let apex_ns = RrKey::new(origin.clone(), RecordType::NS);
+    let manage_apex_ns = input.caps.root_ns && fitted.get(&apex_ns).is_some();
+    let unmanaged = |k: &RrKey| (input.unmanaged)(k) || (!manage_apex_ns && *k == apex_ns);
+    let mut changes = diff::diff(&fitted, input.live, &unmanaged);
 
     if input.policy == Policy::UpsertOnly {
         changes.retain(|c| {
@@ -99,13 +104,15 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     }
     sort_for_apply(&mut changes);
 
-    let existing = input
-        .live
-        .rrsets
-        .keys()
-        .filter(|k| !(input.unmanaged)(k))
-        .count();
-    let unsafe_reasons = safety(origin, &changes, existing, &input.thresholds);
+    let existing = input.live.rrsets.keys().filter(|k| !unmanaged(k)).count();
+    let mut unsafe_reasons = safety(origin, &changes, existing, &input.thresholds);
+    // Thresholds spare small zones; an empty desired zone must never empty a live one.
+    let desired_managed = fitted.rrsets.keys().filter(|k| !unmanaged(k)).count();
+    if desired_managed == 0 && existing > 0 && changes.iter().any(|c| c.op() == Op::Delete) {
+        unsafe_reasons.push(format!(
+            "the manifest has no records for this target: this would delete all {existing} managed RRsets"
+        ));
+    }
     ZonePlan {
         zone: origin.clone(),
         target: input.target.to_string(),

@@ -133,13 +133,10 @@ fn thresholds_and_root_ns() {
         .is_empty());
     // Small zones are never held back by the percentages.
     let small = zone(vec![a("x.example.com", [1, 1, 1, 1], 60)]);
-    assert!(
-        plan_with(&Zone::new(n("example.com")), &small, Policy::Sync, &|_| {
-            false
-        })
+    let other = zone(vec![a("y.example.com", [1, 1, 1, 2], 60)]);
+    assert!(plan_with(&other, &small, Policy::Sync, &|_| false)
         .unsafe_reasons
-        .is_empty()
-    );
+        .is_empty());
     let ns = |t: &str| {
         (
             RrKey::new(n("example.com"), RecordType::NS),
@@ -210,4 +207,34 @@ fn hash_is_stable_and_sensitive() {
     assert_eq!(p1.hash(), p1b.hash());
     assert_ne!(p1.hash(), p2.hash());
     assert_eq!(p1.hash().len(), 64);
+}
+
+#[test]
+fn live_apex_ns_is_left_alone_unless_the_manifest_declares_it() {
+    let ns = (
+        RrKey::new(n("example.com"), RecordType::NS),
+        RrSet::new(60, vec![RData::Ns(n("ns1.example.net"))]),
+    );
+    let live = zone(vec![ns, a("www.example.com", [1, 1, 1, 1], 60)]);
+    let desired = zone(vec![a("www.example.com", [2, 2, 2, 2], 60)]);
+    let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
+    assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
+    assert_eq!(p.changes[0].op(), Op::Update);
+    assert!(p.unsafe_reasons.is_empty(), "{:?}", p.unsafe_reasons);
+}
+
+#[test]
+fn an_empty_desired_zone_never_empties_a_live_one_silently() {
+    let live = zone(vec![a("www.example.com", [1, 1, 1, 1], 60)]);
+    let p = plan_with(&Zone::new(n("example.com")), &live, Policy::Sync, &|_| {
+        false
+    });
+    assert_eq!(p.count(Op::Delete), 1);
+    assert!(
+        p.unsafe_reasons
+            .iter()
+            .any(|r| r.contains("no records for this target")),
+        "{:?}",
+        p.unsafe_reasons
+    );
 }
