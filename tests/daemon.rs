@@ -649,3 +649,64 @@ fn only_commits_signed_by_an_allowed_key_are_applied() {
     });
     assert!(d.status()["source_error"].is_null());
 }
+
+#[test]
+fn manifests_cannot_borrow_the_controllers_credentials_or_repo_files() {
+    let Some(fx) = Fixture::new() else { return };
+    let d = fx.start(&[]);
+    let good = fx.live_zone();
+    let hook = || {
+        let sig = zonekeeper::http::webhook::sign(b"hook-s3cret", b"{}");
+        assert_eq!(d.hook(&[("X-Signature", &sig)], b"{}"), 202);
+    };
+    // A committer points a provider at their own server with the daemon's webhook secret.
+    let with_provider = |key: &str| {
+        format!(
+            "providers:\n  live:\n    type: zonefile\n    directory: {}\n  exfil:\n    type: powerdns\n    url: http://127.0.0.1:1\n    api_key: {key}\nzones:\n  example.com.:\n    targets: [live]\n",
+            fx.live.display()
+        )
+    };
+    fx.commit("exfiltrate", |w| {
+        std::fs::write(
+            w.join("zonekeeper.yaml"),
+            with_provider("env:ZK_TEST_HOOK_SECRET"),
+        )
+        .unwrap();
+        std::fs::write(
+            w.join("zones/example.com.yaml"),
+            ZONE_V1.replace("192.0.2.10", "192.0.2.77"),
+        )
+        .unwrap();
+    });
+    hook();
+    wait_until("refusal", Duration::from_secs(5), || {
+        d.status()["refused_revision"]["reasons"]
+            .to_string()
+            .contains("controller's own credentials")
+    });
+    // A secret committed to the repository is refused too.
+    fx.commit("secret in git", |w| {
+        std::fs::write(w.join("key.txt"), "committed-secret\n").unwrap();
+        std::fs::write(w.join("zonekeeper.yaml"), with_provider("file:key.txt")).unwrap();
+    });
+    hook();
+    wait_until(
+        "refusal of a file in the repository",
+        Duration::from_secs(5),
+        || {
+            d.status()["refused_revision"]["reasons"]
+                .to_string()
+                .contains("may not be read from the repository")
+        },
+    );
+    let st = d.status().to_string();
+    assert!(
+        !st.contains("hook-s3cret") && !st.contains("committed-secret"),
+        "{st}"
+    );
+    assert_eq!(
+        fx.live_zone(),
+        good,
+        "nothing from a refused revision is applied"
+    );
+}

@@ -12,7 +12,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use zonekeeper::apply::ApplyOptions;
-use zonekeeper::config::Config;
+use zonekeeper::config::{Config, SecretPolicy};
 use zonekeeper::controller::{self, RunError};
 use zonekeeper::manifest::{self, render as yaml_render, schema};
 use zonekeeper::model::Fqdn;
@@ -273,7 +273,11 @@ async fn make_plan(
 ) -> anyhow::Result<(Plan, controller::Loaded, controller::Providers)> {
     let config = load_config(path)?;
     let only = zone_arg(zone, &config)?;
-    let providers = controller::build_providers(&config)?;
+    let secrets = SecretPolicy::from_env().map_err(|source| RunError::Secret {
+        provider: "(allowed secrets)".into(),
+        source,
+    })?;
+    let providers = controller::build_providers(&config, &secrets)?;
     let (plan, manifests) = controller::plan_configured(&config, only.as_ref(), &providers).await?;
     Ok((plan, manifests, providers))
 }
@@ -369,11 +373,13 @@ async fn import(path: &std::path::Path, args: ImportArgs) -> anyhow::Result<Exit
         .providers
         .get(&args.provider)
         .ok_or_else(|| RunError::UnknownProvider(args.provider.clone()))?;
+    let secret_error = |source| RunError::Secret {
+        provider: pc.name.clone(),
+        source,
+    };
+    let secrets = SecretPolicy::from_env().map_err(secret_error)?;
     let provider =
-        zonekeeper::provider::build(&pc.name, &pc.settings).map_err(|source| RunError::Secret {
-            provider: pc.name.clone(),
-            source,
-        })?;
+        zonekeeper::provider::build(&pc.name, &pc.settings, &secrets).map_err(secret_error)?;
     let live = provider
         .read_zone(&zone)
         .await

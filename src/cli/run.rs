@@ -85,17 +85,27 @@ pub async fn run(
         ControllerConfig::default()
     };
     let here = std::path::Path::new(".");
-    let secret = |flag: Option<String>,
-                  cfg: Option<SecretRef>,
-                  what: &str|
-     -> anyhow::Result<Option<zonekeeper::config::Secret>> {
-        let r = match flag {
+    let secret_ref = |flag: Option<String>,
+                      cfg: Option<SecretRef>,
+                      what: &str|
+     -> anyhow::Result<Option<SecretRef>> {
+        Ok(match flag {
             Some(s) => Some(SecretRef::parse(&s, here).with_context(|| format!("--{what}"))?),
             None => cfg,
-        };
-        r.map(|r| r.resolve().with_context(|| what.to_string()))
-            .transpose()
+        })
     };
+    let token_ref = secret_ref(a.token.clone(), file.token.clone(), "token")?;
+    let webhook_ref = secret_ref(
+        a.webhook_secret.clone(),
+        file.webhook_secret.clone(),
+        "webhook-secret",
+    )?;
+    let resolve =
+        |r: &Option<SecretRef>, what: &str| -> anyhow::Result<Option<zonekeeper::config::Secret>> {
+            r.as_ref()
+                .map(|r| r.resolve().with_context(|| what.to_string()))
+                .transpose()
+        };
     let state_dir = a
         .state_dir
         .or(file.state_dir)
@@ -115,13 +125,22 @@ pub async fn run(
             branch: a.branch.or(file.branch).unwrap_or_else(|| "main".into()),
             path: a.path.or(file.path),
             cache_dir: state_dir.join("git"),
-            token: secret(a.token, file.token, "token")?,
+            token: resolve(&token_ref, "token")?,
             ssh_key: a.ssh_key.or(file.ssh_key),
             allowed_signers: a.allowed_signers.or(file.verify.map(|v| v.allowed_signers)),
         })?),
         (Some(_), Some(_)) => bail!("give either a repository (--repo) or a directory (--dir), not both"),
         (None, None) => bail!("nothing to follow: give --repo URL or --dir PATH (or `controller: {{repo: ...}}` in --config)"),
     };
+    // Manifests come from git: they may resolve only the secrets the operator allows, and
+    // never the controller's own credentials.
+    let mut secrets = match file.allowed_secrets.as_deref() {
+        Some(list) => zonekeeper::config::SecretPolicy::allowing(list)?,
+        None => zonekeeper::config::SecretPolicy::from_env()?,
+    };
+    for own in [&webhook_ref, &token_ref].into_iter().flatten() {
+        secrets = secrets.deny(own.clone());
+    }
     let settings = DaemonSettings {
         listen,
         interval: duration(
@@ -141,10 +160,11 @@ pub async fn run(
             .journal
             .or(file.journal)
             .unwrap_or_else(|| state_dir.join("journal.jsonl")),
-        webhook_secret: secret(a.webhook_secret, file.webhook_secret, "webhook-secret")?,
+        webhook_secret: resolve(&webhook_ref, "webhook-secret")?,
         apply: ApplyOptions::default(),
         retry_min: Duration::from_secs(5),
         retry_max: Duration::from_secs(300),
+        secrets,
     };
     daemon::run(source, settings, shutdown_signal()).await?;
     eprintln!("zonekeeper: stopped");

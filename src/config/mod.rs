@@ -21,7 +21,7 @@ use crate::provider::powerdns::PowerdnsSettings;
 use crate::provider::rfc2136::Rfc2136Settings;
 use crate::provider::zonefile::ZonefileSettings;
 
-pub use secret::{Secret, SecretError, SecretRef};
+pub use secret::{Secret, SecretError, SecretPolicy, SecretRef};
 
 /// The configuration file as written.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -76,6 +76,10 @@ pub struct ControllerConfig {
     pub journal: Option<PathBuf>,
     /// Accept only commits signed by these SSH keys.
     pub verify: Option<VerifyConfig>,
+    /// Secret references the repository's manifests may use (globs such as `env:PDNS_*`,
+    /// `file:/etc/zonekeeper/secrets/*`). Unset: any except the controller's own
+    /// credentials and files inside the repository. Also `ZONEKEEPER_ALLOWED_SECRETS`.
+    pub allowed_secrets: Option<Vec<String>>,
 }
 
 /// Commit signature checking.

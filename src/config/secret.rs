@@ -28,6 +28,94 @@ pub enum SecretError {
     },
     #[error("secret file {0} is empty")]
     EmptyFile(PathBuf),
+    #[error("secret reference {0} is not allowed here ({1})")]
+    NotAllowed(String, &'static str),
+    #[error("invalid allowed-secrets pattern {0:?}")]
+    BadPattern(String),
+}
+
+/// Which secret references a run may resolve. Providers come from manifests in git, so a
+/// committer could otherwise point a provider at their own server with `api_key:
+/// env:GITHUB_TOKEN` and collect any secret the host holds. An operator lists what
+/// manifests may use (`ZONEKEEPER_ALLOWED_SECRETS`, or `controller.allowed_secrets`); the
+/// daemon also always refuses its own credentials and files inside the repository.
+#[derive(Clone, Debug, Default)]
+pub struct SecretPolicy {
+    /// Globs over the reference text (`env:PDNS_*`, `file:/etc/zonekeeper/secrets/*`);
+    /// `None` allows every reference.
+    allowed: Option<Vec<glob::Pattern>>,
+    /// Never allowed, whatever `allowed` says.
+    denied: Vec<SecretRef>,
+    /// `file:` references below this directory are refused (a repository snapshot).
+    denied_dir: Option<PathBuf>,
+}
+
+/// Environment variable listing the secret references manifests may use (comma-separated
+/// globs). Unset: any.
+pub const ALLOWED_SECRETS_ENV: &str = "ZONEKEEPER_ALLOWED_SECRETS";
+
+impl SecretPolicy {
+    /// Allows only references matching one of `patterns`.
+    pub fn allowing(patterns: &[String]) -> Result<SecretPolicy, SecretError> {
+        let allowed = patterns
+            .iter()
+            .map(|p| glob::Pattern::new(p.trim()).map_err(|_| SecretError::BadPattern(p.clone())))
+            .collect::<Result<_, _>>()?;
+        Ok(SecretPolicy {
+            allowed: Some(allowed),
+            ..Default::default()
+        })
+    }
+
+    /// The policy `ZONEKEEPER_ALLOWED_SECRETS` describes (allow-all when it is unset).
+    pub fn from_env() -> Result<SecretPolicy, SecretError> {
+        match std::env::var(ALLOWED_SECRETS_ENV) {
+            Ok(v) if !v.trim().is_empty() => {
+                SecretPolicy::allowing(&v.split(',').map(str::to_string).collect::<Vec<_>>())
+            }
+            _ => Ok(SecretPolicy::default()),
+        }
+    }
+
+    /// Also refuses `r`.
+    pub fn deny(mut self, r: SecretRef) -> SecretPolicy {
+        self.denied.push(r);
+        self
+    }
+
+    /// Also refuses `file:` references below `dir`.
+    pub fn deny_files_under(mut self, dir: PathBuf) -> SecretPolicy {
+        self.denied_dir = Some(dir);
+        self
+    }
+
+    /// Checks a reference, then reads it.
+    pub fn resolve(&self, r: &SecretRef) -> Result<Secret, SecretError> {
+        let text = r.to_string();
+        if self.denied.contains(r) {
+            return Err(SecretError::NotAllowed(
+                text,
+                "it is one of the controller's own credentials",
+            ));
+        }
+        if let (SecretRef::File(p), Some(dir)) = (r, &self.denied_dir) {
+            if p.starts_with(dir) {
+                return Err(SecretError::NotAllowed(
+                    text,
+                    "secrets may not be read from the repository",
+                ));
+            }
+        }
+        if let Some(allowed) = &self.allowed {
+            if !allowed.iter().any(|g| g.matches(&text)) {
+                return Err(SecretError::NotAllowed(
+                    text,
+                    "not in the allowed secrets list",
+                ));
+            }
+        }
+        r.resolve()
+    }
 }
 
 impl SecretRef {
@@ -145,6 +233,27 @@ mod tests {
         let e = SecretRef::parse("hunter2-very-secret", Path::new(".")).unwrap_err();
         let msg = e.to_string();
         assert!(!msg.contains("very-secret"), "{msg}");
+    }
+
+    #[test]
+    fn policy_allows_denies_and_guards_the_repository() {
+        std::env::set_var("ZK_POLICY_TEST_KEY", "v");
+        let ok = SecretRef::Env("ZK_POLICY_TEST_KEY".into());
+        let other = SecretRef::Env("GITHUB_TOKEN".into());
+        let p = SecretPolicy::allowing(&["env:ZK_POLICY_*".into()]).unwrap();
+        assert_eq!(p.resolve(&ok).unwrap().expose(), "v");
+        assert!(matches!(
+            p.resolve(&other),
+            Err(SecretError::NotAllowed(..))
+        ));
+        let p = SecretPolicy::default().deny(ok.clone());
+        assert!(matches!(p.resolve(&ok), Err(SecretError::NotAllowed(..))));
+        let p = SecretPolicy::default().deny_files_under(PathBuf::from("/snap/abc"));
+        let in_repo = SecretRef::File("/snap/abc/secrets/key".into());
+        assert!(matches!(
+            p.resolve(&in_repo),
+            Err(SecretError::NotAllowed(..))
+        ));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct DaemonSettings {
     /// Per-zone retry backoff after a transient failure.
     pub retry_min: Duration,
     pub retry_max: Duration,
+    /// Which secret references the followed manifests may resolve.
+    pub secrets: crate::config::SecretPolicy,
 }
 
 /// Why the daemon could not start (it never stops on reconcile errors).
@@ -119,7 +121,13 @@ fn unix_now() -> f64 {
 }
 
 /// Loads a snapshot: config, every manifest, every provider. All or nothing.
-fn load_snapshot(snap: &Snapshot, metrics: &Arc<Metrics>) -> Result<Loaded, Vec<String>> {
+fn load_snapshot(
+    snap: &Snapshot,
+    metrics: &Arc<Metrics>,
+    secrets: &crate::config::SecretPolicy,
+) -> Result<Loaded, Vec<String>> {
+    // A secret committed to the repository is no secret: never read files from the snapshot.
+    let secrets = secrets.clone().deny_files_under(snap.root.clone());
     let config_path = snap.root.join("zonekeeper.yaml");
     let config = Config::load(&config_path)
         .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
@@ -128,7 +136,7 @@ fn load_snapshot(snap: &Snapshot, metrics: &Arc<Metrics>) -> Result<Loaded, Vec<
     let mut providers: Providers = BTreeMap::new();
     let mut errors = Vec::new();
     for p in config.providers.values() {
-        match provider::build(&p.name, &p.settings) {
+        match provider::build(&p.name, &p.settings, &secrets) {
             Ok(b) => {
                 providers.insert(
                     p.name.clone(),
@@ -434,10 +442,13 @@ impl Controller {
         }
         let metrics = self.metrics.clone();
         let s2 = snap.clone();
-        let loaded = match tokio::task::spawn_blocking(move || load_snapshot(&s2, &metrics)).await {
-            Ok(r) => r,
-            Err(e) => Err(vec![format!("loading panicked: {e}")]),
-        };
+        let secrets = self.settings.secrets.clone();
+        let loaded =
+            match tokio::task::spawn_blocking(move || load_snapshot(&s2, &metrics, &secrets)).await
+            {
+                Ok(r) => r,
+                Err(e) => Err(vec![format!("loading panicked: {e}")]),
+            };
         match loaded {
             Err(reasons) => {
                 tracing::error!(revision = %snap.revision, problems = reasons.len(), first = %reasons.first().map(String::as_str).unwrap_or(""), "revision refused: invalid manifests; the last good revision stays in force");

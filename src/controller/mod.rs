@@ -11,7 +11,7 @@ pub mod status;
 use std::collections::BTreeMap;
 
 use crate::apply::{apply_zone_plan, ApplyOptions, ApplyReport};
-use crate::config::{Config, SecretError, ZoneConfig};
+use crate::config::{Config, SecretError, SecretPolicy, ZoneConfig};
 use crate::manifest::{self, Diagnostics, ZoneManifest};
 use crate::model::{Fqdn, RrKey};
 use crate::plan::{self, IgnoreSet, Plan, PlanInput, ZonePlan};
@@ -51,12 +51,12 @@ pub enum RunError {
 pub type Providers = BTreeMap<String, Box<dyn Provider>>;
 
 /// Builds every configured provider (resolving their secrets).
-pub fn build_providers(config: &Config) -> Result<Providers, RunError> {
+pub fn build_providers(config: &Config, secrets: &SecretPolicy) -> Result<Providers, RunError> {
     config
         .providers
         .values()
         .map(|p| {
-            provider::build(&p.name, &p.settings)
+            provider::build(&p.name, &p.settings, secrets)
                 .map(|b| (p.name.clone(), b))
                 .map_err(|source| RunError::Secret {
                     provider: p.name.clone(),

@@ -123,17 +123,18 @@ pub trait Provider: Send + Sync {
 pub fn build(
     name: &str,
     settings: &crate::config::ProviderSettings,
+    secrets: &crate::config::SecretPolicy,
 ) -> Result<Box<dyn Provider>, crate::config::SecretError> {
     use crate::config::ProviderSettings;
     Ok(match settings {
         ProviderSettings::Memory(_) => Box::new(memory::MemoryProvider::new(name)),
         ProviderSettings::Zonefile(s) => Box::new(zonefile::ZonefileProvider::new(name, s.clone())),
         ProviderSettings::Powerdns(s) => {
-            let key = s.api_key.resolve()?;
+            let key = secrets.resolve(&s.api_key)?;
             Box::new(powerdns::PowerdnsProvider::new(name, s.clone(), key))
         }
         ProviderSettings::Rfc2136(s) => {
-            let secret = s.tsig.secret.resolve()?;
+            let secret = secrets.resolve(&s.tsig.secret)?;
             Box::new(rfc2136::Rfc2136Provider::new(name, s, &secret))
         }
     })
