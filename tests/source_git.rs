@@ -235,9 +235,29 @@ async fn follows_a_branch_through_git_daemon() {
         v
     });
 
-    // A force-push back to the first commit reuses its snapshot.
+    // A force-push back to the first commit is refused (old manifests would delete newer
+    // records)...
     lab.run(&["reset", "-q", "--hard", &c1], &lab.work());
-    let s3 = src.fetch().await.expect("fetch 3");
+    match src.fetch().await {
+        Err(SourceError::Rewound { revision, previous }) => {
+            assert_eq!((revision, previous), (c1.clone(), c2.clone()));
+        }
+        other => panic!("a rewound head must be refused, got {other:?}"),
+    }
+    // ...also after a restart (the last revision is kept in the cache)...
+    let restarted = GitSource::new(lab.settings(daemon.url("work"), "cache")).expect("new");
+    assert!(matches!(
+        restarted.fetch().await,
+        Err(SourceError::Rewound { .. })
+    ));
+    // ...unless the operator allows it; then it reuses the first commit's snapshot.
+    let mut allow = lab.settings(daemon.url("work"), "cache");
+    allow.allow_rewind = true;
+    let s3 = GitSource::new(allow)
+        .expect("new")
+        .fetch()
+        .await
+        .expect("fetch 3");
     assert_eq!(s3.revision, c1);
     assert_eq!(s3.root, s1.root);
 

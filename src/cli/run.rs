@@ -48,6 +48,11 @@ pub struct RunArgs {
     /// Accept only commits signed by a key in this allowed-signers file (git's format).
     #[arg(long)]
     pub allowed_signers: Option<PathBuf>,
+    /// Accept a branch head that does not descend from the last one taken (after a
+    /// deliberate force-push or rollback). Refused by default: an older revision's manifests
+    /// would delete newer records.
+    #[arg(long)]
+    pub allow_rewind: bool,
     /// How often to fetch, e.g. 60s, 5m [default: 60s; jittered +-10%].
     #[arg(long)]
     pub interval: Option<String>,
@@ -128,6 +133,7 @@ pub async fn run(
             token: resolve(&token_ref, "token")?,
             ssh_key: a.ssh_key.or(file.ssh_key),
             allowed_signers: a.allowed_signers.or(file.verify.map(|v| v.allowed_signers)),
+            allow_rewind: a.allow_rewind || file.allow_rewind.unwrap_or(false),
         })?),
         (Some(_), Some(_)) => bail!("give either a repository (--repo) or a directory (--dir), not both"),
         (None, None) => bail!("nothing to follow: give --repo URL or --dir PATH (or `controller: {{repo: ...}}` in --config)"),

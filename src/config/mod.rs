@@ -76,6 +76,8 @@ pub struct ControllerConfig {
     pub journal: Option<PathBuf>,
     /// Accept only commits signed by these SSH keys.
     pub verify: Option<VerifyConfig>,
+    /// Accept a head that does not descend from the last one taken (default false).
+    pub allow_rewind: Option<bool>,
     /// Secret references the repository's manifests may use (globs such as `env:PDNS_*`,
     /// `file:/etc/zonekeeper/secrets/*`). Unset: any except the controller's own
     /// credentials and files inside the repository. Also `ZONEKEEPER_ALLOWED_SECRETS`.

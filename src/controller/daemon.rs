@@ -422,10 +422,13 @@ impl Controller {
                 tracing::warn!(error = %chain(&e), "source fetch failed; the revision in force stays");
                 if let Ok(mut st) = self.status.write() {
                     st.source_error = Some(chain(&e));
-                    if let crate::source::SourceError::Unverified { revision, reason } = &e {
+                    use crate::source::SourceError;
+                    if let SourceError::Unverified { revision, .. }
+                    | SourceError::Rewound { revision, .. } = &e
+                    {
                         st.refused_revision = Some(RefusedRevision {
                             revision: revision.clone(),
-                            reasons: vec![reason.clone()],
+                            reasons: vec![e.to_string()],
                         });
                     }
                 }

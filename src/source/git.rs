@@ -58,6 +58,9 @@ pub struct GitSettings {
     pub ssh_key: Option<PathBuf>,
     /// Accept only commits signed by a key in this file (git's allowed signers format).
     pub allowed_signers: Option<PathBuf>,
+    /// Accept a head that does not descend from the last one taken (a force-push or a
+    /// rollback). Off by default: an old revision's manifests would delete newer records.
+    pub allow_rewind: bool,
 }
 
 impl GitSettings {
@@ -71,6 +74,7 @@ impl GitSettings {
             token: None,
             ssh_key: None,
             allowed_signers: None,
+            allow_rewind: false,
         }
     }
 }
@@ -93,6 +97,9 @@ struct Inner {
     /// One fetch at a time: a webhook and a poll may ask together, and libgit2 must not
     /// write the same repository from two threads.
     lock: Mutex<()>,
+    allow_rewind: bool,
+    /// The last head handed out (also kept in `<cache_dir>/last-revision` across restarts).
+    last: Mutex<Option<git2::Oid>>,
 }
 
 impl GitSource {
@@ -152,11 +159,17 @@ impl GitSource {
                 shown_url,
                 branch: s.branch,
                 path,
-                cache_dir,
                 token: s.token,
                 ssh_key: s.ssh_key,
                 allowed_signers: s.allowed_signers,
                 lock: Mutex::new(()),
+                allow_rewind: s.allow_rewind,
+                last: Mutex::new(
+                    fs::read_to_string(cache_dir.join("last-revision"))
+                        .ok()
+                        .and_then(|t| git2::Oid::from_str(t.trim()).ok()),
+                ),
+                cache_dir,
             }),
         })
     }
@@ -205,6 +218,16 @@ impl Inner {
                 reason,
             })?;
         }
+        let previous = *self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(prev) = previous {
+            let descends = prev == head || repo.graph_descendant_of(head, prev).unwrap_or(false);
+            if !descends && !self.allow_rewind {
+                return Err(SourceError::Rewound {
+                    revision,
+                    previous: prev.to_string(),
+                });
+            }
+        }
         let tree = commit.tree().map_err(|e| self.local(e))?;
         let tree = match &self.path {
             None => tree,
@@ -226,6 +249,10 @@ impl Inner {
             }
         };
         let root = self.materialise(&repo, &tree, &revision)?;
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(head);
+        if let Err(e) = fs::write(self.cache_dir.join("last-revision"), format!("{head}\n")) {
+            tracing::warn!(error = %e, "cannot record the last revision; rewind protection starts over after a restart");
+        }
         let secs = commit.time().seconds();
         let committed_at = if secs >= 0 {
             SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs.unsigned_abs()))

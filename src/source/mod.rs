@@ -32,6 +32,10 @@ pub enum SourceError {
     /// The head commit is not signed by an allowed signer: nothing from it may be applied.
     #[error("commit {revision} refused: {reason}")]
     Unverified { revision: String, reason: String },
+    /// The head does not descend from the revision last taken (force-push or rollback):
+    /// refused unless the operator allows rewinding.
+    #[error("commit {revision} refused: it does not descend from {previous}, the revision last taken (a force-push or rollback would let old manifests delete newer records); restart with --allow-rewind to accept it")]
+    Rewound { revision: String, previous: String },
     /// Reading or writing the local cache failed.
     #[error("{path}")]
     Io {
@@ -47,6 +51,7 @@ impl SourceError {
         match self {
             SourceError::Fetch { .. } => "fetch",
             SourceError::Unverified { .. } => "unverified",
+            SourceError::Rewound { .. } => "rewound",
             SourceError::Io { .. } => "io",
         }
     }
