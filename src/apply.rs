@@ -10,7 +10,7 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 
 use crate::plan::{Change, ZonePlan};
-use crate::provider::{ChangeOutcome, ErrorKind, Provider, ProviderError};
+use crate::provider::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 
 /// Retry settings for provider writes.
 #[derive(Clone, Debug)]
@@ -57,9 +57,10 @@ impl ApplyReport {
 pub async fn apply_zone_plan(
     provider: &dyn Provider,
     plan: &ZonePlan,
+    observed: &Observed,
     opts: &ApplyOptions,
 ) -> ApplyReport {
-    apply_zone_plan_observed(provider, plan, opts, &mut |_| {}).await
+    apply_zone_plan_observed(provider, plan, observed, opts, &mut |_| {}).await
 }
 
 /// Called with each finished batch's results.
@@ -71,6 +72,7 @@ pub type BatchObserver<'a> = dyn FnMut(&[(Change, ChangeOutcome)]) + Send + 'a;
 pub async fn apply_zone_plan_observed(
     provider: &dyn Provider,
     plan: &ZonePlan,
+    observed: &Observed,
     opts: &ApplyOptions,
     after_batch: &mut BatchObserver<'_>,
 ) -> ApplyReport {
@@ -80,11 +82,20 @@ pub async fn apply_zone_plan_observed(
     };
     let max = provider
         .capabilities()
-        .max_batch
+        .batch
+        .max_changes
         .unwrap_or(usize::MAX)
         .max(1);
     for batch in plan.changes.chunks(max) {
-        let mut done = run_batch(provider, plan, batch.to_vec(), opts, &mut report.calls).await;
+        let mut done = run_batch(
+            provider,
+            plan,
+            observed,
+            batch.to_vec(),
+            opts,
+            &mut report.calls,
+        )
+        .await;
         after_batch(&done);
         report.results.append(&mut done);
     }
@@ -103,6 +114,7 @@ fn whole_batch_error(outcomes: &[ChangeOutcome]) -> Option<ProviderError> {
 async fn call_with_retry(
     provider: &dyn Provider,
     plan: &ZonePlan,
+    observed: &Observed,
     batch: &[Change],
     opts: &ApplyOptions,
     calls: &mut usize,
@@ -115,7 +127,7 @@ async fn call_with_retry(
     let counter = std::sync::atomic::AtomicUsize::new(0);
     let attempt = || async {
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let outcomes = provider.apply(&plan.zone, batch).await;
+        let outcomes = provider.apply(&plan.zone, observed, batch).await;
         match whole_batch_error(&outcomes) {
             Some(e) => Err((e, outcomes)),
             None => Ok(outcomes),
@@ -146,12 +158,13 @@ type BatchFuture<'a> =
 fn run_batch<'a>(
     provider: &'a dyn Provider,
     plan: &'a ZonePlan,
+    observed: &'a Observed,
     batch: Vec<Change>,
     opts: &'a ApplyOptions,
     calls: &'a mut usize,
 ) -> BatchFuture<'a> {
     Box::pin(async move {
-        let outcomes = call_with_retry(provider, plan, &batch, opts, calls).await;
+        let outcomes = call_with_retry(provider, plan, observed, &batch, opts, calls).await;
         let refused = outcomes
             .iter()
             .any(|o| matches!(o, Err(e) if e.kind == ErrorKind::Rejected));
@@ -160,8 +173,8 @@ fn run_batch<'a>(
             // so every good change still gets applied and each bad one gets its own error.
             let right = batch[batch.len() / 2..].to_vec();
             let left = batch[..batch.len() / 2].to_vec();
-            let mut out = run_batch(provider, plan, left, opts, calls).await;
-            out.append(&mut run_batch(provider, plan, right, opts, calls).await);
+            let mut out = run_batch(provider, plan, observed, left, opts, calls).await;
+            out.append(&mut run_batch(provider, plan, observed, right, opts, calls).await);
             return out;
         }
         batch.into_iter().zip(outcomes).collect()

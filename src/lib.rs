@@ -19,5 +19,8 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod provider;
+pub mod registrar;
+pub mod retry;
+pub mod secret;
 pub mod source;
 pub mod telemetry;

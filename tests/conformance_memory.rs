@@ -22,7 +22,7 @@ mod controls {
     use zonekeeper::model::{Fqdn, RData, RecordType, RrSet};
     use zonekeeper::plan::{Capabilities, Change};
     use zonekeeper::provider::memory::MemoryProvider;
-    use zonekeeper::provider::{ChangeOutcome, LiveZone, Provider, ProviderError};
+    use zonekeeper::provider::{ChangeOutcome, Observed, Provider, ProviderError};
 
     /// Stores TXT values cut to 255 bytes, as a careless provider might.
     struct Truncating(MemoryProvider);
@@ -41,10 +41,15 @@ mod controls {
         async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
             self.0.list_zones().await
         }
-        async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+        async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
             self.0.read_zone(zone).await
         }
-        async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+        async fn apply(
+            &self,
+            zone: &Fqdn,
+            observed: &Observed,
+            changes: &[Change],
+        ) -> Vec<ChangeOutcome> {
             let cut: Vec<Change> = changes
                 .iter()
                 .map(|c| match c {
@@ -67,7 +72,7 @@ mod controls {
                     o => o.clone(),
                 })
                 .collect();
-            self.0.apply(zone, &cut).await
+            self.0.apply(zone, observed, &cut).await
         }
     }
 

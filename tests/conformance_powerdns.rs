@@ -15,11 +15,11 @@ use zonekeeper::apply::{apply_zone_plan, ApplyOptions, ApplyReport};
 use zonekeeper::model::presentation::parse as from_content;
 use zonekeeper::model::{Fqdn, RecordType, RrKey, RrSet, Zone};
 use zonekeeper::plan::{plan_zone, PlanInput, Policy, Thresholds, ZonePlan};
-use zonekeeper::provider::{ErrorKind, Provider};
+use zonekeeper::provider::{ErrorKind, Observed, Provider};
 
-async fn plan(p: &dyn Provider, desired: &Zone) -> ZonePlan {
+async fn plan(p: &dyn Provider, desired: &Zone) -> (ZonePlan, Observed) {
     let live = p.read_zone(&desired.origin).await.expect("read zone");
-    plan_zone(&PlanInput {
+    let zp = plan_zone(&PlanInput {
         target: p.name(),
         desired,
         live: &live.zone,
@@ -28,12 +28,13 @@ async fn plan(p: &dyn Provider, desired: &Zone) -> ZonePlan {
         caps: p.capabilities(),
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
-    })
+    });
+    (zp, live)
 }
 
 async fn sync(p: &dyn Provider, desired: &Zone) -> ApplyReport {
-    let zp = plan(p, desired).await;
-    apply_zone_plan(p, &zp, &ApplyOptions::default()).await
+    let (zp, live) = plan(p, desired).await;
+    apply_zone_plan(p, &zp, &live, &ApplyOptions::default()).await
 }
 
 #[tokio::test]
@@ -180,10 +181,10 @@ async fn ten_thousand_changes_go_in_one_request() {
     // Create the zone first, so the counted apply is only the PATCH.
     assert!(sync(&p, &big_zone(&o, 1)).await.all_ok());
     let desired = big_zone(&o, 10_001);
-    let zp = plan(&p, &desired).await;
+    let (zp, live) = plan(&p, &desired).await;
     assert_eq!(zp.changes.len(), 10_000);
     let before = p.http_requests();
-    let report = apply_zone_plan(&p, &zp, &ApplyOptions::default()).await;
+    let report = apply_zone_plan(&p, &zp, &live, &ApplyOptions::default()).await;
     assert!(report.all_ok(), "{:?}", report.failed().next());
     assert_eq!(
         p.http_requests() - before,
@@ -193,7 +194,7 @@ async fn ten_thousand_changes_go_in_one_request() {
     assert_eq!(report.calls, 1);
     let live = p.read_zone(&o).await.expect("read");
     assert_eq!(live.zone, desired);
-    assert!(plan(&p, &desired).await.is_empty());
+    assert!(plan(&p, &desired).await.0.is_empty());
 
     // With a smaller body cap the same plan is split by bytes, never by count, and all of it
     // still lands.
@@ -202,9 +203,9 @@ async fn ten_thousand_changes_go_in_one_request() {
     let small = server.provider("pdns-small", s);
     let o2 = n("split.test.");
     let desired = big_zone(&o2, 10_000);
-    let zp = plan(&small, &desired).await;
+    let (zp, live) = plan(&small, &desired).await;
     let before = small.http_requests();
-    let report = apply_zone_plan(&small, &zp, &ApplyOptions::default()).await;
+    let report = apply_zone_plan(&small, &zp, &live, &ApplyOptions::default()).await;
     assert!(report.all_ok(), "{:?}", report.failed().next());
     let patches = small.http_requests() - before;
     // About 1.2 MB of JSON: 4 or 5 bodies of at most 300 kB, plus one POST creating the zone
@@ -240,9 +241,9 @@ async fn a_body_over_the_server_cap_is_bisected_not_lost() {
     let p = server.provider("pdns", s);
     let o = n("cap2.test.");
     assert!(sync(&p, &big_zone(&o, 1)).await.all_ok());
-    let zp = plan(&p, &big_zone(&o, 10_000)).await;
+    let (zp, live) = plan(&p, &big_zone(&o, 10_000)).await;
     let before = p.http_requests();
-    let report = apply_zone_plan(&p, &zp, &ApplyOptions::default()).await;
+    let report = apply_zone_plan(&p, &zp, &live, &ApplyOptions::default()).await;
     assert!(report.all_ok(), "{:?}", report.failed().next());
     assert_eq!(report.calls, 1);
     assert_eq!(p.http_requests() - before, 2);
@@ -317,7 +318,7 @@ async fn upper_case_written_outside_gives_no_diff() {
         .rr("www", 60, vec![cname("target.example.net.")])
         .rr("@", 60, vec![mx(10, "mx.example.net.")])
         .0;
-    let zp = plan(&p, &desired).await;
+    let (zp, _live) = plan(&p, &desired).await;
     assert!(zp.is_empty(), "{:?}", zp.changes);
 }
 

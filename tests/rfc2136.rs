@@ -66,7 +66,7 @@ fn quick() -> ApplyOptions {
 async fn sync(p: &Rfc2136Provider, desired: &Zone) -> ApplyReport {
     let live = p.read_zone(&desired.origin).await.expect("AXFR");
     let zp = plan(p, desired, &live.zone);
-    apply_zone_plan(p, &zp, &quick()).await
+    apply_zone_plan(p, &zp, &live, &quick()).await
 }
 
 /// The zone as `dig -k ... AXFR` shows it, in the model (SOA left out).
@@ -97,7 +97,8 @@ async fn wrong_tsig_secret_is_an_auth_error_and_nothing_is_written() {
 
     let desired = zone_from("auth.test", "www A 192.0.2.1\n");
     let zp = plan(&p, &desired, &Zone::new(n("auth.test")));
-    let report = apply_zone_plan(&p, &zp, &quick()).await;
+    let observed = zonekeeper::provider::Observed::present(Zone::new(n("auth.test")));
+    let report = apply_zone_plan(&p, &zp, &observed, &quick()).await;
     assert_eq!(report.results.len(), 1);
     let e = report.results[0].1.as_ref().unwrap_err();
     assert_eq!(e.kind, ErrorKind::Auth, "{e}");
@@ -313,7 +314,7 @@ async fn guard_refuses_to_overwrite_a_concurrent_edit() {
          update add new.guard.test. 300 A 192.0.2.98\n",
     );
     assert!(out.status.success(), "{out:?}");
-    let report = apply_zone_plan(&p, &zp, &quick()).await;
+    let report = apply_zone_plan(&p, &zp, &live, &quick()).await;
     for (c, o) in &report.results {
         let e = o.as_ref().expect_err("the guard must fail");
         assert_eq!(e.kind, ErrorKind::Conflict, "{}: {e}", c.key());
@@ -429,7 +430,7 @@ async fn bench_apply() {
             assert_eq!(zp.changes.len(), count);
             let before = p.messages_sent();
             let t = std::time::Instant::now();
-            let report = apply_zone_plan(&p, &zp, &ApplyOptions::default()).await;
+            let report = apply_zone_plan(&p, &zp, &live, &ApplyOptions::default()).await;
             let wall = t.elapsed();
             assert!(report.all_ok(), "{:?}", report.failed().next());
             println!(

@@ -378,8 +378,12 @@ async fn import(path: &std::path::Path, args: ImportArgs) -> anyhow::Result<Exit
         source,
     };
     let secrets = SecretPolicy::from_env().map_err(secret_error)?;
-    let provider =
-        zonekeeper::provider::build(&pc.name, &pc.settings, &secrets).map_err(secret_error)?;
+    let provider = zonekeeper::provider::build(
+        &pc.name,
+        &pc.settings,
+        &zonekeeper::provider::BuildContext::new(secrets),
+    )
+    .map_err(secret_error)?;
     let live = provider
         .read_zone(&zone)
         .await

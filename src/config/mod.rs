@@ -5,8 +5,6 @@
 //! paths made absolute, provider settings typed and zone names normalised. Secrets stay
 //! references here; providers resolve them when they are built.
 
-pub mod secret;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +19,7 @@ use crate::provider::powerdns::PowerdnsSettings;
 use crate::provider::rfc2136::Rfc2136Settings;
 use crate::provider::zonefile::ZonefileSettings;
 
-pub use secret::{Secret, SecretError, SecretPolicy, SecretRef};
+pub use crate::secret::{Secret, SecretError, SecretPolicy, SecretRef};
 
 /// The configuration file as written.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -20,17 +20,17 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use super::instrument::Instrumented;
-use super::status::{DaemonStatus, Drift, RefusedRevision, Run, ZoneStatus};
 use super::{plan_from_live, Providers};
 use crate::apply::{apply_zone_plan_observed, ApplyOptions};
 use crate::config::{Config, Secret, ZoneConfig};
 use crate::manifest::{self, ZoneManifest};
 use crate::model::Fqdn;
 use crate::plan::{Change, Op, Policy};
-use crate::provider::{self, LiveZone, Provider, ProviderError};
+use crate::provider::{self, Observed, Provider, ProviderError};
 use crate::source::{Snapshot, Source};
 use crate::telemetry::journal::{now_rfc3339, Entry, Journal};
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::status::{DaemonStatus, Drift, RefusedRevision, Run, ZoneStatus};
 
 /// How the daemon runs (flags or the `controller:` config section).
 #[derive(Clone, Debug)]
@@ -49,7 +49,7 @@ pub struct DaemonSettings {
     pub retry_min: Duration,
     pub retry_max: Duration,
     /// Which secret references the followed manifests may resolve.
-    pub secrets: crate::config::SecretPolicy,
+    pub secrets: crate::secret::SecretPolicy,
 }
 
 /// Why the daemon could not start (it never stops on reconcile errors).
@@ -124,7 +124,7 @@ fn unix_now() -> f64 {
 fn load_snapshot(
     snap: &Snapshot,
     metrics: &Arc<Metrics>,
-    secrets: &crate::config::SecretPolicy,
+    secrets: &crate::secret::SecretPolicy,
 ) -> Result<Loaded, Vec<String>> {
     // A secret committed to the repository is no secret: never read files from the snapshot.
     let secrets = secrets.clone().deny_files_under(snap.root.clone());
@@ -136,7 +136,11 @@ fn load_snapshot(
     let mut providers: Providers = BTreeMap::new();
     let mut errors = Vec::new();
     for p in config.providers.values() {
-        match provider::build(&p.name, &p.settings, &secrets) {
+        match provider::build(
+            &p.name,
+            &p.settings,
+            &provider::BuildContext::new(secrets.clone()),
+        ) {
             Ok(b) => {
                 providers.insert(
                     p.name.clone(),
@@ -180,7 +184,7 @@ async fn read_with_retry(
     p: &dyn Provider,
     zone: &Fqdn,
     opts: &ApplyOptions,
-) -> Result<LiveZone, ProviderError> {
+) -> Result<Observed, ProviderError> {
     let backoff = ExponentialBuilder::default()
         .with_jitter()
         .with_min_delay(opts.min_delay)
@@ -307,7 +311,7 @@ async fn reconcile(
                 }
             }
         };
-        let report = apply_zone_plan_observed(p, &plan, &opts, &mut { journal_batch }).await;
+        let report = apply_zone_plan_observed(p, &plan, &live, &opts, &mut { journal_batch }).await;
         for (c, o) in &report.results {
             if o.is_ok() {
                 metrics

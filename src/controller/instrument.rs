@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::model::Fqdn;
 use crate::plan::{Capabilities, Change};
-use crate::provider::{ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
+use crate::provider::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::telemetry::metrics::Metrics;
 
 pub struct Instrumented {
@@ -62,16 +62,40 @@ impl Provider for Instrumented {
         r
     }
 
-    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+    async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
         let t = Instant::now();
         let r = self.inner.read_zone(zone).await;
         self.observe(t, r.as_ref().err());
         r
     }
 
-    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+    fn cost(&self, change: &Change) -> crate::provider::BatchCost {
+        self.inner.cost(change)
+    }
+
+    fn normalize(
+        &self,
+        key: &crate::model::RrKey,
+        set: &mut crate::model::RrSet,
+    ) -> Option<String> {
+        self.inner.normalize(key, set)
+    }
+
+    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
         let t = Instant::now();
-        let r = self.inner.apply(zone, changes).await;
+        let r = self.inner.create_zone(zone).await;
+        self.observe(t, r.as_ref().err());
+        r
+    }
+
+    async fn apply(
+        &self,
+        zone: &Fqdn,
+        observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome> {
+        let t = Instant::now();
+        let r = self.inner.apply(zone, observed, changes).await;
         // One call: its outcome is the first error, if any change failed.
         let err = r.iter().find_map(|o| o.as_ref().err());
         self.observe(t, err);

@@ -6,7 +6,6 @@
 
 pub mod daemon;
 pub mod instrument;
-pub mod status;
 
 use std::collections::BTreeMap;
 
@@ -15,7 +14,7 @@ use crate::config::{Config, SecretError, SecretPolicy, ZoneConfig};
 use crate::manifest::{self, Diagnostics, ZoneManifest};
 use crate::model::{Fqdn, RrKey};
 use crate::plan::{self, IgnoreSet, Plan, PlanInput, ZonePlan};
-use crate::provider::{self, LiveZone, Provider, ProviderError};
+use crate::provider::{self, Observed, Provider, ProviderError};
 
 /// Why a run could not produce or apply a plan.
 #[derive(Debug, thiserror::Error)]
@@ -56,18 +55,22 @@ pub fn build_providers(config: &Config, secrets: &SecretPolicy) -> Result<Provid
         .providers
         .values()
         .map(|p| {
-            provider::build(&p.name, &p.settings, secrets)
-                .map(|b| (p.name.clone(), b))
-                .map_err(|source| RunError::Secret {
-                    provider: p.name.clone(),
-                    source,
-                })
+            provider::build(
+                &p.name,
+                &p.settings,
+                &provider::BuildContext::new(secrets.clone()),
+            )
+            .map(|b| (p.name.clone(), b))
+            .map_err(|source| RunError::Secret {
+                provider: p.name.clone(),
+                source,
+            })
         })
         .collect()
 }
 
 /// Reads one zone from one provider.
-async fn read_live(zone: &Fqdn, provider: &dyn Provider) -> Result<LiveZone, RunError> {
+async fn read_live(zone: &Fqdn, provider: &dyn Provider) -> Result<Observed, RunError> {
     provider
         .read_zone(zone)
         .await
@@ -83,7 +86,7 @@ pub fn plan_from_live(
     zc: &ZoneConfig,
     manifest: &ZoneManifest,
     provider: &dyn Provider,
-    live: &LiveZone,
+    live: &Observed,
 ) -> ZonePlan {
     // Validated when the config was loaded.
     let ignore = IgnoreSet::new(&zc.ignore).unwrap_or_default();
@@ -226,7 +229,8 @@ pub async fn apply_all(
     let mut out = Vec::new();
     for zp in plan.zones.iter().filter(|z| z.writes()) {
         let p = provider(providers, &zp.target)?;
-        let report = apply_zone_plan(p, zp, opts).await;
+        let report =
+            apply_zone_plan(p, zp, &provider::Observed::absent(zp.zone.clone()), opts).await; // FIXME: the read
         let (zc, m) = manifests
             .iter()
             .find(|(zc, _)| zc.name == zp.zone)

@@ -15,9 +15,9 @@ use axum::Router;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 
-use crate::config::Secret;
-use crate::controller::status::DaemonStatus;
+use crate::secret::Secret;
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::status::DaemonStatus;
 
 /// Largest webhook body accepted (GitHub push events are far smaller).
 pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;

@@ -17,6 +17,37 @@ pub enum Granularity {
     Record,
 }
 
+/// The most one write call may carry, in the units the API counts (each `None`: no limit).
+/// `apply` fills a batch until the next change's cost would pass one of them; a single
+/// change over a limit is sent alone (the server decides).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BatchLimit {
+    /// Operations per call (RFC 2136 messages, Route 53's 1,000 changes).
+    pub max_changes: Option<usize>,
+    /// Records or values per call (Cloudflare's 200/3,500 records per batch, Route 53's
+    /// 1,000 values).
+    pub max_records: Option<usize>,
+    /// Request body size (Route 53's 32,000 characters, PowerDNS's body cap).
+    pub max_bytes: Option<usize>,
+}
+
+impl BatchLimit {
+    /// No limit at all.
+    pub const UNLIMITED: BatchLimit = BatchLimit {
+        max_changes: None,
+        max_records: None,
+        max_bytes: None,
+    };
+
+    /// At most `n` changes per call.
+    pub fn changes(n: usize) -> BatchLimit {
+        BatchLimit {
+            max_changes: Some(n),
+            ..BatchLimit::UNLIMITED
+        }
+    }
+}
+
 /// A provider's declared abilities.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Capabilities {
@@ -25,8 +56,8 @@ pub struct Capabilities {
     pub ttl_min: u32,
     pub ttl_max: u32,
     pub granularity: Granularity,
-    /// Most changes one write call may carry (`None`: unlimited).
-    pub max_batch: Option<usize>,
+    /// How much one write call may carry, in the API's units (see `Provider::cost`).
+    pub batch: BatchLimit,
     /// A write call is applied all-or-nothing.
     pub atomic_batches: bool,
     /// The apex NS RRset can be managed.
@@ -43,7 +74,7 @@ impl Capabilities {
             ttl_min: 0,
             ttl_max: crate::model::MAX_TTL,
             granularity: Granularity::Zone,
-            max_batch: None,
+            batch: BatchLimit::UNLIMITED,
             atomic_batches: true,
             root_ns: true,
             creates_zones: true,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use super::{ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
+use super::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::model::{Fqdn, Zone};
 use crate::plan::{diff::apply_to, Capabilities, Change};
 
@@ -99,20 +99,19 @@ impl Provider for MemoryProvider {
         Ok(self.lock().zones.keys().cloned().collect())
     }
 
-    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+    async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
         Ok(match self.lock().zones.get(zone) {
-            Some(z) => LiveZone {
-                exists: true,
-                zone: z.clone(),
-            },
-            None => LiveZone {
-                exists: false,
-                zone: Zone::new(zone.clone()),
-            },
+            Some(z) => Observed::present(z.clone()),
+            None => Observed::absent(zone.clone()),
         })
     }
 
-    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+    async fn apply(
+        &self,
+        zone: &Fqdn,
+        _observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome> {
         self.apply_calls.fetch_add(1, Ordering::SeqCst);
         let mut st = self.lock();
         if let Some(err) = st.faults.pop_front() {

@@ -1,6 +1,7 @@
-//! The provider trait: how zonekeeper reads and writes a DNS host, one implementation per
-//! file. Providers know the model and plan types only: no git, no manifests, no metrics, no
-//! retries (those live in `apply` and the controller).
+//! The DNS provider contract (v2): how zonekeeper reads and writes a DNS host, one
+//! implementation per file. Providers know the model, plan and secret types only: no git,
+//! manifests, config, metrics (they report to a [`CallObserver`]) or whole-write retries
+//! (those live in `apply`; the shared HTTP transport retries single idempotent requests).
 
 pub mod dnswire;
 pub mod http;
@@ -10,13 +11,17 @@ pub mod rfc2136;
 pub mod rfc3597;
 pub mod zonefile;
 
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::model::{Fqdn, Zone};
+use crate::model::{Fqdn, RrKey, RrSet, Zone};
 use crate::plan::{Capabilities, Change};
+use crate::retry::RetryPolicy;
+use crate::secret::{SecretError, SecretPolicy};
 
 /// How a provider call failed; decides whether it is retried.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
@@ -84,48 +89,260 @@ impl fmt::Display for ProviderError {
     }
 }
 
-/// A zone as read from a provider.
+/// Provider-private data a read hands to the write that follows it: per-record ids
+/// (Cloudflare, Porkbun, Name.com), the raw host list of a whole-zone writer (Namecheap's
+/// `setHosts`), anything the write needs that the model does not hold. Opaque to every
+/// stage but the backend that made it, which downcasts it with [`ProviderState::get`].
+/// Cloning shares the data.
+#[derive(Clone, Default)]
+pub struct ProviderState(Option<Arc<dyn Any + Send + Sync>>);
+
+impl ProviderState {
+    /// Wraps a backend's own value.
+    pub fn new<T: Any + Send + Sync>(value: T) -> ProviderState {
+        ProviderState(Some(Arc::new(value)))
+    }
+
+    /// The backend's value, if this state holds a `T`.
+    pub fn get<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.as_deref().and_then(|v| v.downcast_ref::<T>())
+    }
+
+    /// True when the read kept nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl fmt::Debug for ProviderState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "ProviderState(..)"
+        } else {
+            "ProviderState(empty)"
+        })
+    }
+}
+
+/// A zone as read from a provider: what the plan is made from and what the write is given.
+///
+/// `zone` holds every RRset the provider holds that zonekeeper can represent (never the
+/// SOA); `state` keeps what the write needs beyond that. The same `Observed` is passed to
+/// every [`Provider::apply`] call of one zone plan: batches never touch the same RRset
+/// twice, so ids read for one RRset stay valid until its own batch.
 #[derive(Clone, Debug)]
-pub struct LiveZone {
+pub struct Observed {
     /// False when the provider has no such zone (then `zone` is empty).
     pub exists: bool,
-    /// Every RRset the provider holds that zonekeeper can represent (no SOA).
     pub zone: Zone,
+    /// The provider's version of the zone when it has one (serial, etag), for logs and
+    /// optimistic writes.
+    pub version: Option<String>,
+    pub state: ProviderState,
+}
+
+impl Observed {
+    /// A zone the provider does not have.
+    pub fn absent(origin: Fqdn) -> Observed {
+        Observed {
+            exists: false,
+            zone: Zone::new(origin),
+            version: None,
+            state: ProviderState::default(),
+        }
+    }
+
+    /// A zone the provider has, with nothing kept for the write.
+    pub fn present(zone: Zone) -> Observed {
+        Observed {
+            exists: true,
+            zone,
+            version: None,
+            state: ProviderState::default(),
+        }
+    }
+
+    /// Keeps provider-private data for the write.
+    pub fn with_state(mut self, state: ProviderState) -> Observed {
+        self.state = state;
+        self
+    }
 }
 
 /// The result of one change.
 pub type ChangeOutcome = Result<(), ProviderError>;
 
-/// A DNS host or registrar that zonekeeper can read and write.
+/// Helpers every backend uses to build its outcome list (exactly one per change, in order).
+pub mod outcome {
+    use super::{ChangeOutcome, ErrorKind, ProviderError};
+
+    /// `n` copies of the same failure (a call that failed as a whole).
+    pub fn all(err: &ProviderError, n: usize) -> Vec<ChangeOutcome> {
+        (0..n).map(|_| Err(err.clone())).collect()
+    }
+
+    /// `n` successes.
+    pub fn ok(n: usize) -> Vec<ChangeOutcome> {
+        (0..n).map(|_| Ok(())).collect()
+    }
+
+    /// An atomic batch refused because of change `culprit`: it gets `err`, every other
+    /// change `NotAttempted`.
+    pub fn blame(culprit: usize, err: &ProviderError, n: usize) -> Vec<ChangeOutcome> {
+        (0..n)
+            .map(|i| {
+                Err(if i == culprit {
+                    err.clone()
+                } else {
+                    ProviderError::new(
+                        ErrorKind::NotAttempted,
+                        format!("not applied: the batch was refused ({})", err.message),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// Receives what a provider's transport does, for metrics. Implemented by the controller
+/// (telemetry); providers and the HTTP client only call it. Every method has a no-op default.
+pub trait CallObserver: Send + Sync {
+    /// One request sent (an HTTP request, a DNS message): `endpoint` is a short, bounded
+    /// label (`GET /zones/{id}`), `outcome` `ok` or an [`ErrorKind::as_str`].
+    fn request(&self, _provider: &str, _endpoint: &str, _outcome: &str, _duration: Duration) {}
+    /// A failed request (or batch) will be tried again after `wait`.
+    fn retry(&self, _provider: &str, _kind: ErrorKind, _wait: Duration) {}
+}
+
+/// A [`CallObserver`] that ignores everything (one-shot commands without metrics, tests).
+pub struct NoObserver;
+
+impl CallObserver for NoObserver {}
+
+/// What building a provider needs besides its own settings: which secrets it may resolve,
+/// the retry policy its transport applies to each idempotent request, and the observer its
+/// transport reports requests and retries to.
+#[derive(Clone)]
+pub struct BuildContext {
+    pub secrets: SecretPolicy,
+    pub retry: RetryPolicy,
+    pub observer: Arc<dyn CallObserver>,
+}
+
+impl BuildContext {
+    /// The given secret policy, the default retry policy, no observer.
+    pub fn new(secrets: SecretPolicy) -> BuildContext {
+        BuildContext {
+            secrets,
+            retry: RetryPolicy::default(),
+            observer: Arc::new(NoObserver),
+        }
+    }
+}
+
+/// What one change costs against a provider's [`BatchLimit`], in the API's own units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchCost {
+    /// Operations (an RRset replace, a record post): 1 for most APIs.
+    pub changes: usize,
+    /// Records or values sent (Cloudflare counts records per batch, Route 53 values).
+    pub records: usize,
+    /// Characters or bytes of the request body this change adds.
+    pub bytes: usize,
+}
+
+impl BatchCost {
+    /// The cost most RRset APIs have: one change, the values on both sides, their
+    /// presentation-format length.
+    pub fn default_for(change: &Change) -> BatchCost {
+        let sets = change.old().into_iter().chain(change.new_set());
+        let mut cost = BatchCost {
+            changes: 1,
+            ..BatchCost::default()
+        };
+        for s in sets {
+            cost.records += s.len();
+            cost.bytes += s
+                .values()
+                .iter()
+                .map(|v| v.to_string().len() + 1)
+                .sum::<usize>();
+        }
+        cost.bytes += change.key().name.as_str().len();
+        cost
+    }
+}
+
+/// A DNS host that zonekeeper can read and write. Registrars have their own trait
+/// ([`crate::registrar::Registrar`]).
+///
+/// Contract, checked by the conformance suite in `tests/conformance`:
+/// - `read_zone` reports a missing zone as `Ok(Observed { exists: false, .. })`;
+/// - `apply` returns exactly one outcome per change, in order (`apply` treats fewer or more
+///   as a provider bug and fails the batch loudly);
+/// - providers do not retry whole writes: the transport may retry one idempotent request
+///   under [`BuildContext::retry`], `apply` retries and bisects batches.
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// The name given in the configuration (`providers: {<name>: ...}`).
     fn name(&self) -> &str;
 
-    /// The provider type (`zonefile`, `memory`, `powerdns`, ...).
+    /// The provider type (`zonefile`, `memory`, `powerdns`, ...); also the key of the
+    /// octoDNS per-record settings block it reads (`octodns: {cloudflare: {...}}`).
     fn kind(&self) -> &'static str;
 
     fn capabilities(&self) -> &Capabilities;
+
+    /// What `change` costs against [`Capabilities::batch`]; `apply` splits batches by it.
+    fn cost(&self, change: &Change) -> BatchCost {
+        BatchCost::default_for(change)
+    }
+
+    /// Rewrites a desired RRset into the form this provider stores and reports it in
+    /// (e.g. Cloudflare's TTL 1 = automatic, settings at their default dropped), so a read
+    /// back compares equal and no perpetual diff appears. Returns a note for the plan when
+    /// something the user wrote was changed. Default: stored as given.
+    fn normalize(&self, _key: &RrKey, _set: &mut RrSet) -> Option<String> {
+        None
+    }
 
     /// Zones the provider holds.
     async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError>;
 
     /// Reads a whole zone. A missing zone is `Ok` with `exists: false`, not an error.
-    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError>;
+    async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError>;
 
-    /// Applies changes (already in apply order, at most `max_batch` of them) and returns
-    /// exactly one outcome per change, in order. Providers with atomic batches fail every
-    /// outcome when the batch is refused.
-    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome>;
+    /// Creates an empty zone (called once, before the first write, when the read said it
+    /// does not exist and [`Capabilities::creates_zones`] is true). Must be idempotent: a
+    /// zone that already exists (a retry after a lost answer) is `Ok`.
+    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
+        Err(ProviderError::new(
+            ErrorKind::Unsupported,
+            format!("{} cannot create zone {zone}", self.kind()),
+        ))
+    }
+
+    /// Applies changes (in apply order, within [`Capabilities::batch`]; for
+    /// [`Granularity::Zone`](crate::plan::Granularity::Zone) writers every change of the
+    /// plan at once) and returns exactly one outcome per change, in order. `observed` is
+    /// the read the plan was made from. Providers with atomic batches fail every outcome
+    /// when the batch is refused (use [`outcome::blame`] when the culprit is known).
+    async fn apply(
+        &self,
+        zone: &Fqdn,
+        observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome>;
 }
 
 /// Builds a provider from its checked configuration, resolving its secrets now.
 pub fn build(
     name: &str,
     settings: &crate::config::ProviderSettings,
-    secrets: &crate::config::SecretPolicy,
-) -> Result<Box<dyn Provider>, crate::config::SecretError> {
+    ctx: &BuildContext,
+) -> Result<Box<dyn Provider>, SecretError> {
     use crate::config::ProviderSettings;
+    let secrets = &ctx.secrets;
     Ok(match settings {
         ProviderSettings::Memory(_) => Box::new(memory::MemoryProvider::new(name)),
         ProviderSettings::Zonefile(s) => Box::new(zonefile::ZonefileProvider::new(name, s.clone())),

@@ -15,10 +15,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::http::{HttpClient, HttpOptions, HttpResponse, RateLimitSettings};
-use super::{ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
-use crate::config::{Secret, SecretRef};
+use super::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::model::{presentation, Fqdn, RecordType, RrKey, RrSet, Zone, MAX_TTL};
 use crate::plan::{Capabilities, Change, Granularity};
+use crate::secret::{Secret, SecretRef};
 
 /// Settings of a `powerdns` provider.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
@@ -137,7 +137,7 @@ impl PowerdnsProvider {
             ttl_min: 0,
             ttl_max: MAX_TTL,
             granularity: Granularity::RrSet,
-            max_batch: None,
+            batch: crate::plan::BatchLimit::UNLIMITED,
             atomic_batches: true,
             root_ns: true,
             creates_zones: settings.create_zones,
@@ -425,15 +425,12 @@ impl Provider for PowerdnsProvider {
         Ok(zones)
     }
 
-    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+    async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
         let resp = self
             .call(Method::GET, &format!("/zones/{}", zone_id(zone)), None)
             .await?;
         if zone_missing(&resp) {
-            return Ok(LiveZone {
-                exists: false,
-                zone: Zone::new(zone.clone()),
-            });
+            return Ok(Observed::absent(zone.clone()));
         }
         if !resp.is_success() {
             return Err(resp.error(format!("reading zone {zone}: {}", error_text(&resp))));
@@ -479,13 +476,15 @@ impl Provider for PowerdnsProvider {
             }
             out.put(RrKey::new(name, rtype), RrSet::new(rr.ttl, values));
         }
-        Ok(LiveZone {
-            exists: true,
-            zone: out,
-        })
+        Ok(Observed::present(out))
     }
 
-    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+    async fn apply(
+        &self,
+        zone: &Fqdn,
+        _observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome> {
         let fail_all = |e: ProviderError| changes.iter().map(|_| Err(e.clone())).collect();
         if changes.is_empty() {
             return Vec::new();

@@ -8,7 +8,7 @@
 //! the wire format. Retries and bisection of refused batches live in `apply`.
 //!
 //! Batching: one `apply` call is one UPDATE message, so `atomic_batches` is true and a
-//! refused message fails exactly the changes it carried. `max_batch` caps a call at
+//! refused message fails exactly the changes it carried. `caps.batch` caps a call at
 //! [`MAX_CHANGES`]; a batch whose message would still exceed 64 KiB is refused before
 //! anything is sent (kind `Rejected`), which makes `apply` halve it until it fits.
 
@@ -33,10 +33,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::dnswire::{self, WireData};
-use super::{ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
-use crate::config::{Secret, SecretRef};
+use super::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
 use crate::plan::{Capabilities, Change, Granularity};
+use crate::secret::{Secret, SecretRef};
 
 /// Most changes one `apply` call (one UPDATE message) carries. About what fits in 64 KiB for
 /// single-value updates of short names; bigger batches are halved by `apply` (see module docs).
@@ -151,7 +151,7 @@ impl Rfc2136Provider {
         // ALIAS is a provider pseudo-type: no DNS server holds it.
         caps.types.remove(&RecordType::ALIAS);
         caps.granularity = Granularity::RrSet;
-        caps.max_batch = Some(MAX_CHANGES);
+        caps.batch = crate::plan::BatchLimit::changes(MAX_CHANGES);
         caps.atomic_batches = true;
         // Zones are declared in the server's configuration; UPDATE cannot create one.
         caps.creates_zones = false;
@@ -504,20 +504,19 @@ impl Provider for Rfc2136Provider {
         Ok(self.zones.clone())
     }
 
-    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+    async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
         Ok(match self.transfer(zone).await? {
-            Some(z) => LiveZone {
-                exists: true,
-                zone: z,
-            },
-            None => LiveZone {
-                exists: false,
-                zone: Zone::new(zone.clone()),
-            },
+            Some(z) => Observed::present(z),
+            None => Observed::absent(zone.clone()),
         })
     }
 
-    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+    async fn apply(
+        &self,
+        zone: &Fqdn,
+        _observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome> {
         let all = |e: ProviderError| changes.iter().map(|_| Err(e.clone())).collect();
         let what = format!("UPDATE of {zone}");
         let mut encoded = Vec::with_capacity(changes.len());

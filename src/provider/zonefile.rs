@@ -19,7 +19,7 @@ use domain::zonefile::inplace::{Entry, Zonefile};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{dnswire, rfc3597, ChangeOutcome, ErrorKind, LiveZone, Provider, ProviderError};
+use super::{dnswire, rfc3597, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
 use crate::plan::{diff, Capabilities, Change, Granularity};
 
@@ -179,20 +179,19 @@ impl Provider for ZonefileProvider {
         Ok(zones)
     }
 
-    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+    async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
         Ok(match self.read(zone)? {
-            Some(p) => LiveZone {
-                exists: true,
-                zone: p.zone,
-            },
-            None => LiveZone {
-                exists: false,
-                zone: Zone::new(zone.clone()),
-            },
+            Some(p) => Observed::present(p.zone),
+            None => Observed::absent(zone.clone()),
         })
     }
 
-    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+    async fn apply(
+        &self,
+        zone: &Fqdn,
+        _observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome> {
         let fail_all = |e: ProviderError| changes.iter().map(|_| Err(e.clone())).collect();
         let mut parsed = match self.read(zone) {
             Ok(Some(p)) => p,

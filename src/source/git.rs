@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use git2::{FetchOptions, ObjectType, Oid, RemoteCallbacks, Repository};
 
 use super::{Snapshot, Source, SourceError};
-use crate::config::Secret;
+use crate::secret::Secret;
 
 /// How many snapshot directories are kept (the newest by modification time). Older
 /// ones are deleted after a new one is written; the daemon loads a snapshot whole, so
@@ -792,7 +792,7 @@ mod tests {
     fn token_is_scrubbed_from_messages() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("t"), "s3cr3t-token\n").unwrap();
-        let token = crate::config::SecretRef::File(dir.path().join("t"))
+        let token = crate::secret::SecretRef::File(dir.path().join("t"))
             .resolve()
             .unwrap();
         let mut s = GitSettings::new(

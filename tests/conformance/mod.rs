@@ -23,7 +23,7 @@ use zonekeeper::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
 use zonekeeper::plan::{
     plan_zone, Capabilities, Change, IgnoreRule, IgnoreSet, PlanInput, Policy, Thresholds, ZonePlan,
 };
-use zonekeeper::provider::{ChangeOutcome, LiveZone, Provider, ProviderError};
+use zonekeeper::provider::{ChangeOutcome, Observed, Provider, ProviderError};
 
 /// One desired state of a group's zone.
 pub struct Step {
@@ -178,7 +178,7 @@ fn zone_diff(want: &Zone, got: &Zone) -> Vec<String> {
 fn plan_for(
     provider: &dyn Provider,
     step: &Step,
-    live: &LiveZone,
+    live: &Observed,
     baseline: &BTreeSet<RrKey>,
 ) -> ZonePlan {
     let ignore = IgnoreSet::new(&step.ignore).expect("suite ignore rules are valid globs");
@@ -258,7 +258,7 @@ async fn run_group(p: &Counting<'_>, g: &Group, report: &mut SuiteReport) -> Res
         let live = read(n, &step.title).await?;
         let plan = plan_for(p, step, &live, &baseline);
         let writes_before = p.writes.load(Ordering::SeqCst);
-        let applied = apply_zone_plan(p, &plan, &opts).await;
+        let applied = apply_zone_plan(p, &plan, &live, &opts).await;
         let failed: Vec<String> = applied
             .failed()
             .map(|(c, o)| {
@@ -352,12 +352,23 @@ impl Provider for Counting<'_> {
     async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
         self.inner.list_zones().await
     }
-    async fn read_zone(&self, zone: &Fqdn) -> Result<LiveZone, ProviderError> {
+    async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
         self.inner.read_zone(zone).await
     }
-    async fn apply(&self, zone: &Fqdn, changes: &[Change]) -> Vec<ChangeOutcome> {
+    fn cost(&self, change: &Change) -> zonekeeper::provider::BatchCost {
+        self.inner.cost(change)
+    }
+    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
+        self.inner.create_zone(zone).await
+    }
+    async fn apply(
+        &self,
+        zone: &Fqdn,
+        observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome> {
         self.writes.fetch_add(1, Ordering::SeqCst);
-        self.inner.apply(zone, changes).await
+        self.inner.apply(zone, observed, changes).await
     }
 }
 
