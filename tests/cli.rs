@@ -180,9 +180,11 @@ fn unsafe_plans_need_force_and_root_ns_changes_too() {
     )
     .unwrap();
     let o = ex.run(&["apply"]);
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("too many deletes"), "{err}");
+    // 3: a target waits for a human; the unsafe target is named with its reasons.
+    assert_eq!(o.status.code(), Some(3));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("example.com. on ") && out.contains("is unsafe"), "{out}");
+    assert!(out.contains("too many deletes"), "{out}");
     assert_eq!(
         std::fs::read(ex.live("example.com")).unwrap(),
         before,
@@ -200,8 +202,8 @@ fn unsafe_plans_need_force_and_root_ns_changes_too() {
         .replace("ns2.example.net.", "ns3.example.net.");
     std::fs::write(&f, text).unwrap();
     let o = ex.run(&["apply"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("apex NS"));
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("apex NS"));
 }
 
 #[test]

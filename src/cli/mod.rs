@@ -11,9 +11,13 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use zonekeeper::apply::ApplyOptions;
-use zonekeeper::config::{Config, SecretPolicy};
-use zonekeeper::controller::{self, RunError};
+use zonekeeper::config::{Config, ControllerConfig, SecretPolicy};
+use zonekeeper::controller::reconcile::{
+    apply_planned, JournalSink, Outcome, ReconcileOptions, ZoneReport,
+};
+use zonekeeper::controller::{self, PlannedZone, RunError};
+use zonekeeper::provider::BuildContext;
+use zonekeeper::telemetry::journal::Journal;
 use zonekeeper::manifest::{self, render as yaml_render, schema};
 use zonekeeper::model::Fqdn;
 use zonekeeper::plan::render;
@@ -107,9 +111,16 @@ pub enum Command {
     Plan(PlanArgs),
     /// Make every target match the manifests.
     ///
-    /// Refuses plans over the safety thresholds (or changing a zone's apex NS) unless
-    /// --force; with --plan-hash, refuses unless the plan is exactly the reviewed one. After
-    /// writing, every zone is read back and re-planned to prove it converged.
+    /// Takes the same path as the daemon, zone by zone and target by target: read, plan,
+    /// gate, apply, read back and re-plan to prove it converged. A target whose plan is over
+    /// the safety thresholds (or changes a zone's apex NS) is left alone unless --force; a
+    /// zone with policy `warn` is only reported. With --plan-hash nothing at all is applied
+    /// unless the plan is exactly the reviewed one. Every applied change is appended to the
+    /// audit journal (--journal), the same JSON lines the daemon writes.
+    ///
+    /// Exit codes: 0 every target in sync (or drift under policy warn); 1 a read, write or
+    /// verification failed; 3 a target waits for a human (unsafe plan, or a zone missing on
+    /// a target that cannot create zones). Other targets are applied in every case.
     Apply(ApplyArgs),
     /// Write a zone as a provider holds it today, as an octoDNS YAML zone file.
     ///
@@ -163,6 +174,11 @@ pub struct ApplyArgs {
     /// Apply plans over the safety thresholds and apex NS changes.
     #[arg(long)]
     pub force: bool,
+    /// Audit journal (JSON lines, one per applied change) [default: the config's
+    /// `controller.journal`, else `<controller.state_dir>/journal.jsonl`, else
+    /// `zonekeeper-state/journal.jsonl` beside the config file].
+    #[arg(long, env = "ZONEKEEPER_JOURNAL")]
+    pub journal: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -267,26 +283,37 @@ fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Builds the providers of a one-shot command: secrets from the environment's policy,
+/// the default retry policy.
+fn one_shot_providers(config: &Config) -> anyhow::Result<controller::Providers> {
+    let secrets = SecretPolicy::from_env().context("ZONEKEEPER_ALLOWED_SECRETS")?;
+    Ok(controller::build_providers(
+        config,
+        &BuildContext::new(secrets),
+    )?)
+}
+
 async fn make_plan(
     path: &std::path::Path,
     zone: &Option<String>,
-) -> anyhow::Result<(Plan, controller::Loaded, controller::Providers)> {
+    opts: &ReconcileOptions,
+) -> anyhow::Result<(Plan, Vec<PlannedZone>, controller::Providers)> {
     let config = load_config(path)?;
     let only = zone_arg(zone, &config)?;
-    let secrets = SecretPolicy::from_env().map_err(|source| RunError::Secret {
-        provider: "(allowed secrets)".into(),
-        source,
-    })?;
-    let providers = controller::build_providers(&config, &secrets)?;
-    let (plan, manifests) = controller::plan_configured(&config, only.as_ref(), &providers).await?;
-    Ok((plan, manifests, providers))
+    let providers = one_shot_providers(&config)?;
+    let (plan, planned) =
+        controller::plan_configured(&config, only.as_ref(), &providers, &opts.read_retry).await?;
+    Ok((plan, planned, providers))
 }
 
 async fn plan(path: &std::path::Path, args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (plan, manifests, _) = make_plan(path, &args.zone).await?;
+    let (plan, planned, _) = make_plan(path, &args.zone, &ReconcileOptions::default()).await?;
+    if let Some(e) = planned.iter().find_map(PlannedZone::read_error) {
+        bail!(e);
+    }
     // The process ends next; freeing a 100k-record zone record by record costs more than
     // the diff did.
-    std::mem::forget(manifests);
+    std::mem::forget(planned);
     match args.format {
         Format::Text => print!("{}", render::text(&plan, std::io::stdout().is_terminal())),
         Format::Markdown => print!("{}", render::markdown(&plan, args.max_bytes)),
@@ -303,8 +330,35 @@ async fn plan(path: &std::path::Path, args: PlanArgs) -> anyhow::Result<ExitCode
     })
 }
 
+/// Where `apply` journals: the flag, else the config file's `controller:` section, else
+/// `zonekeeper-state/journal.jsonl` beside the config file.
+fn journal_path(config_path: &std::path::Path, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = flag {
+        return Ok(p);
+    }
+    let c = ControllerConfig::load(config_path)
+        .map_err(|d| anyhow::anyhow!("invalid configuration:\n{d}"))?;
+    let base = config_path.parent().unwrap_or(std::path::Path::new("."));
+    Ok(c.journal.unwrap_or_else(|| {
+        c.state_dir
+            .unwrap_or_else(|| base.join("zonekeeper-state"))
+            .join("journal.jsonl")
+    }))
+}
+
 async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let (plan, manifests, providers) = make_plan(path, &args.zone).await?;
+    let journal_file = journal_path(path, args.journal.clone())?;
+    let journal = Journal::open(&journal_file)
+        .with_context(|| format!("cannot open the audit journal {}", journal_file.display()))?;
+    let opts = ReconcileOptions {
+        force: args.force,
+        journal: Some(JournalSink {
+            journal: std::sync::Arc::new(std::sync::Mutex::new(journal)),
+            revision: "local".into(),
+        }),
+        ..ReconcileOptions::default()
+    };
+    let (plan, planned, providers) = make_plan(path, &args.zone, &opts).await?;
     if let Some(expected) = &args.plan_hash {
         let actual = plan.hash();
         if !actual.eq_ignore_ascii_case(expected) {
@@ -315,54 +369,67 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
         }
     }
     print!("{}", render::text(&plan, std::io::stdout().is_terminal()));
-    let applied = controller::apply_all(
-        &plan,
-        &manifests,
-        &providers,
-        args.force,
-        &ApplyOptions::default(),
-    )
-    .await?;
-    let mut failed = false;
-    for a in &applied {
-        let fails: Vec<_> = a.report.failed().collect();
-        println!(
-            "applied {} of {} change(s) to {} on {} in {} call(s); {}",
-            a.report.ok_count(),
-            a.report.results.len(),
-            a.zone,
-            a.target,
-            a.report.calls,
-            if a.remaining == 0 {
-                "verified in sync".to_string()
-            } else {
-                format!("{} change(s) still pending after re-reading", a.remaining)
-            }
+    let paired = controller::pair_plans(plan, &planned);
+    let mut worst = Outcome::Success;
+    for (pz, targets) in planned.iter().zip(paired) {
+        let report = apply_planned(&pz.config, &pz.manifest, &providers, targets, &opts).await;
+        print_report(&report);
+        worst = worst.max(report.outcome());
+    }
+    if worst != Outcome::Success {
+        eprintln!(
+            "zonekeeper: not every target is in sync ({}); see above",
+            worst.as_str()
         );
-        for (c, o) in &fails {
-            if let Err(e) = o {
-                println!("  failed: {} {}: {e}", c.op().as_str(), c.key());
+    }
+    Ok(ExitCode::from(worst.exit_code()))
+}
+
+/// One line per target of a zone's reconcile, then its failed changes.
+fn print_report(report: &ZoneReport) {
+    for t in &report.targets {
+        let head = format!("{} on {}", report.zone, t.target);
+        match t.outcome {
+            Outcome::Success => match &t.apply {
+                Some(a) => println!(
+                    "applied {} change(s) to {head} in {} call(s); verified in sync",
+                    a.ok_count(),
+                    a.calls
+                ),
+                None => println!("in sync: {head}"),
+            },
+            Outcome::Drift => println!(
+                "not applied: {head} has policy warn ({} change(s) of drift)",
+                t.drift.missing + t.drift.extra + t.drift.changed
+            ),
+            Outcome::Unsafe => println!(
+                "not applied: {head} is unsafe (review, then apply --force): {}",
+                t.unsafe_reasons.join("; ")
+            ),
+            Outcome::Blocked => println!("not applied: {head}: the zone does not exist there and the provider cannot create it"),
+            Outcome::Failed => {
+                let err = t
+                    .error
+                    .as_ref()
+                    .map(|e| controller::chain(e))
+                    .unwrap_or_default();
+                match &t.apply {
+                    Some(a) => println!(
+                        "FAILED: {head}: applied {} of {} change(s) in {} call(s): {err}",
+                        a.ok_count(),
+                        a.results.len(),
+                        a.calls
+                    ),
+                    None => println!("FAILED: {head}: {err}"),
+                }
+                for (c, o) in t.apply.iter().flat_map(|a| a.failed()) {
+                    if let Err(e) = o {
+                        println!("  failed: {} {}: {e}", c.op().as_str(), c.key());
+                    }
+                }
             }
         }
-        failed |= !fails.is_empty() || a.remaining != 0;
     }
-    for z in plan
-        .zones
-        .iter()
-        .filter(|z| !z.changes.is_empty() && !z.writes())
-    {
-        println!(
-            "not applied: {} on {} has policy warn ({} change(s) of drift)",
-            z.zone,
-            z.target,
-            z.changes.len()
-        );
-    }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }
 
 async fn import(path: &std::path::Path, args: ImportArgs) -> anyhow::Result<ExitCode> {

@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use zonekeeper::apply::ApplyOptions;
+use zonekeeper::controller::reconcile::ReconcileOptions;
+use zonekeeper::controller::scheduler::RetryTimes;
 use zonekeeper::config::{ControllerConfig, SecretRef};
 use zonekeeper::controller::daemon::{self, DaemonSettings};
 use zonekeeper::source::dir::DirSource;
@@ -167,9 +168,11 @@ pub async fn run(
             .or(file.journal)
             .unwrap_or_else(|| state_dir.join("journal.jsonl")),
         webhook_secret: resolve(&webhook_ref, "webhook-secret")?,
-        apply: ApplyOptions::default(),
-        retry_min: Duration::from_secs(5),
-        retry_max: Duration::from_secs(300),
+        reconcile: ReconcileOptions::default(),
+        zone_retry: RetryTimes {
+            min: Duration::from_secs(5),
+            max: Duration::from_secs(300),
+        },
         secrets,
     };
     daemon::run(source, settings, shutdown_signal()).await?;

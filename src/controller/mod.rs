@@ -1,20 +1,29 @@
 //! Orchestration: manifests + providers -> plans -> applied changes. Adds nothing of its own:
 //! it calls the stages in order and returns their reports.
 //!
-//! The one-shot CLI commands (`plan`, `apply`) use [`plan_configured`] and [`apply_all`];
-//! the daemon ([`daemon`]) reuses [`plan_from_live`] per zone.
+//! One reconcile path ([`reconcile`]) serves both the one-shot commands and the daemon:
+//! `zonekeeper plan`/`apply` use [`plan_configured`] (every zone read and planned, so the
+//! whole plan can be printed and its hash checked) and then
+//! [`reconcile::apply_planned`] per zone; the daemon ([`daemon`]) calls
+//! [`reconcile::reconcile_zone`], which is those two steps for one zone.
 
 pub mod daemon;
 pub mod instrument;
+pub mod reconcile;
+pub mod revision;
+pub mod scheduler;
 
 use std::collections::BTreeMap;
 
-use crate::apply::{apply_zone_plan, ApplyOptions, ApplyReport};
-use crate::config::{Config, SecretError, SecretPolicy, ZoneConfig};
+use std::sync::Arc;
+
+use crate::config::{Config, SecretError, ZoneConfig};
 use crate::manifest::{self, Diagnostics, ZoneManifest};
 use crate::model::{Fqdn, RrKey};
 use crate::plan::{self, IgnoreSet, Plan, PlanInput, ZonePlan};
-use crate::provider::{self, Observed, Provider, ProviderError};
+use crate::provider::{self, BuildContext, Observed, Provider, ProviderError};
+use crate::retry::RetryPolicy;
+use reconcile::{read_with_retry, TargetError, TargetPlan};
 
 /// Why a run could not produce or apply a plan.
 #[derive(Debug, thiserror::Error)]
@@ -42,24 +51,30 @@ pub enum RunError {
     UnknownProvider(String),
     #[error("the plan changed since it was reviewed: expected hash {expected}, the plan now is {actual}; nothing was applied")]
     PlanHashMismatch { expected: String, actual: String },
-    #[error("unsafe plan, nothing was applied (re-run with --force after review):\n{0}")]
-    Unsafe(String),
+}
+
+/// An error with its causes, `outer: inner: ...` (messages never repeat their source).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 /// Providers built from the configuration, by name.
 pub type Providers = BTreeMap<String, Box<dyn Provider>>;
 
 /// Builds every configured provider (resolving their secrets).
-pub fn build_providers(config: &Config, secrets: &SecretPolicy) -> Result<Providers, RunError> {
+pub fn build_providers(config: &Config, ctx: &BuildContext) -> Result<Providers, RunError> {
     config
         .providers
         .values()
         .map(|p| {
-            provider::build(
-                &p.name,
-                &p.settings,
-                &provider::BuildContext::new(secrets.clone()),
-            )
+            provider::build(&p.name, &p.settings, ctx)
             .map(|b| (p.name.clone(), b))
             .map_err(|source| RunError::Secret {
                 provider: p.name.clone(),
@@ -67,18 +82,6 @@ pub fn build_providers(config: &Config, secrets: &SecretPolicy) -> Result<Provid
             })
         })
         .collect()
-}
-
-/// Reads one zone from one provider.
-async fn read_live(zone: &Fqdn, provider: &dyn Provider) -> Result<Observed, RunError> {
-    provider
-        .read_zone(zone)
-        .await
-        .map_err(|source| RunError::Read {
-            provider: provider.name().to_string(),
-            zone: zone.clone(),
-            source,
-        })
 }
 
 /// Plans one zone on one target from its live state: fit, diff, policy, safety.
@@ -111,57 +114,62 @@ pub fn plan_from_live(
     })
 }
 
-/// Reads live and plans one zone on one target.
-pub async fn plan_zone_target(
-    zc: &ZoneConfig,
-    manifest: &ZoneManifest,
-    provider: &dyn Provider,
-) -> Result<ZonePlan, RunError> {
-    let live = read_live(&zc.name, provider).await?;
-    Ok(plan_from_live(zc, manifest, provider, &live))
+/// One zone of a one-shot run: its configuration, manifest, and per target the read the
+/// plan was made from (the plans themselves are in the [`Plan`], in the same order) or why
+/// there is none.
+pub struct PlannedZone {
+    pub config: ZoneConfig,
+    pub manifest: ZoneManifest,
+    pub targets: Vec<(String, Result<Arc<Observed>, TargetError>)>,
 }
 
-fn provider<'a>(providers: &'a Providers, name: &str) -> Result<&'a dyn Provider, RunError> {
-    providers
-        .get(name)
-        .map(AsRef::as_ref)
-        .ok_or_else(|| RunError::UnknownProvider(name.to_string()))
+impl PlannedZone {
+    /// The first target that could not be read, as a run error (`zonekeeper plan` stops on
+    /// it; `apply` reports it as that target's failure).
+    pub fn read_error(&self) -> Option<RunError> {
+        self.targets.iter().find_map(|(t, r)| match r {
+            Err(TargetError::Read(e)) => Some(RunError::Read {
+                provider: t.clone(),
+                zone: self.config.name.clone(),
+                source: e.clone(),
+            }),
+            Err(TargetError::ProviderMissing(p)) => Some(RunError::UnknownProvider(p.clone())),
+            _ => None,
+        })
+    }
 }
 
-/// Manifests loaded for a run, with their zone configuration.
-pub type Loaded = Vec<(ZoneConfig, ZoneManifest)>;
-
-/// Loads the manifests of the configured zones (or only `only`) and plans them. The zone
-/// files are parsed while the live zones are read, since both take time on big zones;
-/// manifest errors are reported before provider errors.
+/// Loads the manifests of the configured zones (or only `only`), reads every target (with
+/// retries) and plans. The zone files are parsed while the live zones are read, since both
+/// take time on big zones; manifest errors are reported before provider errors, and a
+/// target that cannot be read is kept as an error in its [`PlannedZone`].
 pub async fn plan_configured(
     config: &Config,
     only: Option<&Fqdn>,
     providers: &Providers,
-) -> Result<(Plan, Loaded), RunError> {
+    read_retry: &RetryPolicy,
+) -> Result<(Plan, Vec<PlannedZone>), RunError> {
     let cfg = config.clone();
     let only_owned = only.cloned();
     let load = tokio::task::spawn_blocking(move || manifest::load_all(&cfg, only_owned.as_ref()));
-    let mut lives = Vec::new();
-    let mut read_error = None;
+    let mut reads: Vec<Vec<(String, Result<Arc<Observed>, TargetError>)>> = Vec::new();
     for zc in config
         .zones
         .iter()
         .filter(|z| only.is_none_or(|o| &z.name == o))
     {
+        let mut targets = Vec::new();
         for t in &zc.targets {
-            match provider(providers, t) {
-                Ok(p) => match read_live(&zc.name, p).await {
-                    Ok(l) => lives.push(l),
-                    Err(e) => {
-                        read_error.get_or_insert(e);
-                    }
-                },
-                Err(e) => {
-                    read_error.get_or_insert(e);
-                }
-            }
+            let r = match providers.get(t) {
+                None => Err(TargetError::ProviderMissing(t.clone())),
+                Some(p) => read_with_retry(p.as_ref(), &zc.name, read_retry)
+                    .await
+                    .map(Arc::new)
+                    .map_err(TargetError::Read),
+            };
+            targets.push((t.clone(), r));
         }
+        reads.push(targets);
     }
     let manifests = load
         .await
@@ -172,76 +180,50 @@ pub async fn plan_configured(
             )]))
         })?
         .map_err(RunError::Manifest)?;
-    if let Some(e) = read_error {
-        return Err(e);
-    }
-    let mut lives = lives.into_iter();
     let mut plan = Plan::default();
-    for (zc, m) in &manifests {
-        for t in &zc.targets {
-            let live = lives
-                .next()
-                .ok_or_else(|| RunError::UnknownProvider(t.clone()))?;
-            plan.zones
-                .push(plan_from_live(zc, m, provider(providers, t)?, &live));
+    let mut planned = Vec::with_capacity(manifests.len());
+    for ((zc, m), targets) in manifests.into_iter().zip(reads) {
+        for (t, r) in &targets {
+            if let (Ok(observed), Some(p)) = (r, providers.get(t)) {
+                plan.zones
+                    .push(plan_from_live(&zc, &m, p.as_ref(), observed));
+            }
         }
-    }
-    Ok((plan, manifests))
-}
-
-/// The outcome of applying one zone plan.
-#[derive(Debug)]
-pub struct ZoneApplied {
-    pub zone: Fqdn,
-    pub target: String,
-    pub report: ApplyReport,
-    /// Changes still planned after applying and re-reading (should be zero).
-    pub remaining: usize,
-}
-
-/// Applies a plan: refuses an unsafe one unless `force`, skips `warn` zones, then re-reads
-/// each zone and re-plans to verify it converged.
-pub async fn apply_all(
-    plan: &Plan,
-    manifests: &[(ZoneConfig, ZoneManifest)],
-    providers: &Providers,
-    force: bool,
-    opts: &ApplyOptions,
-) -> Result<Vec<ZoneApplied>, RunError> {
-    if !force {
-        let unsafe_text: Vec<String> = plan
-            .zones
-            .iter()
-            .filter(|z| z.writes() && !z.unsafe_reasons.is_empty())
-            .map(|z| {
-                format!(
-                    "  {} -> {}: {}",
-                    z.zone,
-                    z.target,
-                    z.unsafe_reasons.join("; ")
-                )
-            })
-            .collect();
-        if !unsafe_text.is_empty() {
-            return Err(RunError::Unsafe(unsafe_text.join("\n")));
-        }
-    }
-    let mut out = Vec::new();
-    for zp in plan.zones.iter().filter(|z| z.writes()) {
-        let p = provider(providers, &zp.target)?;
-        let report =
-            apply_zone_plan(p, zp, &provider::Observed::absent(zp.zone.clone()), opts).await; // FIXME: the read
-        let (zc, m) = manifests
-            .iter()
-            .find(|(zc, _)| zc.name == zp.zone)
-            .ok_or_else(|| RunError::UnknownZone(zp.zone.clone()))?;
-        let again = plan_zone_target(zc, m, p).await?;
-        out.push(ZoneApplied {
-            zone: zp.zone.clone(),
-            target: zp.target.clone(),
-            report,
-            remaining: again.changes.len(),
+        planned.push(PlannedZone {
+            config: zc,
+            manifest: m,
+            targets,
         });
     }
-    Ok(out)
+    Ok((plan, planned))
+}
+
+/// Pairs each zone's reads with its plans again (the inverse of [`plan_configured`]'s
+/// split), for [`reconcile::apply_planned`].
+pub fn pair_plans(
+    plan: Plan,
+    planned: &[PlannedZone],
+) -> Vec<Vec<(String, Result<TargetPlan, TargetError>)>> {
+    let mut plans = plan.zones.into_iter();
+    planned
+        .iter()
+        .map(|pz| {
+            pz.targets
+                .iter()
+                .map(|(t, r)| {
+                    let r = match r {
+                        Ok(observed) => match plans.next() {
+                            Some(plan) => Ok(TargetPlan {
+                                plan,
+                                observed: observed.clone(),
+                            }),
+                            None => Err(TargetError::ProviderMissing(t.clone())),
+                        },
+                        Err(e) => Err(e.clone()),
+                    };
+                    (t.clone(), r)
+                })
+                .collect()
+        })
+        .collect()
 }

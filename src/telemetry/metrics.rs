@@ -2,10 +2,14 @@
 //! the controller from stage reports. Label values are bounded: zone and target names come
 //! from the configuration, kinds and results from fixed sets.
 
+use std::time::Duration;
+
 use prometheus::{
     Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
+
+use super::status::Drift;
 
 /// Every metric the daemon exports. See the README's metrics table.
 pub struct Metrics {
@@ -119,6 +123,49 @@ impl Metrics {
             return String::new();
         }
         String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// One finished zone reconcile: its outcome (`success`, `drift`, `unsafe`, `blocked`,
+    /// `failed`), how long it took, and whether its plan waits for a human.
+    pub fn record_reconcile(&self, zone: &str, outcome: &str, duration: Duration, unsafe_plan: bool) {
+        self.reconcile_total.with_label_values(&[zone, outcome]).inc();
+        self.reconcile_duration.observe(duration.as_secs_f64());
+        self.unsafe_plans
+            .with_label_values(&[zone])
+            .set(i64::from(unsafe_plan));
+    }
+
+    /// The RRsets that differ on one target at the end of a reconcile.
+    pub fn record_drift(&self, zone: &str, target: &str, drift: Drift) {
+        for (kind, n) in [
+            ("missing", drift.missing),
+            ("extra", drift.extra),
+            ("changed", drift.changed),
+        ] {
+            self.zone_drift_records
+                .with_label_values(&[zone, target, kind])
+                .set(n as i64);
+        }
+    }
+
+    /// One change applied successfully (`op`: create, update, delete).
+    pub fn record_applied(&self, zone: &str, target: &str, op: &str) {
+        self.changes_applied_total
+            .with_label_values(&[zone, target, op])
+            .inc();
+    }
+
+    /// Drops a zone's series (the zone left the configuration), so alerts stop firing.
+    pub fn forget_zone(&self, zone: &str, targets: &[String]) {
+        let _ = self.unsafe_plans.remove_label_values(&[zone]);
+        let _ = self.last_success.remove_label_values(&[zone]);
+        for t in targets {
+            for kind in ["missing", "extra", "changed"] {
+                let _ = self
+                    .zone_drift_records
+                    .remove_label_values(&[zone, t.as_str(), kind]);
+            }
+        }
     }
 
     /// Marks `revision` as the one in force (and no other).

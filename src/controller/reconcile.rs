@@ -1,0 +1,457 @@
+//! The one reconcile path, shared by `zonekeeper apply` and the daemon:
+//! read (retried) -> plan -> gate (unsafe, policy, blocked) -> apply -> re-read -> verify,
+//! per target of one zone, returning a typed [`ZoneReport`].
+//!
+//! The CLI and the daemon only choose [`ReconcileOptions`] (force, journal, revision) and
+//! what to do with the report (print and exit, or status and metrics). The CLI splits the
+//! path in two ([`plan_targets`], then [`apply_planned`]) so it can print the whole plan and
+//! check a reviewed plan hash in between; the daemon calls [`reconcile_zone`], which is
+//! exactly those two steps.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{plan_from_live, Providers};
+use crate::apply::{apply_zone_plan_observed, ApplyOptions, ApplyReport};
+use crate::config::ZoneConfig;
+use crate::manifest::ZoneManifest;
+use crate::model::Fqdn;
+use crate::plan::{Change, Op, Policy, ZonePlan};
+use crate::provider::{ChangeOutcome, Observed, Provider, ProviderError};
+use crate::retry::{self, RetryPolicy};
+use crate::telemetry::journal::{now_rfc3339, Entry, Journal};
+use crate::telemetry::status::Drift;
+
+/// Where applied changes are journaled, and under which revision.
+#[derive(Clone)]
+pub struct JournalSink {
+    pub journal: Arc<Mutex<Journal>>,
+    /// The source revision (commit id) the changes come from; `local` for a CLI run
+    /// outside a followed repository.
+    pub revision: String,
+}
+
+/// What the caller decides; everything else is the same for the CLI and the daemon.
+#[derive(Clone)]
+pub struct ReconcileOptions {
+    /// Apply plans over the safety thresholds (or changing the apex NS).
+    pub force: bool,
+    /// Retries and deadline of each read (the write's own are in `apply`).
+    pub read_retry: RetryPolicy,
+    pub apply: ApplyOptions,
+    /// Every applied change is journaled here, batch by batch, when set.
+    pub journal: Option<JournalSink>,
+}
+
+impl Default for ReconcileOptions {
+    fn default() -> Self {
+        ReconcileOptions {
+            force: false,
+            read_retry: RetryPolicy::default(),
+            apply: ApplyOptions::default(),
+            journal: None,
+        }
+    }
+}
+
+/// Why a target did not converge.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("provider {0:?} is not configured")]
+    ProviderMissing(String),
+    #[error("reading the zone failed")]
+    Read(#[source] ProviderError),
+    #[error("{failed} of {total} change(s) failed, first: {op} {key}")]
+    Write {
+        failed: usize,
+        total: usize,
+        op: &'static str,
+        key: String,
+        #[source]
+        first: ProviderError,
+    },
+    #[error("re-reading the zone to verify failed")]
+    Verify(#[source] ProviderError),
+    #[error("{0} change(s) still pending after apply and re-read")]
+    NotConverged(usize),
+}
+
+impl TargetError {
+    /// Worth retrying soon: the provider failed transiently (or the zone moved under us).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            TargetError::ProviderMissing(_) => false,
+            TargetError::Read(e) | TargetError::Verify(e) => e.kind.is_retryable(),
+            TargetError::Write { first, .. } => first.kind.is_retryable(),
+            TargetError::NotConverged(_) => true,
+        }
+    }
+}
+
+/// What happened on one target, worst last (the zone's outcome is the worst of its
+/// targets').
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Nothing to change, or every change applied and verified.
+    Success,
+    /// Changes pending but the zone's policy is `warn`: reported, not applied.
+    Drift,
+    /// The zone is not on the target and the target cannot create zones: nothing written.
+    Blocked,
+    /// The plan is over the safety thresholds: waits for `apply --force`.
+    Unsafe,
+    /// Reading, writing or verifying failed.
+    Failed,
+}
+
+impl Outcome {
+    /// The label used in metrics, status and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Drift => "drift",
+            Outcome::Blocked => "blocked",
+            Outcome::Unsafe => "unsafe",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// `zonekeeper apply`'s exit status for a run whose worst outcome is this: 0 success
+    /// or drift under policy `warn`, 1 failed, 3 unsafe or blocked (a human must act).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Success | Outcome::Drift => 0,
+            Outcome::Failed => 1,
+            Outcome::Unsafe | Outcome::Blocked => 3,
+        }
+    }
+}
+
+/// One target planned from one read: the plan and the read it was made from (handed to
+/// the write).
+#[derive(Clone, Debug)]
+pub struct TargetPlan {
+    pub plan: ZonePlan,
+    pub observed: Arc<Observed>,
+}
+
+/// The reconcile of one zone on one target.
+#[derive(Debug)]
+pub struct TargetReport {
+    pub target: String,
+    pub outcome: Outcome,
+    /// The plan made from the first read (absent when the read failed).
+    pub plan: Option<ZonePlan>,
+    /// Differences at the end: after a verified apply zero, otherwise the plan's.
+    pub drift: Drift,
+    /// Why the plan waits for `--force` (empty when safe).
+    pub unsafe_reasons: Vec<String>,
+    pub apply: Option<ApplyReport>,
+    pub error: Option<TargetError>,
+}
+
+/// The reconcile of one zone on each of its targets.
+#[derive(Debug)]
+pub struct ZoneReport {
+    pub zone: Fqdn,
+    pub targets: Vec<TargetReport>,
+    pub duration: Duration,
+}
+
+impl ZoneReport {
+    /// The worst outcome over the targets (`Success` for a zone with none).
+    pub fn outcome(&self) -> Outcome {
+        self.targets
+            .iter()
+            .map(|t| t.outcome)
+            .max()
+            .unwrap_or(Outcome::Success)
+    }
+
+    /// True when the zone failed and every failure is worth retrying soon.
+    pub fn transient(&self) -> bool {
+        let mut failed = self
+            .targets
+            .iter()
+            .filter(|t| t.outcome == Outcome::Failed)
+            .peekable();
+        failed.peek().is_some()
+            && failed.all(|t| t.error.as_ref().is_some_and(TargetError::is_transient))
+    }
+
+    /// Changes applied successfully over every target.
+    pub fn applied(&self) -> usize {
+        self.targets
+            .iter()
+            .filter_map(|t| t.apply.as_ref())
+            .map(ApplyReport::ok_count)
+            .sum()
+    }
+
+    /// Every target's error as one line, `target: error: cause`.
+    pub fn error_text(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .targets
+            .iter()
+            .filter_map(|t| {
+                t.error
+                    .as_ref()
+                    .map(|e| format!("{}: {}", t.target, super::chain(e)))
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// Every target's unsafe reasons, `target: reason`.
+    pub fn unsafe_reasons(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .flat_map(|t| {
+                t.unsafe_reasons
+                    .iter()
+                    .map(move |r| format!("{}: {r}", t.target))
+            })
+            .collect()
+    }
+}
+
+/// What differs between manifest and live, by kind, from a plan.
+pub fn drift_of(plan: &ZonePlan) -> Drift {
+    Drift {
+        missing: plan.count(Op::Create),
+        extra: plan.count(Op::Delete),
+        changed: plan.count(Op::Update),
+    }
+}
+
+/// Reads a zone, retrying per `policy` (429 waits do not spend retries).
+pub async fn read_with_retry(
+    p: &dyn Provider,
+    zone: &Fqdn,
+    policy: &RetryPolicy,
+) -> Result<Observed, ProviderError> {
+    retry::retry(
+        policy,
+        Instant::now() + policy.deadline,
+        |e: &ProviderError| e,
+        |e, wait| {
+            tracing::warn!(provider = p.name(), %zone, error = %e, retry_in = ?wait, "read failed, retrying");
+        },
+        || p.read_zone(zone),
+    )
+    .await
+}
+
+/// Reads and plans every target of one zone. A target whose provider is missing or whose
+/// read failed is an `Err` (reported as failed by [`apply_planned`]).
+pub async fn plan_targets(
+    zc: &ZoneConfig,
+    manifest: &ZoneManifest,
+    providers: &Providers,
+    read_retry: &RetryPolicy,
+) -> Vec<(String, Result<TargetPlan, TargetError>)> {
+    let mut out = Vec::with_capacity(zc.targets.len());
+    for target in &zc.targets {
+        let r = match providers.get(target) {
+            None => Err(TargetError::ProviderMissing(target.clone())),
+            Some(p) => match read_with_retry(p.as_ref(), &zc.name, read_retry).await {
+                Ok(observed) => Ok(TargetPlan {
+                    plan: plan_from_live(zc, manifest, p.as_ref(), &observed),
+                    observed: Arc::new(observed),
+                }),
+                Err(e) => Err(TargetError::Read(e)),
+            },
+        };
+        out.push((target.clone(), r));
+    }
+    out
+}
+
+/// Gates, applies, re-reads and verifies each planned target of one zone.
+pub async fn apply_planned(
+    zc: &ZoneConfig,
+    manifest: &ZoneManifest,
+    providers: &Providers,
+    planned: Vec<(String, Result<TargetPlan, TargetError>)>,
+    opts: &ReconcileOptions,
+) -> ZoneReport {
+    let started = Instant::now();
+    let mut targets = Vec::with_capacity(planned.len());
+    for (target, r) in planned {
+        let tp = match r {
+            Ok(tp) => tp,
+            Err(e) => {
+                targets.push(TargetReport {
+                    target,
+                    outcome: Outcome::Failed,
+                    plan: None,
+                    drift: Drift::default(),
+                    unsafe_reasons: Vec::new(),
+                    apply: None,
+                    error: Some(e),
+                });
+                continue;
+            }
+        };
+        let Some(p) = providers.get(&target) else {
+            targets.push(failed_target(target, tp.plan, TargetError::ProviderMissing));
+            continue;
+        };
+        targets.push(apply_target(zc, manifest, p.as_ref(), target, tp, opts).await);
+    }
+    ZoneReport {
+        zone: zc.name.clone(),
+        targets,
+        duration: started.elapsed(),
+    }
+}
+
+fn failed_target(
+    target: String,
+    plan: ZonePlan,
+    err: impl FnOnce(String) -> TargetError,
+) -> TargetReport {
+    TargetReport {
+        drift: drift_of(&plan),
+        error: Some(err(target.clone())),
+        target,
+        outcome: Outcome::Failed,
+        unsafe_reasons: plan.unsafe_reasons.clone(),
+        plan: Some(plan),
+        apply: None,
+    }
+}
+
+async fn apply_target(
+    zc: &ZoneConfig,
+    manifest: &ZoneManifest,
+    p: &dyn Provider,
+    target: String,
+    tp: TargetPlan,
+    opts: &ReconcileOptions,
+) -> TargetReport {
+    let TargetPlan { plan, observed } = tp;
+    let mut report = TargetReport {
+        target,
+        outcome: Outcome::Success,
+        drift: drift_of(&plan),
+        unsafe_reasons: plan.unsafe_reasons.clone(),
+        plan: None,
+        apply: None,
+        error: None,
+    };
+    // The gates, in the order a reviewer reads them.
+    if plan.changes.is_empty() {
+        report.plan = Some(plan);
+        return report;
+    }
+    if !plan.unsafe_reasons.is_empty() && !opts.force {
+        report.outcome = Outcome::Unsafe;
+        report.plan = Some(plan);
+        return report;
+    }
+    if plan.policy == Policy::Warn {
+        report.outcome = Outcome::Drift;
+        report.plan = Some(plan);
+        return report;
+    }
+    let journal_batch = |results: &[(Change, ChangeOutcome)]| {
+        if let Some(sink) = &opts.journal {
+            let entries: Vec<Entry> = results
+                .iter()
+                .map(|(c, o)| journal_entry(&zc.name, &report.target, &sink.revision, c, o))
+                .collect();
+            match sink.journal.lock() {
+                Ok(mut j) => {
+                    if let Err(e) = j.append(&entries) {
+                        tracing::error!(error = %e, journal = %j.path().display(), "cannot write the audit journal");
+                    }
+                }
+                Err(_) => tracing::error!("the audit journal lock is poisoned; entries lost"),
+            }
+        }
+    };
+    let applied =
+        apply_zone_plan_observed(p, &plan, &observed, &opts.apply, &mut { journal_batch }).await;
+    let failed: Vec<&(Change, ChangeOutcome)> = applied.failed().collect();
+    if let Some((c, Err(first))) = failed.first() {
+        report.outcome = Outcome::Failed;
+        report.error = Some(TargetError::Write {
+            failed: failed.len(),
+            total: applied.results.len(),
+            op: c.op().as_str(),
+            key: c.key().to_string(),
+            first: first.clone(),
+        });
+        report.apply = Some(applied);
+        report.plan = Some(plan);
+        return report;
+    }
+    report.apply = Some(applied);
+    // Verify: a re-read must plan empty, or "applied" means nothing.
+    match read_with_retry(p, &zc.name, &opts.read_retry).await {
+        Ok(after) => {
+            let again = plan_from_live(zc, manifest, p, &after);
+            report.drift = drift_of(&again);
+            if !again.changes.is_empty() {
+                report.outcome = Outcome::Failed;
+                report.error = Some(TargetError::NotConverged(again.changes.len()));
+            }
+        }
+        Err(e) => {
+            report.outcome = Outcome::Failed;
+            report.error = Some(TargetError::Verify(e));
+        }
+    }
+    report.plan = Some(plan);
+    report
+}
+
+/// Reads, plans and applies one zone on each of its targets: [`plan_targets`] then
+/// [`apply_planned`].
+pub async fn reconcile_zone(
+    zc: &ZoneConfig,
+    manifest: &ZoneManifest,
+    providers: &Providers,
+    opts: &ReconcileOptions,
+) -> ZoneReport {
+    let started = Instant::now();
+    let planned = plan_targets(zc, manifest, providers, &opts.read_retry).await;
+    let mut report = apply_planned(zc, manifest, providers, planned, opts).await;
+    report.duration = started.elapsed();
+    report
+}
+
+/// One journal line for one change's outcome.
+pub fn journal_entry(
+    zone: &Fqdn,
+    target: &str,
+    revision: &str,
+    c: &Change,
+    outcome: &ChangeOutcome,
+) -> Entry {
+    let set = |s: Option<&crate::model::RrSet>| {
+        s.map(|s| {
+            serde_json::json!({"ttl": s.ttl, "values": s.values().iter().map(ToString::to_string).collect::<Vec<_>>()})
+        })
+    };
+    Entry {
+        time: now_rfc3339(),
+        zone: zone.to_string(),
+        target: target.to_string(),
+        op: c.op().as_str().to_string(),
+        name: c.key().name.to_string(),
+        rtype: c.key().rtype.to_string(),
+        before: set(c.old()),
+        after: set(c.new_set()),
+        commit: revision.to_string(),
+        outcome: match outcome {
+            Ok(()) => "ok".into(),
+            Err(e) => e.kind.as_str().into(),
+        },
+        error: outcome.as_ref().err().map(|e| e.message.clone()),
+    }
+}
