@@ -183,7 +183,10 @@ fn unsafe_plans_need_force_and_root_ns_changes_too() {
     // 3: a target waits for a human; the unsafe target is named with its reasons.
     assert_eq!(o.status.code(), Some(3));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("example.com. on ") && out.contains("is unsafe"), "{out}");
+    assert!(
+        out.contains("example.com. on ") && out.contains("is unsafe"),
+        "{out}"
+    );
     assert!(out.contains("too many deletes"), "{out}");
     assert_eq!(
         std::fs::read(ex.live("example.com")).unwrap(),

@@ -16,12 +16,12 @@ use zonekeeper::controller::reconcile::{
     apply_planned, JournalSink, Outcome, ReconcileOptions, ZoneReport,
 };
 use zonekeeper::controller::{self, PlannedZone, RunError};
-use zonekeeper::provider::BuildContext;
-use zonekeeper::telemetry::journal::Journal;
 use zonekeeper::manifest::{self, render as yaml_render, schema};
 use zonekeeper::model::Fqdn;
 use zonekeeper::plan::render;
 use zonekeeper::plan::Plan;
+use zonekeeper::provider::BuildContext;
+use zonekeeper::telemetry::journal::Journal;
 
 const ABOUT: &str =
     "Keeps DNS zones exactly as a repository of octoDNS-format YAML manifests says.";

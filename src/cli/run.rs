@@ -8,10 +8,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use zonekeeper::controller::reconcile::ReconcileOptions;
-use zonekeeper::controller::scheduler::RetryTimes;
 use zonekeeper::config::{ControllerConfig, SecretRef};
 use zonekeeper::controller::daemon::{self, DaemonSettings};
+use zonekeeper::controller::reconcile::ReconcileOptions;
+use zonekeeper::controller::scheduler::RetryTimes;
 use zonekeeper::source::dir::DirSource;
 use zonekeeper::source::git::{GitSettings, GitSource};
 use zonekeeper::source::Source;

@@ -153,8 +153,8 @@ impl Controller {
         tracing::warn!(error = %chain(e), "source fetch failed; the revision in force stays");
         if let Ok(mut st) = self.status.write() {
             st.source_error = Some(chain(e));
-            if let SourceError::Unverified { revision, .. } | SourceError::Rewound { revision, .. } =
-                e
+            if let SourceError::Unverified { revision, .. }
+            | SourceError::Rewound { revision, .. } = e
             {
                 st.refused_revision = Some(RefusedRevision {
                     revision: revision.clone(),
@@ -186,7 +186,11 @@ impl Controller {
             .map(|(z, _)| z.clone())
             .collect();
         if let Some(old) = self.loaded.clone() {
-            for (z, entry) in old.zones.iter().filter(|(z, _)| !new.zones.contains_key(*z)) {
+            for (z, entry) in old
+                .zones
+                .iter()
+                .filter(|(z, _)| !new.zones.contains_key(*z))
+            {
                 // Removing a zone from the config stops managing it; nothing is deleted.
                 tracing::warn!(zone = %z, "zone no longer in the configuration: no longer managed (live records are left as they are)");
                 self.work.forget(&Work::Zone(z.clone()));
@@ -263,11 +267,14 @@ impl Controller {
 
     fn joined(&mut self, done: Result<(tokio::task::Id, Finished), tokio::task::JoinError>) {
         match done {
-            Ok((id, Finished::Zone {
-                zone,
-                revision,
-                report,
-            })) => {
+            Ok((
+                id,
+                Finished::Zone {
+                    zone,
+                    revision,
+                    report,
+                },
+            )) => {
                 self.task_work.remove(&id);
                 self.zone_finished(&zone, &revision, &report);
             }
@@ -302,12 +309,12 @@ impl Controller {
             !report.unsafe_reasons().is_empty(),
         );
         for t in &report.targets {
-            self.metrics
-                .record_drift(zone.as_str(), &t.target, t.drift);
+            self.metrics.record_drift(zone.as_str(), &t.target, t.drift);
             if let Some(a) = &t.apply {
                 for (c, o) in &a.results {
                     if o.is_ok() {
-                        self.metrics.record_applied(zone.as_str(), &t.target, c.op().as_str());
+                        self.metrics
+                            .record_applied(zone.as_str(), &t.target, c.op().as_str());
                     }
                 }
             }

@@ -75,11 +75,11 @@ pub fn build_providers(config: &Config, ctx: &BuildContext) -> Result<Providers,
         .values()
         .map(|p| {
             provider::build(&p.name, &p.settings, ctx)
-            .map(|b| (p.name.clone(), b))
-            .map_err(|source| RunError::Secret {
-                provider: p.name.clone(),
-                source,
-            })
+                .map(|b| (p.name.clone(), b))
+                .map_err(|source| RunError::Secret {
+                    provider: p.name.clone(),
+                    source,
+                })
         })
         .collect()
 }

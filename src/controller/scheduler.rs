@@ -241,7 +241,10 @@ mod tests {
         // 5 s, 10 s, 20 s, 40 s, each +-10%.
         for (d, base) in delays.iter().zip([5u64, 10, 20, 40]) {
             let base = Duration::from_secs(base);
-            assert!(*d >= base.mul_f64(0.89) && *d <= base.mul_f64(1.11), "{d:?} vs {base:?}");
+            assert!(
+                *d >= base.mul_f64(0.89) && *d <= base.mul_f64(1.11),
+                "{d:?} vs {base:?}"
+            );
         }
         assert_eq!(s.streak(&"z"), 4);
         assert_eq!(s.start_next(), Some("z"));

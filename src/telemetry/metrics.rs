@@ -127,8 +127,16 @@ impl Metrics {
 
     /// One finished zone reconcile: its outcome (`success`, `drift`, `unsafe`, `blocked`,
     /// `failed`), how long it took, and whether its plan waits for a human.
-    pub fn record_reconcile(&self, zone: &str, outcome: &str, duration: Duration, unsafe_plan: bool) {
-        self.reconcile_total.with_label_values(&[zone, outcome]).inc();
+    pub fn record_reconcile(
+        &self,
+        zone: &str,
+        outcome: &str,
+        duration: Duration,
+        unsafe_plan: bool,
+    ) {
+        self.reconcile_total
+            .with_label_values(&[zone, outcome])
+            .inc();
         self.reconcile_duration.observe(duration.as_secs_f64());
         self.unsafe_plans
             .with_label_values(&[zone])
