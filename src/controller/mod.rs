@@ -120,8 +120,11 @@ pub fn plan_from_live(
 pub struct PlannedZone {
     pub config: ZoneConfig,
     pub manifest: ZoneManifest,
-    pub targets: Vec<(String, Result<Arc<Observed>, TargetError>)>,
+    pub targets: ObservedTargets,
 }
+
+/// Each target of a zone with the read its plan was made from, or why there is none.
+pub type ObservedTargets = Vec<(String, Result<Arc<Observed>, TargetError>)>;
 
 impl PlannedZone {
     /// The first target that could not be read, as a run error (`zonekeeper plan` stops on
@@ -152,7 +155,7 @@ pub async fn plan_configured(
     let cfg = config.clone();
     let only_owned = only.cloned();
     let load = tokio::task::spawn_blocking(move || manifest::load_all(&cfg, only_owned.as_ref()));
-    let mut reads: Vec<Vec<(String, Result<Arc<Observed>, TargetError>)>> = Vec::new();
+    let mut reads: Vec<ObservedTargets> = Vec::new();
     for zc in config
         .zones
         .iter()
@@ -200,10 +203,7 @@ pub async fn plan_configured(
 
 /// Pairs each zone's reads with its plans again (the inverse of [`plan_configured`]'s
 /// split), for [`reconcile::apply_planned`].
-pub fn pair_plans(
-    plan: Plan,
-    planned: &[PlannedZone],
-) -> Vec<Vec<(String, Result<TargetPlan, TargetError>)>> {
+pub fn pair_plans(plan: Plan, planned: &[PlannedZone]) -> Vec<reconcile::PlannedTargets> {
     let mut plans = plan.zones.into_iter();
     planned
         .iter()

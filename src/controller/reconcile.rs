@@ -34,7 +34,7 @@ pub struct JournalSink {
 }
 
 /// What the caller decides; everything else is the same for the CLI and the daemon.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct ReconcileOptions {
     /// Apply plans over the safety thresholds (or changing the apex NS).
     pub force: bool,
@@ -43,17 +43,6 @@ pub struct ReconcileOptions {
     pub apply: ApplyOptions,
     /// Every applied change is journaled here, batch by batch, when set.
     pub journal: Option<JournalSink>,
-}
-
-impl Default for ReconcileOptions {
-    fn default() -> Self {
-        ReconcileOptions {
-            force: false,
-            read_retry: RetryPolicy::default(),
-            apply: ApplyOptions::default(),
-            journal: None,
-        }
-    }
 }
 
 /// Why a target did not converge.
@@ -129,6 +118,9 @@ impl Outcome {
         }
     }
 }
+
+/// Each target of a zone with its plan, or why there is none.
+pub type PlannedTargets = Vec<(String, Result<TargetPlan, TargetError>)>;
 
 /// One target planned from one read: the plan and the read it was made from (handed to
 /// the write).
@@ -252,7 +244,7 @@ pub async fn plan_targets(
     manifest: &ZoneManifest,
     providers: &Providers,
     read_retry: &RetryPolicy,
-) -> Vec<(String, Result<TargetPlan, TargetError>)> {
+) -> PlannedTargets {
     let mut out = Vec::with_capacity(zc.targets.len());
     for target in &zc.targets {
         let r = match providers.get(target) {
@@ -275,7 +267,7 @@ pub async fn apply_planned(
     zc: &ZoneConfig,
     manifest: &ZoneManifest,
     providers: &Providers,
-    planned: Vec<(String, Result<TargetPlan, TargetError>)>,
+    planned: PlannedTargets,
     opts: &ReconcileOptions,
 ) -> ZoneReport {
     let started = Instant::now();
