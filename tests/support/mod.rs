@@ -15,13 +15,30 @@ pub fn servers_required() -> bool {
     std::env::var("ZONEKEEPER_REQUIRE_SERVERS").is_ok_and(|v| v == "1")
 }
 
-/// A missing server: panics when servers are required, else prints a skip.
+/// A missing server: panics when servers are required, else records a skip (which
+/// `tests/zz_skipped.rs` sums up on one line at the end of `cargo test`).
 pub fn missing(what: &str, test: &str) {
     if servers_required() {
         panic!("{what} is required (ZONEKEEPER_REQUIRE_SERVERS=1) but not available");
     }
     println!("SKIPPED {test}: {what} is not installed");
     eprintln!("SKIPPED {test}: {what} is not installed");
+    record_skip(what, test);
+}
+
+/// Where skips are recorded: one file per skipped test, named after the process that ran
+/// the test binaries (`cargo test`, nextest), so one run never counts another's.
+pub fn skip_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests")
+}
+
+/// Records a skip without the `ZONEKEEPER_REQUIRE_SERVERS` check (optional tools).
+pub fn record_skip(what: &str, test: &str) {
+    let dir = skip_dir();
+    let _ = std::fs::create_dir_all(&dir);
+    let runner = std::os::unix::process::parent_id();
+    let file = dir.join(format!("{runner}-{}", test.replace(['/', ' '], "_")));
+    let _ = std::fs::write(file, what);
 }
 
 /// A port free for both TCP and UDP on 127.0.0.1 right now (the OS picks it).
