@@ -404,7 +404,11 @@ fn print_report(report: &ZoneReport) {
             ),
             Outcome::Unsafe => println!(
                 "not applied: {head} is unsafe (review, then apply --force): {}",
-                t.unsafe_reasons.join("; ")
+                t.unsafe_reasons
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
             Outcome::Blocked => println!("not applied: {head}: the zone does not exist there and the provider cannot create it"),
             Outcome::Failed => {

@@ -18,7 +18,7 @@ use crate::apply::{apply_zone_plan_observed, ApplyOptions, ApplyReport};
 use crate::config::ZoneConfig;
 use crate::manifest::ZoneManifest;
 use crate::model::Fqdn;
-use crate::plan::{Change, Op, Policy, ZonePlan};
+use crate::plan::{Change, Op, Policy, UnsafeReason, ZonePlan};
 use crate::provider::{ChangeOutcome, Observed, Provider, ProviderError};
 use crate::retry::{self, RetryPolicy};
 use crate::telemetry::journal::{now_rfc3339, Entry, Journal};
@@ -140,7 +140,7 @@ pub struct TargetReport {
     /// Differences at the end: after a verified apply zero, otherwise the plan's.
     pub drift: Drift,
     /// Why the plan waits for `--force` (empty when safe).
-    pub unsafe_reasons: Vec<String>,
+    pub unsafe_reasons: Vec<UnsafeReason>,
     pub apply: Option<ApplyReport>,
     pub error: Option<TargetError>,
 }

@@ -27,6 +27,57 @@ pub struct Skip {
     pub reason: String,
 }
 
+/// Why a plan must not be applied without `--force` (octoDNS's safety checks, plus the
+/// ones zonekeeper adds). `Display` is the sentence plans and logs show.
+#[derive(Clone, PartialEq, Debug)]
+pub enum UnsafeReason {
+    /// Too large a share of an established zone's RRsets updated or deleted.
+    TooMany {
+        op: Op,
+        count: usize,
+        existing: usize,
+        /// `count` as a percentage of `existing`.
+        pct: f64,
+        /// The zone's threshold, in percent.
+        limit: f64,
+    },
+    /// The apex NS RRset changes or goes: the delegation of the whole zone.
+    ApexNs,
+    /// The manifest holds nothing for this target, so every managed RRset would go.
+    EmptiesZone { existing: usize },
+}
+
+impl std::fmt::Display for UnsafeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnsafeReason::TooMany {
+                op,
+                count,
+                existing,
+                pct,
+                limit,
+            } => write!(
+                f,
+                "too many {}s: {count} of {existing} existing RRsets ({pct:.1}% > {limit}%)",
+                op.as_str()
+            ),
+            UnsafeReason::ApexNs => {
+                f.write_str("the apex NS RRset changes (delegation of the whole zone)")
+            }
+            UnsafeReason::EmptiesZone { existing } => write!(
+                f,
+                "the manifest has no records for this target: this would delete all {existing} managed RRsets"
+            ),
+        }
+    }
+}
+
+impl serde::Serialize for UnsafeReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Everything the planner needs for one zone on one target.
 pub struct PlanInput<'a> {
     pub target: &'a str,
@@ -58,7 +109,7 @@ pub struct ZonePlan {
     /// Notes on values adjusted to fit the target (e.g. a TTL raised to its minimum).
     pub adjustments: Vec<String>,
     /// Why this plan must not be applied without `--force` (empty when safe).
-    pub unsafe_reasons: Vec<String>,
+    pub unsafe_reasons: Vec<UnsafeReason>,
 }
 
 impl ZonePlan {
@@ -109,9 +160,7 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     // Thresholds spare small zones; an empty desired zone must never empty a live one.
     let desired_managed = fitted.rrsets.keys().filter(|k| !unmanaged(k)).count();
     if desired_managed == 0 && existing > 0 && changes.iter().any(|c| c.op() == Op::Delete) {
-        unsafe_reasons.push(format!(
-            "the manifest has no records for this target: this would delete all {existing} managed RRsets"
-        ));
+        unsafe_reasons.push(UnsafeReason::EmptiesZone { existing });
     }
     ZonePlan {
         zone: origin.clone(),
@@ -175,17 +224,20 @@ fn fit<'a>(
 
 /// octoDNS's safety checks: too large a share of an established zone updated or deleted,
 /// or the apex NS changed.
-fn safety(origin: &Fqdn, changes: &[Change], existing: usize, t: &Thresholds) -> Vec<String> {
+fn safety(origin: &Fqdn, changes: &[Change], existing: usize, t: &Thresholds) -> Vec<UnsafeReason> {
     let mut reasons = Vec::new();
     if existing >= t.min_records && existing > 0 {
         for (op, limit) in [(Op::Update, t.update_pct), (Op::Delete, t.delete_pct)] {
             let n = changes.iter().filter(|c| c.op() == op).count();
             let pct = n as f64 * 100.0 / existing as f64;
             if pct > limit {
-                reasons.push(format!(
-                    "too many {}s: {n} of {existing} existing RRsets ({pct:.1}% > {limit}%)",
-                    op.as_str()
-                ));
+                reasons.push(UnsafeReason::TooMany {
+                    op,
+                    count: n,
+                    existing,
+                    pct,
+                    limit,
+                });
             }
         }
     }
@@ -193,7 +245,7 @@ fn safety(origin: &Fqdn, changes: &[Change], existing: usize, t: &Thresholds) ->
         .iter()
         .any(|c| c.op() != Op::Create && c.key().rtype == RecordType::NS && &c.key().name == origin)
     {
-        reasons.push("the apex NS RRset changes (delegation of the whole zone)".into());
+        reasons.push(UnsafeReason::ApexNs);
     }
     reasons
 }

@@ -83,9 +83,18 @@ fn diff_lines(z: &ZonePlan) -> Vec<(ChangeTag, String)> {
         .collect()
 }
 
+/// Items shown one after another, `a; b`.
+fn join<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn status(z: &ZonePlan) -> String {
     if !z.unsafe_reasons.is_empty() {
-        format!("UNSAFE (needs --force): {}", z.unsafe_reasons.join("; "))
+        format!("UNSAFE (needs --force): {}", join(&z.unsafe_reasons))
     } else if z.policy == super::Policy::Warn && !z.changes.is_empty() {
         "drift (policy warn: not applied)".into()
     } else if z.changes.is_empty() {
@@ -266,7 +275,7 @@ struct JsonZone<'a> {
     existing_rrsets: usize,
     counts: JsonCounts,
     #[serde(rename = "unsafe")]
-    unsafe_reasons: &'a [String],
+    unsafe_reasons: &'a [super::UnsafeReason],
     skipped: &'a [super::Skip],
     adjustments: &'a [String],
     changes: JsonChanges<'a>,
