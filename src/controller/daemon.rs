@@ -23,7 +23,7 @@ use super::instrument::Instrumented;
 use super::{plan_from_live, Providers};
 use crate::apply::{apply_zone_plan_observed, ApplyOptions};
 use crate::config::{Config, Secret, ZoneConfig};
-use crate::manifest::{self, ZoneManifest};
+use crate::manifest::ZoneManifest;
 use crate::model::Fqdn;
 use crate::plan::{Change, Op, Policy};
 use crate::provider::{self, Observed, Provider, ProviderError};
@@ -131,12 +131,12 @@ fn load_snapshot(
     let config_path = snap.root.join("zonekeeper.yaml");
     let config = Config::load(&config_path)
         .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let manifests = manifest::load_all(&config, None)
+    let manifests = super::load::load_manifests(&config, None)
         .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let mut providers: Providers = BTreeMap::new();
     let mut errors = Vec::new();
     for p in config.providers.values() {
-        match provider::build(
+        match provider::registry::build(
             &p.name,
             &p.settings,
             &provider::BuildContext::new(secrets.clone()),

@@ -6,14 +6,16 @@
 
 pub mod daemon;
 pub mod instrument;
+pub mod load;
 
 use std::collections::BTreeMap;
 
 use crate::apply::{apply_zone_plan, ApplyOptions, ApplyReport};
 use crate::config::{Config, SecretError, SecretPolicy, ZoneConfig};
-use crate::manifest::{self, Diagnostics, ZoneManifest};
+use crate::input::{Diagnostic, Diagnostics};
+use crate::manifest::ZoneManifest;
 use crate::model::{Fqdn, RrKey};
-use crate::plan::{self, IgnoreSet, Plan, PlanInput, ZonePlan};
+use crate::plan::{self, Plan, PlanInput, ZonePlan};
 use crate::provider::{self, Observed, Provider, ProviderError};
 
 /// Why a run could not produce or apply a plan.
@@ -55,7 +57,7 @@ pub fn build_providers(config: &Config, secrets: &SecretPolicy) -> Result<Provid
         .providers
         .values()
         .map(|p| {
-            provider::build(
+            provider::registry::build(
                 &p.name,
                 &p.settings,
                 &provider::BuildContext::new(secrets.clone()),
@@ -88,8 +90,7 @@ pub fn plan_from_live(
     provider: &dyn Provider,
     live: &Observed,
 ) -> ZonePlan {
-    // Validated when the config was loaded.
-    let ignore = IgnoreSet::new(&zc.ignore).unwrap_or_default();
+    let ignore = &zc.ignore;
     // Records octoDNS's `included`/`excluded` keep off this target are left alone on it,
     // in both directions (octoDNS neither creates nor deletes them there).
     let target = provider.name();
@@ -141,7 +142,7 @@ pub async fn plan_configured(
 ) -> Result<(Plan, Loaded), RunError> {
     let cfg = config.clone();
     let only_owned = only.cloned();
-    let load = tokio::task::spawn_blocking(move || manifest::load_all(&cfg, only_owned.as_ref()));
+    let load = tokio::task::spawn_blocking(move || load::load_manifests(&cfg, only_owned.as_ref()));
     let mut lives = Vec::new();
     let mut read_error = None;
     for zc in config
@@ -166,7 +167,7 @@ pub async fn plan_configured(
     let manifests = load
         .await
         .map_err(|e| {
-            RunError::Manifest(Diagnostics(vec![manifest::Diagnostic::file(
+            RunError::Manifest(Diagnostics(vec![Diagnostic::file(
                 &config.file,
                 format!("loading manifests failed: {e}"),
             )]))
