@@ -1,5 +1,5 @@
-//! The closed list of DNS backends, in one place: [`backends!`] below is the only line that
-//! names them all. From it come [`AnySettings`] (one variant per backend), [`PROVIDER_TYPES`],
+//! The closed list of DNS backends, in one place: the `backends!` invocation below is the
+//! only line that names them all. From it come [`AnySettings`] (one variant per backend), [`PROVIDER_TYPES`],
 //! the JSON Schema of a provider entry ([`ProviderEntrySchema`]), and the dispatch of
 //! parsing ([`AnySettings::parse`]), checking ([`AnySettings::check`]) and building
 //! ([`build`]).
@@ -289,5 +289,102 @@ impl<'de> MapAccess<'de> for FieldsAccess<'_> {
         self.next += 1;
         seed.deserialize(value.clone())
             .map_err(|e| FieldError(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(v: serde_json::Value) -> Vec<(String, serde_json::Value)> {
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The minimal keys of each registered type.
+    fn minimal(kind: &str) -> serde_json::Value {
+        match kind {
+            "memory" => json!({}),
+            "zonefile" => json!({"directory": "live"}),
+            "powerdns" => json!({"url": "http://127.0.0.1:8081", "api_key": "env:K"}),
+            "rfc2136" => json!({"server": "127.0.0.1", "tsig": {"name": "k", "secret": "env:K"}}),
+            other => panic!("registered type {other} has no minimal settings in this test"),
+        }
+    }
+
+    #[test]
+    fn every_registered_type_parses_checks_and_has_a_schema() {
+        assert_eq!(
+            PROVIDER_TYPES,
+            ["memory", "zonefile", "powerdns", "rfc2136"]
+        );
+        for kind in PROVIDER_TYPES {
+            let s = AnySettings::resolve(kind, &fields(minimal(kind)), Path::new("/etc/zk"))
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(s.kind(), *kind);
+        }
+        let AnySettings::Zonefile(z) = AnySettings::resolve(
+            "zonefile",
+            &fields(minimal("zonefile")),
+            Path::new("/etc/zk"),
+        )
+        .unwrap() else {
+            panic!("not zonefile")
+        };
+        assert_eq!(
+            z.directory,
+            Path::new("/etc/zk/live"),
+            "check made it absolute"
+        );
+        let schema =
+            schemars::SchemaGenerator::default().into_root_schema_for::<ProviderEntrySchema>();
+        let variants = schema.get("oneOf").and_then(|v| v.as_array()).unwrap();
+        let kinds: Vec<&str> = variants
+            .iter()
+            .map(|v| v["properties"]["type"]["const"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, PROVIDER_TYPES);
+    }
+
+    #[test]
+    fn errors_name_the_key_at_fault() {
+        let e = AnySettings::parse("memory", &fields(json!({"directory": "x"}))).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("directory"));
+        assert!(
+            e.message.starts_with("memory: unknown field `directory`"),
+            "{}",
+            e.message
+        );
+        let mut f = fields(minimal("powerdns"));
+        f.push(("max_body_bytes".into(), json!("big")));
+        let e = AnySettings::parse("powerdns", &f).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("max_body_bytes"));
+        assert!(
+            e.message
+                .starts_with("powerdns: max_body_bytes: invalid type"),
+            "{}",
+            e.message
+        );
+        let e = AnySettings::parse("powerdns", &fields(json!({"url": "http://x"}))).unwrap_err();
+        assert_eq!(e.key, None, "a missing key is the entry's fault");
+        assert!(
+            e.message.contains("missing field `api_key`"),
+            "{}",
+            e.message
+        );
+        let e = AnySettings::parse("bind", &[]).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("type"));
+        let mut s = AnySettings::parse(
+            "powerdns",
+            &fields(json!({"url": "ftp://x", "api_key": "env:K"})),
+        )
+        .unwrap();
+        let e = s.check(Path::new(".")).unwrap_err();
+        assert_eq!(e.key, None);
+        assert!(e.message.starts_with("powerdns: url"), "{}", e.message);
     }
 }
