@@ -1,7 +1,8 @@
 //! The one duration grammar of every setting (provider `timeout`s, `rate_limit.per`, the
 //! `controller:` intervals, the matching `zonekeeper run` flags): humantime's, a number and
 //! a unit, optionally several (`250ms`, `30s`, `5m`, `1h 30m`). Units: `ms`, `s`/`sec`,
-//! `m`/`min`, `h`/`hr`, `d`, ... (<https://docs.rs/humantime/latest/humantime/fn.parse_duration.html>).
+//! `m`/`min`, `h`/`hr`, `d`, ...
+//! (<https://docs.rs/humantime/latest/humantime/fn.parse_duration.html>).
 //!
 //! Settings hold a [`HumanDuration`]: it parses with that grammar (in YAML, in JSON and from
 //! a flag), prints in it, and describes it in the JSON Schema.

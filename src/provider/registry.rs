@@ -1,8 +1,8 @@
 //! The closed list of DNS backends, in one place: the `backends!` invocation below is the
-//! only line that names them all. From it come [`AnySettings`] (one variant per backend), [`PROVIDER_TYPES`],
-//! the JSON Schema of a provider entry ([`ProviderEntrySchema`]), and the dispatch of
-//! parsing ([`AnySettings::parse`]), checking ([`AnySettings::check`]) and building
-//! ([`build`]).
+//! only line that names them all. From it come [`AnySettings`] (one variant per backend),
+//! [`PROVIDER_TYPES`], the JSON Schema of a provider entry ([`ProviderEntrySchema`]), and the
+//! dispatch of parsing ([`AnySettings::parse`]), checking ([`AnySettings::check`]) and
+//! building ([`build`]).
 //!
 //! Each backend file (`provider/<kind>.rs`) exports:
 //! - `KIND: &str`, the `type:` of its config entries and the key of its octoDNS per-record
