@@ -15,6 +15,7 @@ pub mod apply;
 pub mod config;
 pub mod controller;
 pub mod http;
+pub mod input;
 pub mod manifest;
 pub mod model;
 pub mod plan;

@@ -47,9 +47,12 @@ async fn run(guard: bool, test: &str) {
             algorithm: Default::default(),
             secret: SecretRef::File(secret_file.clone()),
         },
-        zones: zones.iter().cloned().collect(),
+        zones: zones
+            .iter()
+            .map(|z| zonekeeper::model::Fqdn::parse(z).expect("suite zone names are valid"))
+            .collect(),
         guard,
-        timeout: 10,
+        timeout: zonekeeper::input::HumanDuration::from_secs(10),
     };
     let secret = SecretRef::File(secret_file).resolve().expect("secret");
     let p = Rfc2136Provider::new("bind", &settings, &secret);

@@ -35,7 +35,7 @@ fn provider(bind: &Bind, secret: &str, guard: bool) -> Rfc2136Provider {
         },
         zones: vec![],
         guard,
-        timeout: 10,
+        timeout: zonekeeper::input::HumanDuration::from_secs(10),
     };
     let secret = SecretRef::File(path).resolve().unwrap();
     Rfc2136Provider::new("bind", &settings, &secret)
@@ -485,11 +485,12 @@ async fn bench_apply() {
 
 #[test]
 fn config_keys_and_relative_secret_files() {
-    use zonekeeper::config::{Config, ProviderSettings};
+    use zonekeeper::config::Config;
+    use zonekeeper::provider::registry::AnySettings;
     use zonekeeper::provider::rfc2136::TsigAlgorithm;
     let text = "providers:\n  bind:\n    type: rfc2136\n    server: 127.0.0.1:5353\n    tsig:\n      name: zk\n      algorithm: hmac-sha512\n      secret: file:keys/tsig\n    zones: [example.com]\n    guard: true\nzones:\n  example.com:\n    targets: [bind]\n";
     let c = Config::parse(text, std::path::Path::new("/etc/zk/zonekeeper.yaml")).unwrap();
-    let ProviderSettings::Rfc2136(s) = &c.providers["bind"].settings else {
+    let AnySettings::Rfc2136(s) = &c.providers["bind"].settings else {
         panic!("not rfc2136")
     };
     assert_eq!(

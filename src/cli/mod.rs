@@ -11,12 +11,14 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use zonekeeper::config::{Config, ControllerConfig, SecretPolicy};
+use zonekeeper::config::controller::ControllerConfig;
+use zonekeeper::config::{Config, SecretPolicy};
+use zonekeeper::controller::load::load_manifests;
 use zonekeeper::controller::reconcile::{
     apply_planned, JournalSink, Outcome, ReconcileOptions, ZoneReport,
 };
 use zonekeeper::controller::{self, PlannedZone, RunError};
-use zonekeeper::manifest::{self, render as yaml_render, schema};
+use zonekeeper::manifest::{render as yaml_render, schema};
 use zonekeeper::model::Fqdn;
 use zonekeeper::plan::render;
 use zonekeeper::plan::Plan;
@@ -247,7 +249,7 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Schema { which } => {
             let v = match which {
-                SchemaKind::Config => schema::config_schema(),
+                SchemaKind::Config => zonekeeper::config::schema::config_schema(),
                 SchemaKind::Zone => schema::zone_schema(),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -271,7 +273,7 @@ fn zone_arg(zone: &Option<String>, config: &Config) -> anyhow::Result<Option<Fqd
 
 fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = load_config(path)?;
-    let manifests = manifest::load_all(&config, None).map_err(RunError::Manifest)?;
+    let manifests = load_manifests(&config, None).map_err(RunError::Manifest)?;
     let records: usize = manifests.iter().map(|(_, m)| m.zone.record_count()).sum();
     let rrsets: usize = manifests.iter().map(|(_, m)| m.zone.len()).sum();
     println!(
@@ -449,7 +451,7 @@ async fn import(path: &std::path::Path, args: ImportArgs) -> anyhow::Result<Exit
         source,
     };
     let secrets = SecretPolicy::from_env().map_err(secret_error)?;
-    let provider = zonekeeper::provider::build(
+    let provider = zonekeeper::provider::registry::build(
         &pc.name,
         &pc.settings,
         &zonekeeper::provider::BuildContext::new(secrets),

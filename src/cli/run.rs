@@ -1,4 +1,5 @@
-//! `zonekeeper run`: flags and the `controller:` section -> a source and daemon settings.
+//! `zonekeeper run`: flags over the `controller:` section -> a source and daemon settings.
+//! Resolving them (defaults, which source) is `config::controller`'s; this file maps flags.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,10 +9,12 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use zonekeeper::config::{ControllerConfig, SecretRef};
+use zonekeeper::config::controller::{ControllerConfig, SourceSettings, VerifyConfig};
+use zonekeeper::config::SecretRef;
 use zonekeeper::controller::daemon::{self, DaemonSettings};
 use zonekeeper::controller::reconcile::ReconcileOptions;
 use zonekeeper::controller::scheduler::RetryTimes;
+use zonekeeper::input::HumanDuration;
 use zonekeeper::source::dir::DirSource;
 use zonekeeper::source::git::{GitSettings, GitSource};
 use zonekeeper::source::Source;
@@ -36,7 +39,7 @@ pub struct RunArgs {
     /// Address of the HTTP server (/metrics, /healthz, /readyz, /status, /hooks/git)
     /// [default: 127.0.0.1:9353].
     #[arg(long)]
-    pub listen: Option<String>,
+    pub listen: Option<SocketAddr>,
     /// Webhook secret, as env:NAME or file:PATH. Without one, every webhook call gets 401.
     #[arg(long)]
     pub webhook_secret: Option<String>,
@@ -56,24 +59,16 @@ pub struct RunArgs {
     pub allow_rewind: bool,
     /// How often to fetch, e.g. 60s, 5m [default: 60s; jittered +-10%].
     #[arg(long)]
-    pub interval: Option<String>,
+    pub interval: Option<HumanDuration>,
     /// How often to re-plan every zone to catch drift, e.g. 10m [default: 10m].
     #[arg(long)]
-    pub resync_interval: Option<String>,
+    pub resync_interval: Option<HumanDuration>,
     /// Zones reconciled at the same time [default: 4].
     #[arg(long)]
     pub concurrency: Option<usize>,
     /// Audit journal (JSON lines) [default: <state-dir>/journal.jsonl].
     #[arg(long)]
     pub journal: Option<PathBuf>,
-}
-
-fn duration(s: Option<&str>, default: Duration, what: &str) -> anyhow::Result<Duration> {
-    match s {
-        None => Ok(default),
-        Some(s) => humantime::parse_duration(s)
-            .with_context(|| format!("invalid {what} {s:?} (examples: 30s, 5m, 1h)")),
-    }
 }
 
 /// Resolves flags over the config file's `controller:` section and runs the daemon.
@@ -90,84 +85,72 @@ pub async fn run(
     } else {
         ControllerConfig::default()
     };
+    // Secret flags are parsed here, not by clap, so a pasted secret is never echoed.
     let here = std::path::Path::new(".");
-    let secret_ref = |flag: Option<String>,
-                      cfg: Option<SecretRef>,
-                      what: &str|
-     -> anyhow::Result<Option<SecretRef>> {
-        Ok(match flag {
-            Some(s) => Some(SecretRef::parse(&s, here).with_context(|| format!("--{what}"))?),
-            None => cfg,
-        })
+    let secret_ref = |flag: Option<String>, what: &str| -> anyhow::Result<Option<SecretRef>> {
+        flag.map(|s| SecretRef::parse(&s, here).with_context(|| format!("--{what}")))
+            .transpose()
     };
-    let token_ref = secret_ref(a.token.clone(), file.token.clone(), "token")?;
-    let webhook_ref = secret_ref(
-        a.webhook_secret.clone(),
-        file.webhook_secret.clone(),
-        "webhook-secret",
-    )?;
+    let flags = ControllerConfig {
+        repo: a.repo,
+        branch: a.branch,
+        path: a.path,
+        dir: a.dir,
+        state_dir: a.state_dir,
+        listen: a.listen,
+        webhook_secret: secret_ref(a.webhook_secret, "webhook-secret")?,
+        token: secret_ref(a.token, "token")?,
+        ssh_key: a.ssh_key,
+        interval: a.interval,
+        resync_interval: a.resync_interval,
+        concurrency: a.concurrency,
+        journal: a.journal,
+        verify: a
+            .allowed_signers
+            .map(|allowed_signers| VerifyConfig { allowed_signers }),
+        allow_rewind: a.allow_rewind.then_some(true),
+        allowed_secrets: None,
+    };
+    let c = file.overridden_by(flags).resolve()?;
     let resolve =
         |r: &Option<SecretRef>, what: &str| -> anyhow::Result<Option<zonekeeper::config::Secret>> {
             r.as_ref()
                 .map(|r| r.resolve().with_context(|| what.to_string()))
                 .transpose()
         };
-    let state_dir = a
-        .state_dir
-        .or(file.state_dir)
-        .unwrap_or_else(|| PathBuf::from("zonekeeper-state"));
-    std::fs::create_dir_all(&state_dir)
-        .with_context(|| format!("cannot create {}", state_dir.display()))?;
-    let listen: SocketAddr = a
-        .listen
-        .or(file.listen)
-        .unwrap_or_else(|| "127.0.0.1:9353".into())
-        .parse()
-        .context("invalid --listen address (example: 127.0.0.1:9353)")?;
-    let source: Arc<dyn Source> = match (a.dir.or(file.dir), a.repo.or(file.repo)) {
-        (Some(dir), None) => Arc::new(DirSource::new(dir)?),
-        (None, Some(url)) => Arc::new(GitSource::new(GitSettings {
+    std::fs::create_dir_all(&c.state_dir)
+        .with_context(|| format!("cannot create {}", c.state_dir.display()))?;
+    let source: Arc<dyn Source> = match &c.source {
+        SourceSettings::Dir(dir) => Arc::new(DirSource::new(dir.clone())?),
+        SourceSettings::Git {
             url,
-            branch: a.branch.or(file.branch).unwrap_or_else(|| "main".into()),
-            path: a.path.or(file.path),
-            cache_dir: state_dir.join("git"),
-            token: resolve(&token_ref, "token")?,
-            ssh_key: a.ssh_key.or(file.ssh_key),
-            allowed_signers: a.allowed_signers.or(file.verify.map(|v| v.allowed_signers)),
-            allow_rewind: a.allow_rewind || file.allow_rewind.unwrap_or(false),
+            branch,
+            path,
+            token,
+            ssh_key,
+            allowed_signers,
+            allow_rewind,
+        } => Arc::new(GitSource::new(GitSettings {
+            url: url.clone(),
+            branch: branch.clone(),
+            path: path.clone(),
+            cache_dir: c.state_dir.join("git"),
+            token: resolve(token, "token")?,
+            ssh_key: ssh_key.clone(),
+            allowed_signers: allowed_signers.clone(),
+            allow_rewind: *allow_rewind,
         })?),
-        (Some(_), Some(_)) => bail!("give either a repository (--repo) or a directory (--dir), not both"),
-        (None, None) => bail!("nothing to follow: give --repo URL or --dir PATH (or `controller: {{repo: ...}}` in --config)"),
     };
     // Manifests come from git: they may resolve only the secrets the operator allows, and
     // never the controller's own credentials.
-    let mut secrets = match file.allowed_secrets.as_deref() {
-        Some(list) => zonekeeper::config::SecretPolicy::allowing(list)?,
-        None => zonekeeper::config::SecretPolicy::from_env()?,
-    };
-    for own in [&webhook_ref, &token_ref].into_iter().flatten() {
-        secrets = secrets.deny(own.clone());
-    }
+    let secrets = c.secret_policy()?;
     let settings = DaemonSettings {
-        listen,
-        interval: duration(
-            a.interval.as_deref().or(file.interval.as_deref()),
-            Duration::from_secs(60),
-            "--interval",
-        )?,
-        resync_interval: duration(
-            a.resync_interval
-                .as_deref()
-                .or(file.resync_interval.as_deref()),
-            Duration::from_secs(600),
-            "--resync-interval",
-        )?,
-        concurrency: a.concurrency.or(file.concurrency).unwrap_or(4).max(1),
-        journal: a
-            .journal
-            .or(file.journal)
-            .unwrap_or_else(|| state_dir.join("journal.jsonl")),
-        webhook_secret: resolve(&webhook_ref, "webhook-secret")?,
+        listen: c.listen,
+        interval: c.interval,
+        resync_interval: c.resync_interval,
+        concurrency: c.concurrency,
+        journal: c.journal.clone(),
+        webhook_secret: resolve(&c.webhook_secret, "webhook-secret")?,
         reconcile: ReconcileOptions::default(),
         zone_retry: RetryTimes {
             min: Duration::from_secs(5),

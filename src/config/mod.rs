@@ -1,23 +1,27 @@
 //! `zonekeeper.yaml`: providers, zones -> targets, and per-zone rules.
 //!
 //! Two stages, like ripgrep's flags: [`RawConfig`] is the file as written (serde shapes,
-//! unknown keys refused, every entry keeps its line); [`Config`] is the checked result with
-//! paths made absolute, provider settings typed and zone names normalised. Secrets stay
-//! references here; providers resolve them when they are built.
+//! unknown keys refused, every entry keeps its line); [`Config`] is the checked result:
+//! paths absolute, provider settings typed and checked by their backend
+//! ([`crate::provider::registry`]), zone names normalised, ignore rules compiled. Nothing
+//! downstream parses a value again. Secrets stay references here; providers resolve them
+//! when they are built. The `controller:` section is [`controller`]'s.
+
+pub mod controller;
+pub mod schema;
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::manifest::diag::{from_yaml_error, Diagnostic, Diagnostics, Pos};
+use crate::input::{from_yaml_error, read_input, yaml_options, Diagnostic, Diagnostics, Pos};
 use crate::model::Fqdn;
-use crate::plan::{IgnoreRule, Policy, Thresholds};
-use crate::provider::powerdns::PowerdnsSettings;
-use crate::provider::rfc2136::Rfc2136Settings;
-use crate::provider::zonefile::ZonefileSettings;
+use crate::plan::{IgnoreRule, IgnoreSet, Policy, Thresholds};
+use crate::provider::registry::{AnySettings, ProviderEntrySchema, PROVIDER_TYPES};
 
 pub use crate::secret::{Secret, SecretError, SecretPolicy, SecretRef};
 
@@ -27,7 +31,7 @@ pub use crate::secret::{Secret, SecretError, SecretPolicy, SecretRef};
 pub struct RawConfig {
     /// Named providers (DNS hosts) zones can target.
     #[serde(default)]
-    #[schemars(with = "BTreeMap<String, RawProviderSchema>")]
+    #[schemars(with = "BTreeMap<String, ProviderEntrySchema>")]
     pub providers: BTreeMap<String, Spanned<RawProvider>>,
     /// Managed zones, keyed by zone name (trailing dot optional).
     #[serde(default)]
@@ -38,158 +42,49 @@ pub struct RawConfig {
     pub defaults: RawDefaults,
     /// How `zonekeeper run` gets its manifests and serves its API (flags override these).
     #[serde(default)]
-    pub controller: Option<ControllerConfig>,
+    pub controller: Option<controller::ControllerConfig>,
 }
 
-/// The `controller:` section: settings of `zonekeeper run`. Every key has a flag of the
-/// same name (`--repo`, `--state-dir`, ...) that overrides it.
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ControllerConfig {
-    /// Git repository URL (`file://`, `git://`, `https://`, `ssh://`).
-    pub repo: Option<String>,
-    /// Branch to follow (default `main`).
-    pub branch: Option<String>,
-    /// Directory inside the repository holding `zonekeeper.yaml`.
-    pub path: Option<PathBuf>,
-    /// A local directory instead of a repository (development).
-    pub dir: Option<PathBuf>,
-    /// Cache and journal directory (default `./zonekeeper-state`).
-    pub state_dir: Option<PathBuf>,
-    /// HTTP listen address (default `127.0.0.1:9353`).
-    pub listen: Option<String>,
-    /// Shared secret for `POST /hooks/git` (`env:`/`file:`).
-    pub webhook_secret: Option<SecretRef>,
-    /// HTTPS token for the repository (`env:`/`file:`).
-    pub token: Option<SecretRef>,
-    /// SSH private key file for `ssh://` repositories.
-    pub ssh_key: Option<PathBuf>,
-    /// Poll interval, e.g. `60s` (default 60 s, jittered +-10%).
-    pub interval: Option<String>,
-    /// Full drift sweep interval, e.g. `10m` (default 10 min, jittered +-10%).
-    pub resync_interval: Option<String>,
-    /// Zones reconciled at the same time (default 4).
-    pub concurrency: Option<usize>,
-    /// Audit journal path (default `<state_dir>/journal.jsonl`).
-    pub journal: Option<PathBuf>,
-    /// Accept only commits signed by these SSH keys.
-    pub verify: Option<VerifyConfig>,
-    /// Accept a head that does not descend from the last one taken (default false).
-    pub allow_rewind: Option<bool>,
-    /// Secret references the repository's manifests may use (globs such as `env:PDNS_*`,
-    /// `file:/etc/zonekeeper/secrets/*`). Unset: any except the controller's own
-    /// credentials and files inside the repository. Also `ZONEKEEPER_ALLOWED_SECRETS`.
-    pub allowed_secrets: Option<Vec<String>>,
-}
-
-/// Commit signature checking.
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VerifyConfig {
-    /// A file in git's `gpg.ssh.allowedSignersFile` format.
-    pub allowed_signers: PathBuf,
-}
-
-impl ControllerConfig {
-    /// Reads only the `controller:` section of a local file (`zonekeeper run --config`).
-    /// Providers and zones come from the source, not from this file.
-    pub fn load(path: &Path) -> Result<ControllerConfig, Diagnostics> {
-        let text = read_input(path).map_err(|d| Diagnostics(vec![d]))?;
-        let raw: RawConfig = serde_saphyr::from_str_with_options(
-            &text,
-            crate::manifest::octodns::yaml_options(text.len()),
-        )
-        .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let mut c = raw.controller.unwrap_or_default();
-        // Relative paths in the file are relative to the file.
-        for p in [&mut c.dir, &mut c.state_dir, &mut c.ssh_key, &mut c.journal]
-            .into_iter()
-            .flatten()
-        {
-            if p.is_relative() && !base.as_os_str().is_empty() {
-                *p = base.join(&*p);
-            }
-        }
-        if let Some(v) = &mut c.verify {
-            if v.allowed_signers.is_relative() {
-                v.allowed_signers = base.join(&v.allowed_signers);
-            }
-        }
-        c.webhook_secret = c.webhook_secret.map(|s| s.relative_to(base));
-        c.token = c.token.map(|s| s.relative_to(base));
-        Ok(c)
-    }
-}
-
-/// A provider entry: `type` plus that type's own settings.
-#[derive(Debug, Deserialize)]
+/// A provider entry as written: `type` plus that type's own keys, each with its line (the
+/// keys are typed later, by the backend [`AnySettings::parse`] picks from `type`).
+#[derive(Debug, Default)]
 pub struct RawProvider {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(flatten)]
-    pub settings: serde_json::Map<String, serde_json::Value>,
+    /// `type`, with where it was written; `None` when missing.
+    pub kind: Option<(String, Pos)>,
+    /// The other keys in file order: name and value.
+    pub fields: Vec<(String, serde_json::Value)>,
+    /// Where each of `fields` was written.
+    pub positions: Vec<Pos>,
 }
 
-/// Schema-only view of a provider entry (the settings depend on `type`).
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-#[serde(untagged)]
-pub enum RawProviderSchema {
-    Memory {
-        /// `memory`: zones in process memory (tests, dry runs).
-        #[serde(rename = "type")]
-        kind: MemoryTag,
-    },
-    Zonefile {
-        /// `zonefile`: RFC 1035 master files in a directory.
-        #[serde(rename = "type")]
-        kind: ZonefileTag,
-        #[serde(flatten)]
-        settings: ZonefileSettings,
-    },
-    Powerdns {
-        /// `powerdns`: a PowerDNS Authoritative server through its HTTP API.
-        #[serde(rename = "type")]
-        kind: PowerdnsTag,
-        #[serde(flatten)]
-        settings: PowerdnsSettings,
-    },
-    Rfc2136 {
-        /// `rfc2136`: a primary server written by TSIG-signed UPDATE, read by AXFR (BIND).
-        #[serde(rename = "type")]
-        kind: Rfc2136Tag,
-        #[serde(flatten)]
-        settings: Rfc2136Settings,
-    },
-}
-
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "lowercase")]
-pub enum MemoryTag {
-    Memory,
-}
-
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "lowercase")]
-pub enum ZonefileTag {
-    Zonefile,
-}
-
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "lowercase")]
-pub enum PowerdnsTag {
-    Powerdns,
-}
-
-#[derive(JsonSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "lowercase")]
-pub enum Rfc2136Tag {
-    Rfc2136,
+impl<'de> Deserialize<'de> for RawProvider {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawProvider;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a provider: `type` and its settings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawProvider, A::Error> {
+                let mut p = RawProvider::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let pos = Pos::from_saphyr(&key.referenced);
+                    if key.value == "type" {
+                        let kind: String = map.next_value()?;
+                        p.kind = Some((kind, pos));
+                    } else {
+                        p.fields.push((key.value, map.next_value()?));
+                        p.positions.push(pos);
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// One managed zone.
@@ -225,28 +120,12 @@ pub struct RawDefaults {
     pub zones_dir: Option<String>,
 }
 
-/// Settings of the `memory` provider (none).
-#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemorySettings {}
-
-/// A provider's typed settings.
-#[derive(Clone, Debug)]
-pub enum ProviderSettings {
-    Memory(MemorySettings),
-    Zonefile(ZonefileSettings),
-    Powerdns(PowerdnsSettings),
-    Rfc2136(Rfc2136Settings),
-}
-
-/// The provider types zonekeeper knows, for help texts and errors.
-pub const PROVIDER_TYPES: &[&str] = &["memory", "zonefile", "powerdns", "rfc2136"];
-
 /// A checked provider entry.
 #[derive(Clone, Debug)]
 pub struct ProviderConfig {
     pub name: String,
-    pub settings: ProviderSettings,
+    /// Typed and checked by the backend; build it with [`crate::provider::registry::build`].
+    pub settings: AnySettings,
     pub pos: Pos,
 }
 
@@ -259,7 +138,9 @@ pub struct ZoneConfig {
     pub file: PathBuf,
     pub policy: Policy,
     pub thresholds: Thresholds,
-    pub ignore: Vec<IgnoreRule>,
+    /// Records never touched: `defaults.ignore` then the zone's own, compiled
+    /// ([`IgnoreSet::rules`] gives them as written).
+    pub ignore: IgnoreSet,
     pub pos: Pos,
 }
 
@@ -283,11 +164,8 @@ impl Config {
 
     /// Checks configuration text that was read from `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Config, Diagnostics> {
-        let raw: RawConfig = serde_saphyr::from_str_with_options(
-            text,
-            crate::manifest::octodns::yaml_options(text.len()),
-        )
-        .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
+        let raw: RawConfig = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
+            .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
         let base_dir = path
             .parent()
             .map(|p| {
@@ -307,34 +185,23 @@ impl Config {
     }
 }
 
-/// Reads an input file, turning "missing", "a directory" and "unreadable" into diagnostics.
-pub fn read_input(path: &Path) -> Result<String, Diagnostic> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => {
-            return Err(Diagnostic::file(
-                path,
-                "is a directory, expected a YAML file",
-            ))
-        }
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Diagnostic::file(path, "file not found"));
-        }
-        Err(e) => return Err(Diagnostic::file(path, format!("cannot read: {e}"))),
-    }
-    std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidData => Diagnostic::file(path, "is not UTF-8 text"),
-        _ => Diagnostic::file(path, format!("cannot read: {e}")),
-    })
-}
-
 fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagnostics> {
     let mut diags = Vec::new();
     let mut providers = BTreeMap::new();
     for (name, entry) in raw.providers {
         let pos = Pos::from_saphyr(&entry.referenced);
         let record = Some(format!("provider {name:?}"));
-        match provider_settings(&entry.value, base_dir) {
+        let raw = entry.value;
+        let Some((kind, kind_pos)) = &raw.kind else {
+            diags.push(Diagnostic::new(
+                file,
+                pos,
+                record,
+                format!("missing `type` (one of {})", PROVIDER_TYPES.join(", ")),
+            ));
+            continue;
+        };
+        match AnySettings::resolve(kind, &raw.fields, base_dir) {
             Ok(settings) => {
                 providers.insert(
                     name.clone(),
@@ -345,7 +212,20 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
                     },
                 );
             }
-            Err(msg) => diags.push(Diagnostic::new(file, pos, record, msg)),
+            Err(e) => {
+                // Point at the key at fault when the backend named one.
+                let at = match e.key.as_deref() {
+                    Some("type") => *kind_pos,
+                    Some(k) => raw
+                        .fields
+                        .iter()
+                        .position(|(name, _)| name == k)
+                        .and_then(|i| raw.positions.get(i).copied())
+                        .unwrap_or(pos),
+                    None => pos,
+                };
+                diags.push(Diagnostic::new(file, at, record, e.message));
+            }
         }
     }
     let zones_dir = base_dir.join(raw.defaults.zones_dir.as_deref().unwrap_or("zones"));
@@ -428,14 +308,19 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
                 ));
             }
         }
-        if let Err(e) = crate::plan::IgnoreSet::new(&ignore) {
-            diags.push(Diagnostic::new(
-                file,
-                pos,
-                record.clone(),
-                format!("invalid ignore pattern: {e}"),
-            ));
-        }
+        let ignore = match IgnoreSet::new(&ignore) {
+            Ok(set) => set,
+            Err(e) => {
+                diags.push(Diagnostic::new(
+                    file,
+                    pos,
+                    record.clone(),
+                    format!("invalid ignore pattern: {e}"),
+                ));
+                // Never used: a diagnostic means no `Config` is returned.
+                IgnoreSet::default()
+            }
+        };
         let file_path = match z.file {
             Some(f) => base_dir.join(f),
             None => zones_dir.join(format!("{}.yaml", fqdn.without_dot())),
@@ -464,43 +349,6 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
     }
 }
 
-fn typed<T: serde::de::DeserializeOwned>(
-    kind: &str,
-    map: &serde_json::Map<String, serde_json::Value>,
-) -> Result<T, String> {
-    serde_json::from_value(serde_json::Value::Object(map.clone()))
-        .map_err(|e| format!("{kind}: {e}"))
-}
-
-fn provider_settings(raw: &RawProvider, base_dir: &Path) -> Result<ProviderSettings, String> {
-    match raw.kind.as_str() {
-        "memory" => typed("memory", &raw.settings).map(ProviderSettings::Memory),
-        "zonefile" => {
-            let mut s: ZonefileSettings = typed("zonefile", &raw.settings)?;
-            s.directory = base_dir.join(&s.directory);
-            Ok(ProviderSettings::Zonefile(s))
-        }
-        "powerdns" => {
-            let mut s: PowerdnsSettings = typed("powerdns", &raw.settings)?;
-            s.api_key = s.api_key.relative_to(base_dir);
-            s.validate().map_err(|e| format!("powerdns: {e}"))?;
-            Ok(ProviderSettings::Powerdns(s))
-        }
-        "rfc2136" => {
-            let mut s: Rfc2136Settings = typed("rfc2136", &raw.settings)?;
-            s.tsig.secret = s.tsig.secret.relative_to(base_dir);
-            if let Some(bad) = s.zones.iter().find(|z| Fqdn::parse(z).is_err()) {
-                return Err(format!("rfc2136: invalid zone name {bad:?} in `zones`"));
-            }
-            Ok(ProviderSettings::Rfc2136(s))
-        }
-        other => Err(format!(
-            "unknown provider type {other:?} (known: {})",
-            PROVIDER_TYPES.join(", ")
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,7 +361,7 @@ mod tests {
         assert_eq!(z.name.as_str(), "example.com.");
         assert_eq!(z.file, Path::new("/etc/zk/zones/example.com.yaml"));
         assert_eq!(z.policy, Policy::Sync);
-        let ProviderSettings::Zonefile(s) = &c.providers["local"].settings else {
+        let AnySettings::Zonefile(s) = &c.providers["local"].settings else {
             panic!()
         };
         assert_eq!(s.directory, Path::new("/etc/zk/./live"));
@@ -524,10 +372,167 @@ mod tests {
         let text = "providers:\n  local:\n    type: zonefile\n    directroy: ./live\nzones:\n  example.com:\n    targets: [lokal]\n";
         let e = Config::parse(text, Path::new("z.yaml")).unwrap_err();
         let s = e.to_string();
-        assert!(s.contains("z.yaml:3:") || s.contains("z.yaml:2:"), "{s}");
-        assert!(s.contains("directroy"), "{s}");
-        assert!(s.contains("lokal"), "{s}");
+        // The misspelt key's own line; the zone entry's for the unknown target.
+        assert!(
+            s.contains("z.yaml:4:5: provider \"local\": zonefile: unknown field `directroy`"),
+            "{s}"
+        );
+        assert!(
+            s.contains("z.yaml:7:5: zone \"example.com\": target \"lokal\""),
+            "{s}"
+        );
         let e = Config::parse("zones: {}\nprovider: {}\n", Path::new("z.yaml")).unwrap_err();
         assert!(e.to_string().contains("provider"), "{e}");
+    }
+
+    fn pdns(keys: &str) -> String {
+        format!(
+            "providers:\n  pdns:\n    type: powerdns\n    url: http://127.0.0.1:8081\n{keys}\
+             zones:\n  example.com:\n    targets: [pdns]\n"
+        )
+    }
+
+    #[test]
+    fn provider_settings_are_typed_and_checked_by_their_backend() {
+        let text = pdns(
+            "    api_key: file:secrets/pdns\n    create_zones: true\n    rate_limit: {requests: 10, per: 1s}\n    zone_kind: Master\n    timeout: 30s\n",
+        );
+        let c = Config::parse(&text, Path::new("/etc/zk/zonekeeper.yaml")).unwrap();
+        let AnySettings::Powerdns(s) = &c.providers["pdns"].settings else {
+            panic!("not powerdns")
+        };
+        // A relative file: secret is relative to the config file.
+        assert_eq!(s.api_key, SecretRef::File("/etc/zk/secrets/pdns".into()));
+        assert!(s.create_zones);
+        assert_eq!(s.server_id, "localhost");
+        assert_eq!(s.zone_kind, crate::provider::powerdns::ZoneKind::Master);
+        assert_eq!(s.timeout.get(), std::time::Duration::from_secs(30));
+        let r = s.rate_limit.as_ref().unwrap();
+        assert_eq!(r.per.get(), std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn provider_setting_errors_point_at_the_bad_key() {
+        // (keys from line 5 on, expected "file:line:column: message" start, must contain)
+        for (keys, at, needle) in [
+            (
+                "    api_key: env:K\n    rate_limit: {requests: 10, per: 1 fortnight}\n",
+                "z.yaml:6:5:",
+                "powerdns: rate_limit: invalid duration \"1 fortnight\"",
+            ),
+            ("    api_key: hunter2-literal\n", "z.yaml:5:5:", "env:NAME"),
+            (
+                "    api_key: env:K\n    zone_kind: Primary\n",
+                "z.yaml:6:5:",
+                "powerdns: zone_kind: unknown variant `Primary`",
+            ),
+            (
+                "    api_key: env:K\n    max_body: 5\n",
+                "z.yaml:6:5:",
+                "powerdns: unknown field `max_body`",
+            ),
+            (
+                "    api_key: env:K\n    timeout: 120\n",
+                "z.yaml:6:5:",
+                "powerdns: timeout: 120 has no unit",
+            ),
+            (
+                "    api_key: env:K\n    rate_limit:\n      requests: 0\n      per: 1s\n",
+                "z.yaml:3:5:",
+                "rate_limit.requests must be at least 1",
+            ),
+            // A missing key concerns the whole entry: its line.
+            (
+                "    create_zones: true\n",
+                "z.yaml:3:5:",
+                "missing field `api_key`",
+            ),
+        ] {
+            let e = Config::parse(&pdns(keys), Path::new("z.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(at), "{keys:?}: want {at}: {e}");
+            assert!(e.contains(needle), "{keys:?}: want {needle}: {e}");
+            assert!(!e.contains("hunter2-literal"), "{e}");
+        }
+        let e = Config::parse(
+            "providers:\n  x:\n    directory: d\n    type: bind\n",
+            Path::new("z.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("z.yaml:4:5:"), "{e}");
+        assert!(
+            e.contains(
+                "unknown provider type \"bind\" (known: memory, zonefile, powerdns, rfc2136)"
+            ),
+            "{e}"
+        );
+        let e = Config::parse("providers:\n  x:\n    directory: d\n", Path::new("z.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing `type`"), "{e}");
+    }
+
+    #[test]
+    fn rfc2136_zones_are_names_and_timeouts_keep_their_old_form() {
+        let yaml = |extra: &str| {
+            format!(
+                "providers:\n  bind:\n    type: rfc2136\n    server: 127.0.0.1\n    tsig: {{name: k, secret: 'env:K'}}\n{extra}"
+            )
+        };
+        let c = Config::parse(
+            &yaml("    zones: [Example.COM, example.org.]\n    timeout: 10\n"),
+            Path::new("z.yaml"),
+        )
+        .unwrap();
+        let AnySettings::Rfc2136(s) = &c.providers["bind"].settings else {
+            panic!("not rfc2136")
+        };
+        let names: Vec<&str> = s.zones.iter().map(Fqdn::as_str).collect();
+        assert_eq!(names, ["example.com.", "example.org."]);
+        assert_eq!(s.timeout.get(), std::time::Duration::from_secs(10));
+        let c = Config::parse(&yaml("    timeout: 1500ms\n"), Path::new("z.yaml")).unwrap();
+        let AnySettings::Rfc2136(s) = &c.providers["bind"].settings else {
+            panic!("not rfc2136")
+        };
+        assert_eq!(s.timeout.get(), std::time::Duration::from_millis(1500));
+        let e = Config::parse(
+            &yaml("    guard: true\n    zones: [ok.test, 'bad..name']\n"),
+            Path::new("z.yaml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("z.yaml:7:5:"), "{e}");
+        assert!(e.contains("invalid zone name \"bad..name\""), "{e}");
+    }
+
+    #[test]
+    fn ignore_rules_are_compiled_once_with_the_rules_kept() {
+        let text = "providers:\n  m:\n    type: memory\ndefaults:\n  ignore: [{name: '_acme-challenge*', type: TXT}]\nzones:\n  example.com:\n    targets: [m]\n    ignore: [{name: 'tmp-*'}]\n";
+        let c = Config::parse(text, Path::new("z.yaml")).unwrap();
+        let z = &c.zones[0];
+        let names: Vec<&str> = z.ignore.rules().iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["_acme-challenge*", "tmp-*"]);
+        let key = |n: &str, t| crate::model::RrKey {
+            name: Fqdn::parse(n).unwrap(),
+            rtype: t,
+        };
+        use crate::model::RecordType;
+        assert!(z.ignore.matches(
+            &z.name,
+            &key("_acme-challenge.example.com", RecordType::TXT)
+        ));
+        assert!(!z
+            .ignore
+            .matches(&z.name, &key("_acme-challenge.example.com", RecordType::A)));
+        assert!(z
+            .ignore
+            .matches(&z.name, &key("tmp-1.example.com", RecordType::A)));
+        let bad = text.replace("tmp-*", "[z-a");
+        let e = Config::parse(&bad, Path::new("z.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid ignore pattern"), "{e}");
     }
 }

@@ -9,18 +9,19 @@
 
 pub mod daemon;
 pub mod instrument;
+pub mod load;
 pub mod reconcile;
 pub mod revision;
 pub mod scheduler;
 
 use std::collections::BTreeMap;
-
 use std::sync::Arc;
 
 use crate::config::{Config, SecretError, ZoneConfig};
-use crate::manifest::{self, Diagnostics, ZoneManifest};
+use crate::input::{Diagnostic, Diagnostics};
+use crate::manifest::ZoneManifest;
 use crate::model::{Fqdn, RrKey};
-use crate::plan::{self, IgnoreSet, Plan, PlanInput, ZonePlan};
+use crate::plan::{self, Plan, PlanInput, ZonePlan};
 use crate::provider::{self, BuildContext, Observed, Provider, ProviderError};
 use crate::retry::RetryPolicy;
 use reconcile::{read_with_retry, TargetError, TargetPlan};
@@ -74,7 +75,7 @@ pub fn build_providers(config: &Config, ctx: &BuildContext) -> Result<Providers,
         .providers
         .values()
         .map(|p| {
-            provider::build(&p.name, &p.settings, ctx)
+            provider::registry::build(&p.name, &p.settings, ctx)
                 .map(|b| (p.name.clone(), b))
                 .map_err(|source| RunError::Secret {
                     provider: p.name.clone(),
@@ -91,8 +92,7 @@ pub fn plan_from_live(
     provider: &dyn Provider,
     live: &Observed,
 ) -> ZonePlan {
-    // Validated when the config was loaded.
-    let ignore = IgnoreSet::new(&zc.ignore).unwrap_or_default();
+    let ignore = &zc.ignore;
     // Records octoDNS's `included`/`excluded` keep off this target are left alone on it,
     // in both directions (octoDNS neither creates nor deletes them there).
     let target = provider.name();
@@ -154,7 +154,7 @@ pub async fn plan_configured(
 ) -> Result<(Plan, Vec<PlannedZone>), RunError> {
     let cfg = config.clone();
     let only_owned = only.cloned();
-    let load = tokio::task::spawn_blocking(move || manifest::load_all(&cfg, only_owned.as_ref()));
+    let load = tokio::task::spawn_blocking(move || load::load_manifests(&cfg, only_owned.as_ref()));
     let mut reads: Vec<ObservedTargets> = Vec::new();
     for zc in config
         .zones
@@ -177,7 +177,7 @@ pub async fn plan_configured(
     let manifests = load
         .await
         .map_err(|e| {
-            RunError::Manifest(Diagnostics(vec![manifest::Diagnostic::file(
+            RunError::Manifest(Diagnostics(vec![Diagnostic::file(
                 &config.file,
                 format!("loading manifests failed: {e}"),
             )]))

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::instrument::Instrumented;
 use super::Providers;
 use crate::config::{Config, ZoneConfig};
-use crate::manifest::{self, ZoneManifest};
+use crate::manifest::ZoneManifest;
 use crate::model::Fqdn;
 use crate::provider::{self, BuildContext};
 use crate::source::Snapshot;
@@ -41,12 +41,12 @@ pub fn load_snapshot(
     let config_path = snap.root.join("zonekeeper.yaml");
     let config = Config::load(&config_path)
         .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let manifests = manifest::load_all(&config, None)
+    let manifests = super::load::load_manifests(&config, None)
         .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     let mut providers: Providers = BTreeMap::new();
     let mut errors = Vec::new();
     for p in config.providers.values() {
-        match provider::build(&p.name, &p.settings, &ctx) {
+        match provider::registry::build(&p.name, &p.settings, &ctx) {
             Ok(b) => {
                 providers.insert(
                     p.name.clone(),

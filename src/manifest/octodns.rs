@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
-use super::diag::{Diagnostic, Pos};
 use super::fields::{self, Field, Kind};
 use super::raw::{RawMeta, RawRecord, RawValue, RawZoneFile, Scalar};
+use crate::input::{from_yaml_error, yaml_options, Diagnostic, Pos};
 use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
 use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone, MAX_TTL};
 
@@ -60,21 +60,6 @@ impl ZoneManifest {
     }
 }
 
-/// Parses YAML text with a node budget scaled to its size: large zones parse, hostile input
-/// (alias bombs, deep nesting) is still bounded.
-pub fn yaml_options(len: usize) -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = budget.max_nodes.max(len / 2);
-    budget.max_events = budget.max_events.max(len);
-    budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(len);
-    let mut opts = serde_saphyr::Options::default();
-    opts.budget = Some(budget);
-    // Only `true`/`false` are booleans: `N` (a LOC direction), `no`, `on` stay strings,
-    // as octoDNS's loader reads them.
-    opts.strict_booleans = true;
-    opts
-}
-
 /// Reads one zone file's text. All problems are returned, not only the first.
 pub fn parse_zone(text: &str, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
     let mut m = parse_zone_text(text, file, origin)?;
@@ -101,7 +86,7 @@ fn parse_zone_text(
         }
     }
     let raw: RawZoneFile = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
-        .map_err(|e| vec![super::diag::from_yaml_error(file, &e)])?;
+        .map_err(|e| vec![from_yaml_error(file, &e)])?;
     let mut b = Builder::new(file, origin);
     b.add(raw);
     b.finish()

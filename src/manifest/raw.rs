@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::diag::Pos;
+use crate::input::Pos;
 
 /// A YAML scalar as octoDNS's loader would see it.
 #[derive(Clone, Debug, PartialEq)]

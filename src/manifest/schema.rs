@@ -1,16 +1,10 @@
-//! JSON Schemas for editors and CI: the config schema is derived from the config types
-//! (schemars), the zone-file schema from the same field table the parser uses.
+//! JSON Schema of octoDNS zone files for editors and CI, built from the same field table the
+//! parser uses. (The config schema lives with the config: `config::schema`.)
 
 use serde_json::{json, Map, Value};
 
 use super::fields::{self, Kind};
-use crate::config::RawConfig;
 use crate::model::RecordType;
-
-/// JSON Schema of `zonekeeper.yaml`.
-pub fn config_schema() -> Value {
-    serde_json::to_value(schemars::schema_for!(RawConfig)).unwrap_or(Value::Null)
-}
 
 fn kind_schema(k: Kind) -> Value {
     match k {

@@ -78,15 +78,21 @@ impl<'de> Deserialize<'de> for RecordTypeName {
     }
 }
 
-/// Ignore rules compiled once per zone.
+/// Ignore rules compiled once per zone (when the config loads), with the rules as written
+/// kept for display and hashing.
 #[derive(Clone, Debug, Default)]
 pub struct IgnoreSet {
     rules: Vec<(glob::Pattern, Option<RecordType>)>,
+    source: Vec<IgnoreRule>,
 }
 
 impl IgnoreSet {
+    /// Compiles `rules`.
+    ///
+    /// # Errors
+    /// The first rule whose `name` is not a valid glob.
     pub fn new(rules: &[IgnoreRule]) -> Result<IgnoreSet, glob::PatternError> {
-        let rules = rules
+        let compiled = rules
             .iter()
             .map(|r| {
                 Ok((
@@ -95,7 +101,15 @@ impl IgnoreSet {
                 ))
             })
             .collect::<Result<_, glob::PatternError>>()?;
-        Ok(IgnoreSet { rules })
+        Ok(IgnoreSet {
+            rules: compiled,
+            source: rules.to_vec(),
+        })
+    }
+
+    /// The rules as written, in order.
+    pub fn rules(&self) -> &[IgnoreRule] {
+        &self.source
     }
 
     pub fn is_empty(&self) -> bool {

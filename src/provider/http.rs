@@ -18,15 +18,16 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::{ErrorKind, ProviderError};
+use crate::input::HumanDuration;
 
-/// `rate_limit: {requests: N, per: "5m"}`: at most N requests per period, in bursts of up to N.
+/// `rate_limit: {requests: N, per: 5m}`: at most N requests per period, in bursts of up to N.
 #[derive(Clone, Debug, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSettings {
     /// Requests allowed per period (at least 1).
     pub requests: u32,
-    /// The period: a number and a unit, `ms`, `s`, `m` or `h` (`"1s"`, `"5m"`).
-    pub per: String,
+    /// The period, e.g. `1s`, `5m` (the duration grammar of every setting).
+    pub per: HumanDuration,
 }
 
 impl RateLimitSettings {
@@ -34,34 +35,9 @@ impl RateLimitSettings {
     pub fn quota(&self) -> Result<Quota, String> {
         let burst =
             NonZeroU32::new(self.requests).ok_or("rate_limit.requests must be at least 1")?;
-        let per = parse_duration(&self.per).map_err(|e| format!("rate_limit.per: {e}"))?;
-        Quota::with_period(per / self.requests)
+        Quota::with_period(self.per.get() / self.requests)
             .map(|q| q.allow_burst(burst))
-            .ok_or_else(|| format!("rate_limit.per {:?} is too short", self.per))
-    }
-}
-
-/// Parses `250ms`, `30s`, `5m`, `1h`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| format!("{s:?} has no unit (use ms, s, m or h)"))?;
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} does not start with a whole number"))?;
-    let secs = |mul: u64| {
-        n.checked_mul(mul)
-            .map(Duration::from_secs)
-            .ok_or_else(|| format!("{s:?} is too long"))
-    };
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => secs(1),
-        "m" => secs(60),
-        "h" => secs(3600),
-        _ => Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+            .ok_or_else(|| format!("rate_limit.per {} is too short", self.per))
     }
 }
 
@@ -272,14 +248,10 @@ mod tests {
     }
 
     #[test]
-    fn durations_and_quotas() {
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("5 days").is_err());
+    fn quotas() {
         let q = RateLimitSettings {
             requests: 1200,
-            per: "5m".into(),
+            per: HumanDuration::from_secs(300),
         }
         .quota()
         .unwrap();
@@ -287,7 +259,7 @@ mod tests {
         assert_eq!(q.replenish_interval(), Duration::from_millis(250));
         assert!(RateLimitSettings {
             requests: 0,
-            per: "1s".into()
+            per: HumanDuration::from_secs(1)
         }
         .quota()
         .is_err());
@@ -312,7 +284,7 @@ mod tests {
         });
         let quota = RateLimitSettings {
             requests: 1,
-            per: "200ms".into(),
+            per: Duration::from_millis(200).into(),
         }
         .quota()
         .unwrap();

@@ -2,14 +2,40 @@
 //! when the process ends. Faults can be injected to exercise retries and per-change outcomes.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::Deserialize;
 
-use super::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
+use super::{BuildContext, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::model::{Fqdn, Zone};
 use crate::plan::{diff::apply_to, Capabilities, Change};
+use crate::secret::SecretError;
+
+/// The `type:` of this backend's config entries.
+pub const KIND: &str = "memory";
+
+/// `memory`: zones in process memory (tests, dry runs). It has no settings.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {}
+
+/// Nothing to check.
+pub fn check(_settings: &mut Settings, _base_dir: &Path) -> Result<(), String> {
+    Ok(())
+}
+
+/// An empty memory provider.
+pub fn build(
+    name: &str,
+    _settings: &Settings,
+    _ctx: &BuildContext,
+) -> Result<Box<dyn Provider>, SecretError> {
+    Ok(Box::new(MemoryProvider::new(name)))
+}
 
 /// A predicate that rejects individual changes (as a server refusing a value would).
 pub type RejectFn = dyn Fn(&Change) -> Option<String> + Send + Sync;
@@ -88,7 +114,7 @@ impl Provider for MemoryProvider {
     }
 
     fn kind(&self) -> &'static str {
-        "memory"
+        KIND
     }
 
     fn capabilities(&self) -> &Capabilities {

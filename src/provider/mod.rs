@@ -7,6 +7,7 @@ pub mod dnswire;
 pub mod http;
 pub mod memory;
 pub mod powerdns;
+pub mod registry;
 pub mod rfc2136;
 pub mod rfc3597;
 pub mod zonefile;
@@ -21,7 +22,7 @@ use async_trait::async_trait;
 use crate::model::{Fqdn, RrKey, RrSet, Zone};
 use crate::plan::{Capabilities, Change};
 use crate::retry::RetryPolicy;
-use crate::secret::{SecretError, SecretPolicy};
+use crate::secret::SecretPolicy;
 
 /// How a provider call failed; decides whether it is retried.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
@@ -333,26 +334,4 @@ pub trait Provider: Send + Sync {
         observed: &Observed,
         changes: &[Change],
     ) -> Vec<ChangeOutcome>;
-}
-
-/// Builds a provider from its checked configuration, resolving its secrets now.
-pub fn build(
-    name: &str,
-    settings: &crate::config::ProviderSettings,
-    ctx: &BuildContext,
-) -> Result<Box<dyn Provider>, SecretError> {
-    use crate::config::ProviderSettings;
-    let secrets = &ctx.secrets;
-    Ok(match settings {
-        ProviderSettings::Memory(_) => Box::new(memory::MemoryProvider::new(name)),
-        ProviderSettings::Zonefile(s) => Box::new(zonefile::ZonefileProvider::new(name, s.clone())),
-        ProviderSettings::Powerdns(s) => {
-            let key = secrets.resolve(&s.api_key)?;
-            Box::new(powerdns::PowerdnsProvider::new(name, s.clone(), key))
-        }
-        ProviderSettings::Rfc2136(s) => {
-            let secret = secrets.resolve(&s.tsig.secret)?;
-            Box::new(rfc2136::Rfc2136Provider::new(name, s, &secret))
-        }
-    })
 }

@@ -7,6 +7,7 @@
 //! Value conversion lives in [`content`].
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -15,12 +16,35 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::http::{HttpClient, HttpOptions, HttpResponse, RateLimitSettings};
-use super::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
+use super::{BuildContext, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
+use crate::input::HumanDuration;
 use crate::model::{presentation, Fqdn, RecordType, RrKey, RrSet, Zone, MAX_TTL};
 use crate::plan::{Capabilities, Change, Granularity};
-use crate::secret::{Secret, SecretRef};
+use crate::secret::{Secret, SecretError, SecretRef};
 
-/// Settings of a `powerdns` provider.
+/// The `type:` of this backend's config entries.
+pub const KIND: &str = "powerdns";
+
+/// This backend's settings, under the name the registry looks for.
+pub type Settings = PowerdnsSettings;
+
+/// Makes a relative `file:` API key relative to the config file, then [`PowerdnsSettings::validate`].
+pub fn check(settings: &mut Settings, base_dir: &Path) -> Result<(), String> {
+    settings.api_key = settings.api_key.clone().relative_to(base_dir);
+    settings.validate()
+}
+
+/// Resolves the API key and makes the provider.
+pub fn build(
+    name: &str,
+    settings: &Settings,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Provider>, SecretError> {
+    let key = ctx.secrets.resolve(&settings.api_key)?;
+    Ok(Box::new(PowerdnsProvider::new(name, settings.clone(), key)))
+}
+
+/// `powerdns`: a PowerDNS Authoritative server through its HTTP API.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PowerdnsSettings {
@@ -35,12 +59,12 @@ pub struct PowerdnsSettings {
     /// in a zone name cannot create a stray zone.
     #[serde(default)]
     pub create_zones: bool,
-    /// `kind` of zones created by zonekeeper: `Native`, `Master` or `Slave`.
-    #[serde(default = "default_zone_kind")]
-    pub zone_kind: String,
+    /// `kind` of zones created by zonekeeper.
+    #[serde(default)]
+    pub zone_kind: ZoneKind,
     /// `soa_edit_api` of zones created by zonekeeper (`DEFAULT` bumps the serial per edit).
-    #[serde(default = "default_soa_edit_api")]
-    pub soa_edit_api: String,
+    #[serde(default)]
+    pub soa_edit_api: SoaEditApi,
     /// Largest PATCH body sent, in bytes; larger plans are split. Keep it under the
     /// server's `webserver-max-bodysize` (MB, default 2).
     #[serde(default = "default_max_body_bytes")]
@@ -52,21 +76,50 @@ pub struct PowerdnsSettings {
     /// Optional client-side rate limit (PowerDNS has none of its own).
     #[serde(default)]
     pub rate_limit: Option<RateLimitSettings>,
-    /// Whole-request timeout, e.g. `"120s"` (the default).
-    #[serde(default)]
-    pub timeout: Option<String>,
+    /// Whole-request timeout, e.g. `120s` (the default).
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+}
+
+/// The `kind` of a zone zonekeeper creates (PowerDNS zone API, `kind`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ZoneKind {
+    /// Served from the database, replicated by the database (no AXFR/NOTIFY).
+    #[default]
+    Native,
+    /// A primary: sends NOTIFY, serves AXFR.
+    Master,
+    /// A secondary: transfers the zone from its masters.
+    Slave,
+}
+
+/// How PowerDNS changes the SOA serial when the API edits a zone (`SOA-EDIT-API`
+/// metadata, <https://doc.powerdns.com/authoritative/dnsupdate.html#soa-serial-updates>).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum SoaEditApi {
+    /// Follow the zone's `SOA-EDIT` (the serial goes up on every edit).
+    #[default]
+    #[serde(rename = "DEFAULT")]
+    Default,
+    /// Add one to the serial.
+    #[serde(rename = "INCREASE")]
+    Increase,
+    /// Set the serial to the current Unix time.
+    #[serde(rename = "EPOCH")]
+    Epoch,
+    /// Set the serial as `SOA-EDIT` would.
+    #[serde(rename = "SOA-EDIT")]
+    SoaEdit,
+    /// `SOA-EDIT`'s value, or one more than the old serial if that is larger.
+    #[serde(rename = "SOA-EDIT-INCREASE")]
+    SoaEditIncrease,
+    /// Leave the serial alone.
+    #[serde(rename = "")]
+    Off,
 }
 
 fn default_server_id() -> String {
     "localhost".into()
-}
-
-fn default_zone_kind() -> String {
-    "Native".into()
-}
-
-fn default_soa_edit_api() -> String {
-    "DEFAULT".into()
 }
 
 /// PowerDNS's default `webserver-max-bodysize` is 2 MiB; stay a little under it.
@@ -74,18 +127,20 @@ fn default_max_body_bytes() -> usize {
     2_000_000
 }
 
+fn default_timeout() -> HumanDuration {
+    HttpOptions::default().timeout.into()
+}
+
 impl PowerdnsSettings {
-    /// Checks what can be checked without the server (called when the config loads).
+    /// Checks what the types cannot (called by [`check`] when the config loads).
+    ///
+    /// # Errors
+    /// A URL that is not `http(s)://`, a server id with a `/`, `max_body_bytes` under 1024,
+    /// a zero timeout or an impossible rate limit.
     pub fn validate(&self) -> Result<(), String> {
         let url = reqwest::Url::parse(&self.url).map_err(|e| format!("url {:?}: {e}", self.url))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("url {:?} must be http:// or https://", self.url));
-        }
-        if !matches!(self.zone_kind.as_str(), "Native" | "Master" | "Slave") {
-            return Err(format!(
-                "zone_kind {:?} must be Native, Master or Slave",
-                self.zone_kind
-            ));
         }
         if self.server_id.is_empty() || self.server_id.contains('/') {
             return Err(format!("server_id {:?} is not a server id", self.server_id));
@@ -96,8 +151,8 @@ impl PowerdnsSettings {
         if let Some(r) = &self.rate_limit {
             r.quota()?;
         }
-        if let Some(t) = &self.timeout {
-            super::http::parse_duration(t).map_err(|e| format!("timeout: {e}"))?;
+        if self.timeout.get().is_zero() {
+            return Err("timeout must be longer than 0s".into());
         }
         Ok(())
     }
@@ -221,19 +276,20 @@ fn client(name: &str, s: &PowerdnsSettings, api_key: &Secret) -> Result<HttpClie
     key.set_sensitive(true);
     let mut headers = HeaderMap::new();
     headers.insert(HeaderName::from_static("x-api-key"), key);
-    let mut opts = HttpOptions {
+    // Checked when the config loaded; a value that did not come through it fails loudly.
+    let rate_limit = s
+        .rate_limit
+        .as_ref()
+        .map(RateLimitSettings::quota)
+        .transpose()
+        .map_err(|e| ProviderError::new(ErrorKind::Rejected, format!("provider {name}: {e}")))?;
+    let opts = HttpOptions {
         headers,
-        rate_limit: s.rate_limit.as_ref().and_then(|r| r.quota().ok()),
+        rate_limit,
+        timeout: s.timeout.get(),
         ..HttpOptions::default()
     };
-    if let Some(t) = s
-        .timeout
-        .as_deref()
-        .and_then(|t| super::http::parse_duration(t).ok())
-    {
-        opts.timeout = t;
-    }
-    HttpClient::new("powerdns", opts)
+    HttpClient::new(KIND, opts)
 }
 
 /// The `error` of a PowerDNS JSON error body, else the body text.
@@ -395,7 +451,7 @@ impl Provider for PowerdnsProvider {
     }
 
     fn kind(&self) -> &'static str {
-        "powerdns"
+        KIND
     }
 
     fn capabilities(&self) -> &Capabilities {
@@ -648,44 +704,6 @@ mod tests {
     }
 
     #[test]
-    fn configured_from_zonekeeper_yaml() {
-        use crate::config::{Config, ProviderSettings};
-        use std::path::Path;
-        let yaml = |keys: &str| {
-            format!(
-                "providers:\n  pdns:\n    type: powerdns\n    url: http://127.0.0.1:8081\n{keys}\
-                 zones:\n  example.com:\n    targets: [pdns]\n"
-            )
-        };
-        let text = yaml(
-            "    api_key: file:secrets/pdns\n    create_zones: true\n    rate_limit: {requests: 10, per: 1s}\n",
-        );
-        let c = Config::parse(&text, Path::new("/etc/zk/zonekeeper.yaml")).unwrap();
-        let ProviderSettings::Powerdns(s) = &c.providers["pdns"].settings else {
-            panic!("not powerdns")
-        };
-        // A relative file: secret is relative to the config file.
-        assert_eq!(s.api_key, SecretRef::File("/etc/zk/secrets/pdns".into()));
-        assert!(s.create_zones);
-        assert_eq!(s.server_id, "localhost");
-        for (keys, needle) in [
-            (
-                "    api_key: env:K\n    rate_limit: {requests: 10, per: 1 sec}\n",
-                "rate_limit",
-            ),
-            ("    api_key: hunter2-literal\n", "env:NAME"),
-            ("    api_key: env:K\n    zone_kind: Primary\n", "zone_kind"),
-            ("    api_key: env:K\n    max_body: 5\n", "max_body"),
-        ] {
-            let e = Config::parse(&yaml(keys), Path::new("z.yaml"))
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains(needle), "{keys:?}: {e}");
-            assert!(!e.contains("hunter2-literal"), "{e}");
-        }
-    }
-
-    #[test]
     fn settings_are_checked() {
         let s: PowerdnsSettings = serde_json::from_value(serde_json::json!({
             "url": "http://127.0.0.1:8081/api/v1/",
@@ -704,11 +722,37 @@ mod tests {
             ..s.clone()
         };
         assert!(bad.validate().is_err());
+        assert_eq!(s.zone_kind, ZoneKind::Native);
+        assert_eq!(s.soa_edit_api, SoaEditApi::Default);
+        assert_eq!(s.timeout.get(), std::time::Duration::from_secs(120));
         let bad = PowerdnsSettings {
-            zone_kind: "native".into(),
+            timeout: HumanDuration::from_secs(0),
             ..s.clone()
         };
         assert!(bad.validate().is_err());
+        let typed: PowerdnsSettings = serde_json::from_value(serde_json::json!({
+            "url": "http://x", "api_key": "env:K", "zone_kind": "Master",
+            "soa_edit_api": "SOA-EDIT-INCREASE", "timeout": "250ms",
+        }))
+        .unwrap();
+        assert_eq!(typed.zone_kind, ZoneKind::Master);
+        assert_eq!(typed.soa_edit_api, SoaEditApi::SoaEditIncrease);
+        assert_eq!(typed.timeout.get(), std::time::Duration::from_millis(250));
+        // What create_zone sends is the API's own spelling.
+        assert_eq!(
+            serde_json::to_value((typed.zone_kind, typed.soa_edit_api, SoaEditApi::Off)).unwrap(),
+            serde_json::json!(["Master", "SOA-EDIT-INCREASE", ""])
+        );
+        for bad in [
+            serde_json::json!({"url": "http://x", "api_key": "env:K", "zone_kind": "native"}),
+            serde_json::json!({"url": "http://x", "api_key": "env:K", "soa_edit_api": "BUMP"}),
+            serde_json::json!({"url": "http://x", "api_key": "env:K", "timeout": 120}),
+        ] {
+            assert!(
+                serde_json::from_value::<PowerdnsSettings>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
         assert!(
             serde_json::from_value::<PowerdnsSettings>(serde_json::json!({
                 "url": "http://x", "api_key": "literal-key"

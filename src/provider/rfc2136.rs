@@ -13,6 +13,7 @@
 //! anything is sent (kind `Rejected`), which makes `apply` halve it until it fits.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -33,10 +34,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::dnswire::{self, WireData};
-use super::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
+use super::{BuildContext, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
+use crate::input::HumanDuration;
 use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
 use crate::plan::{Capabilities, Change, Granularity};
-use crate::secret::{Secret, SecretRef};
+use crate::secret::{Secret, SecretError, SecretRef};
 
 /// Most changes one `apply` call (one UPDATE message) carries. About what fits in 64 KiB for
 /// single-value updates of short names; bigger batches are halved by `apply` (see module docs).
@@ -49,7 +51,32 @@ const MESSAGE_LIMIT: usize = 65_535;
 /// a MAC of up to 64 bytes) and the transport's EDNS OPT record.
 const SIGNATURE_ROOM: usize = 512;
 
-/// Settings of an `rfc2136` provider.
+/// The `type:` of this backend's config entries.
+pub const KIND: &str = "rfc2136";
+
+/// This backend's settings, under the name the registry looks for.
+pub type Settings = Rfc2136Settings;
+
+/// Makes a relative `file:` TSIG secret relative to the config file; refuses a zero timeout.
+pub fn check(settings: &mut Settings, base_dir: &Path) -> Result<(), String> {
+    settings.tsig.secret = settings.tsig.secret.clone().relative_to(base_dir);
+    if settings.timeout.get().is_zero() {
+        return Err("timeout must be longer than 0s".into());
+    }
+    Ok(())
+}
+
+/// Resolves the TSIG secret and makes the provider.
+pub fn build(
+    name: &str,
+    settings: &Settings,
+    ctx: &BuildContext,
+) -> Result<Box<dyn Provider>, SecretError> {
+    let secret = ctx.secrets.resolve(&settings.tsig.secret)?;
+    Ok(Box::new(Rfc2136Provider::new(name, settings, &secret)))
+}
+
+/// `rfc2136`: a primary server written by TSIG-signed UPDATE, read by AXFR (BIND).
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rfc2136Settings {
@@ -59,19 +86,36 @@ pub struct Rfc2136Settings {
     pub tsig: TsigSettings,
     /// Zones on this server zonekeeper may manage (what `list_zones` reports). Empty: any
     /// zone the key is allowed to transfer and update.
-    #[serde(default)]
-    pub zones: Vec<String>,
+    #[serde(default, deserialize_with = "zone_names")]
+    #[schemars(with = "Vec<String>")]
+    pub zones: Vec<Fqdn>,
     /// Add prerequisites to every update so it fails (as a conflict) when the RRset changed
     /// since it was read: no concurrent edit is overwritten unseen.
     #[serde(default)]
     pub guard: bool,
-    /// Seconds to wait for a connection or a response.
-    #[serde(default = "default_timeout")]
-    pub timeout: u64,
+    /// How long to wait for a connection or a response, e.g. `30s` (the default); a bare
+    /// number is seconds, as older configs wrote it.
+    #[serde(
+        default = "default_timeout",
+        deserialize_with = "crate::input::duration::seconds_or_text"
+    )]
+    #[schemars(schema_with = "crate::input::duration::seconds_or_text_schema")]
+    pub timeout: HumanDuration,
 }
 
-fn default_timeout() -> u64 {
-    30
+fn default_timeout() -> HumanDuration {
+    HumanDuration::from_secs(30)
+}
+
+/// `zones: [example.com, ...]`, each a valid name.
+fn zone_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Fqdn>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|z| {
+            Fqdn::parse(z)
+                .map_err(|e| serde::de::Error::custom(format!("invalid zone name {z:?}: {e}")))
+        })
+        .collect()
 }
 
 /// A TSIG key: its name, algorithm and a reference to its base64 secret.
@@ -170,13 +214,9 @@ impl Rfc2136Provider {
             server,
             key: make_key(&settings.tsig, secret),
             key_name: settings.tsig.name.clone(),
-            zones: settings
-                .zones
-                .iter()
-                .filter_map(|z| Fqdn::parse(z).ok())
-                .collect(),
+            zones: settings.zones.clone(),
             guard: settings.guard,
-            timeout: Duration::from_secs(settings.timeout.max(1)),
+            timeout: settings.timeout.get(),
             caps,
             messages: AtomicUsize::new(0),
         }
@@ -492,7 +532,7 @@ impl Provider for Rfc2136Provider {
     }
 
     fn kind(&self) -> &'static str {
-        "rfc2136"
+        KIND
     }
 
     fn capabilities(&self) -> &Capabilities {

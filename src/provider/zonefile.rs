@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -19,11 +19,35 @@ use domain::zonefile::inplace::{Entry, Zonefile};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{dnswire, rfc3597, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
+use super::{
+    dnswire, rfc3597, BuildContext, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError,
+};
 use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
 use crate::plan::{diff, Capabilities, Change, Granularity};
+use crate::secret::SecretError;
 
-/// Settings of a `zonefile` provider.
+/// The `type:` of this backend's config entries.
+pub const KIND: &str = "zonefile";
+
+/// This backend's settings, under the name the registry looks for.
+pub type Settings = ZonefileSettings;
+
+/// Makes `directory` absolute (relative to the config file's directory).
+pub fn check(settings: &mut Settings, base_dir: &Path) -> Result<(), String> {
+    settings.directory = base_dir.join(&settings.directory);
+    Ok(())
+}
+
+/// A provider over the files in `settings.directory` (nothing is read until used).
+pub fn build(
+    name: &str,
+    settings: &Settings,
+    _ctx: &BuildContext,
+) -> Result<Box<dyn Provider>, SecretError> {
+    Ok(Box::new(ZonefileProvider::new(name, settings.clone())))
+}
+
+/// `zonefile`: RFC 1035 master files in a directory, one per zone.
 #[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ZonefileSettings {
@@ -150,7 +174,7 @@ impl Provider for ZonefileProvider {
     }
 
     fn kind(&self) -> &'static str {
-        "zonefile"
+        KIND
     }
 
     fn capabilities(&self) -> &Capabilities {

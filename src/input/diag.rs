@@ -1,4 +1,5 @@
-//! Diagnostics: one problem in one input file, with where it is and which record it concerns.
+//! Diagnostics: one problem in one input file (configuration or zone file), with where it
+//! is and which record it concerns.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,352 @@
+//! The `controller:` section of `zonekeeper.yaml`: the settings of `zonekeeper run`, as
+//! written ([`ControllerConfig`], every key optional, each with a flag of the same name that
+//! overrides it) and resolved ([`ControllerSettings`]: defaults filled in, one source chosen,
+//! typed values). The CLI only maps its flags onto a [`ControllerConfig`].
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::RawConfig;
+use crate::input::{from_yaml_error, read_input, yaml_options, Diagnostics, HumanDuration};
+use crate::secret::{SecretError, SecretPolicy, SecretRef};
+
+/// Default `listen`: loopback only.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 9353));
+/// Default `branch`.
+pub const DEFAULT_BRANCH: &str = "main";
+/// Default `state_dir` (relative to the working directory).
+pub const DEFAULT_STATE_DIR: &str = "zonekeeper-state";
+/// Default `interval`.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+/// Default `resync_interval`.
+pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(600);
+/// Default `concurrency`.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// The `controller:` section as written. Every key has a flag of the same name
+/// (`--repo`, `--state-dir`, ...) that overrides it.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerConfig {
+    /// Git repository URL (`file://`, `git://`, `https://`, `ssh://`).
+    pub repo: Option<String>,
+    /// Branch to follow (default `main`).
+    pub branch: Option<String>,
+    /// Directory inside the repository holding `zonekeeper.yaml`.
+    pub path: Option<PathBuf>,
+    /// A local directory instead of a repository (development).
+    pub dir: Option<PathBuf>,
+    /// Cache and journal directory (default `./zonekeeper-state`).
+    pub state_dir: Option<PathBuf>,
+    /// HTTP listen address (default `127.0.0.1:9353`).
+    pub listen: Option<SocketAddr>,
+    /// Shared secret for `POST /hooks/git` (`env:`/`file:`).
+    pub webhook_secret: Option<SecretRef>,
+    /// HTTPS token for the repository (`env:`/`file:`).
+    pub token: Option<SecretRef>,
+    /// SSH private key file for `ssh://` repositories.
+    pub ssh_key: Option<PathBuf>,
+    /// Poll interval, e.g. `60s` (default 60 s, jittered +-10%).
+    pub interval: Option<HumanDuration>,
+    /// Full drift sweep interval, e.g. `10m` (default 10 min, jittered +-10%).
+    pub resync_interval: Option<HumanDuration>,
+    /// Zones reconciled at the same time (default 4).
+    pub concurrency: Option<usize>,
+    /// Audit journal path (default `<state_dir>/journal.jsonl`).
+    pub journal: Option<PathBuf>,
+    /// Accept only commits signed by these SSH keys.
+    pub verify: Option<VerifyConfig>,
+    /// Accept a head that does not descend from the last one taken (default false).
+    pub allow_rewind: Option<bool>,
+    /// Secret references the repository's manifests may use (globs such as `env:PDNS_*`,
+    /// `file:/etc/zonekeeper/secrets/*`). Unset: any except the controller's own
+    /// credentials and files inside the repository. Also `ZONEKEEPER_ALLOWED_SECRETS`.
+    pub allowed_secrets: Option<Vec<String>>,
+}
+
+/// Commit signature checking.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// A file in git's `gpg.ssh.allowedSignersFile` format.
+    pub allowed_signers: PathBuf,
+}
+
+/// Where the daemon gets its manifests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceSettings {
+    /// A local directory, reloaded on every change.
+    Dir(PathBuf),
+    /// A git repository.
+    Git {
+        url: String,
+        branch: String,
+        /// Directory inside the repository holding `zonekeeper.yaml`.
+        path: Option<PathBuf>,
+        /// HTTPS token.
+        token: Option<SecretRef>,
+        /// SSH private key file.
+        ssh_key: Option<PathBuf>,
+        /// Accept only commits signed by a key in this file.
+        allowed_signers: Option<PathBuf>,
+        /// Accept a head that does not descend from the last one taken.
+        allow_rewind: bool,
+    },
+}
+
+/// The resolved `controller:` settings: defaults applied, every value typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControllerSettings {
+    pub source: SourceSettings,
+    pub state_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub webhook_secret: Option<SecretRef>,
+    /// Poll interval (jittered by the daemon).
+    pub interval: Duration,
+    /// Drift sweep interval (jittered by the daemon).
+    pub resync_interval: Duration,
+    /// At least 1.
+    pub concurrency: usize,
+    pub journal: PathBuf,
+    /// `None`: `ZONEKEEPER_ALLOWED_SECRETS`, else any.
+    pub allowed_secrets: Option<Vec<String>>,
+}
+
+/// Why the `controller:` settings cannot run a daemon.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControllerError {
+    #[error("nothing to follow: give --repo URL or --dir PATH (or `controller: {{repo: ...}}` in --config)")]
+    NoSource,
+    #[error("give either a repository (--repo) or a directory (--dir), not both")]
+    TwoSources,
+}
+
+impl ControllerConfig {
+    /// Reads only the `controller:` section of a local file (`zonekeeper run --config`).
+    /// Providers and zones come from the source, not from this file. Relative paths are
+    /// made relative to the file.
+    ///
+    /// # Errors
+    /// The file cannot be read, is not valid YAML or has an unknown or mistyped key.
+    pub fn load(path: &Path) -> Result<ControllerConfig, Diagnostics> {
+        let text = read_input(path).map_err(|d| Diagnostics(vec![d]))?;
+        let raw: RawConfig = serde_saphyr::from_str_with_options(&text, yaml_options(text.len()))
+            .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Ok(raw.controller.unwrap_or_default().relative_to(base))
+    }
+
+    /// Relative paths (and `file:` secrets) taken from `base`.
+    fn relative_to(mut self, base: &Path) -> ControllerConfig {
+        if base.as_os_str().is_empty() {
+            return self;
+        }
+        for p in [
+            &mut self.dir,
+            &mut self.state_dir,
+            &mut self.ssh_key,
+            &mut self.journal,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(v) = &mut self.verify {
+            if v.allowed_signers.is_relative() {
+                v.allowed_signers = base.join(&v.allowed_signers);
+            }
+        }
+        self.webhook_secret = self.webhook_secret.map(|s| s.relative_to(base));
+        self.token = self.token.map(|s| s.relative_to(base));
+        self
+    }
+
+    /// These settings with every key `over` sets replaced (flags over the file).
+    /// `allow_rewind` is on when either turns it on.
+    pub fn overridden_by(self, over: ControllerConfig) -> ControllerConfig {
+        ControllerConfig {
+            repo: over.repo.or(self.repo),
+            branch: over.branch.or(self.branch),
+            path: over.path.or(self.path),
+            dir: over.dir.or(self.dir),
+            state_dir: over.state_dir.or(self.state_dir),
+            listen: over.listen.or(self.listen),
+            webhook_secret: over.webhook_secret.or(self.webhook_secret),
+            token: over.token.or(self.token),
+            ssh_key: over.ssh_key.or(self.ssh_key),
+            interval: over.interval.or(self.interval),
+            resync_interval: over.resync_interval.or(self.resync_interval),
+            concurrency: over.concurrency.or(self.concurrency),
+            journal: over.journal.or(self.journal),
+            verify: over.verify.or(self.verify),
+            allow_rewind: match (over.allow_rewind, self.allow_rewind) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (a, b) => a.or(b),
+            },
+            allowed_secrets: over.allowed_secrets.or(self.allowed_secrets),
+        }
+    }
+
+    /// Fills in the defaults and chooses the source.
+    ///
+    /// # Errors
+    /// Neither or both of `repo` and `dir` are given.
+    pub fn resolve(self) -> Result<ControllerSettings, ControllerError> {
+        let state_dir = self
+            .state_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+        let source = match (self.dir, self.repo) {
+            (Some(dir), None) => SourceSettings::Dir(dir),
+            (None, Some(url)) => SourceSettings::Git {
+                url,
+                branch: self.branch.unwrap_or_else(|| DEFAULT_BRANCH.into()),
+                path: self.path,
+                token: self.token,
+                ssh_key: self.ssh_key,
+                allowed_signers: self.verify.map(|v| v.allowed_signers),
+                allow_rewind: self.allow_rewind.unwrap_or(false),
+            },
+            (Some(_), Some(_)) => return Err(ControllerError::TwoSources),
+            (None, None) => return Err(ControllerError::NoSource),
+        };
+        Ok(ControllerSettings {
+            source,
+            listen: self.listen.unwrap_or(DEFAULT_LISTEN),
+            webhook_secret: self.webhook_secret,
+            interval: self.interval.map_or(DEFAULT_INTERVAL, HumanDuration::get),
+            resync_interval: self
+                .resync_interval
+                .map_or(DEFAULT_RESYNC_INTERVAL, HumanDuration::get),
+            concurrency: self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
+            journal: self
+                .journal
+                .unwrap_or_else(|| state_dir.join("journal.jsonl")),
+            state_dir,
+            allowed_secrets: self.allowed_secrets,
+        })
+    }
+}
+
+impl ControllerSettings {
+    /// The secrets the source's manifests may resolve: `allowed_secrets` (else
+    /// `ZONEKEEPER_ALLOWED_SECRETS`, else any), never the controller's own credentials.
+    ///
+    /// # Errors
+    /// An allowed-secrets pattern that is not a valid glob.
+    pub fn secret_policy(&self) -> Result<SecretPolicy, SecretError> {
+        let mut p = match &self.allowed_secrets {
+            Some(list) => SecretPolicy::allowing(list)?,
+            None => SecretPolicy::from_env()?,
+        };
+        let token = match &self.source {
+            SourceSettings::Git { token, .. } => token.as_ref(),
+            SourceSettings::Dir(_) => None,
+        };
+        for own in [self.webhook_secret.as_ref(), token].into_iter().flatten() {
+            p = p.deny(own.clone());
+        }
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The section of a `zonekeeper.yaml` holding `yaml`, in a fresh directory.
+    fn section(yaml: &str) -> (Result<ControllerConfig, String>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zonekeeper.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        (
+            ControllerConfig::load(&path).map_err(|d| d.to_string()),
+            dir,
+        )
+    }
+
+    #[test]
+    fn defaults() {
+        let s = ControllerConfig {
+            dir: Some("/srv/dns".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(s.source, SourceSettings::Dir("/srv/dns".into()));
+        assert_eq!(s.listen, "127.0.0.1:9353".parse().unwrap());
+        assert_eq!(s.interval, Duration::from_secs(60));
+        assert_eq!(s.resync_interval, Duration::from_secs(600));
+        assert_eq!(s.concurrency, 4);
+        assert_eq!(s.state_dir, Path::new("zonekeeper-state"));
+        assert_eq!(s.journal, Path::new("zonekeeper-state/journal.jsonl"));
+    }
+
+    #[test]
+    fn typed_keys_and_flags_override_the_file() {
+        let (file, dir) = section(
+            "controller:\n  repo: https://git.example/dns.git\n  listen: 0.0.0.0:9000\n  interval: 30s\n  resync_interval: 1h\n  concurrency: 0\n  token: file:secrets/token\n  state_dir: state\n  verify:\n    allowed_signers: signers\n",
+        );
+        let file = file.unwrap();
+        let base = dir.path();
+        let flags = ControllerConfig {
+            interval: Some(HumanDuration::from_secs(5)),
+            allow_rewind: Some(true),
+            ..Default::default()
+        };
+        let s = file.overridden_by(flags).resolve().unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(s.interval, Duration::from_secs(5));
+        assert_eq!(s.resync_interval, Duration::from_secs(3600));
+        assert_eq!(s.concurrency, 1);
+        assert_eq!(s.journal, base.join("state/journal.jsonl"));
+        let SourceSettings::Git {
+            branch,
+            token,
+            allowed_signers,
+            allow_rewind,
+            ..
+        } = &s.source
+        else {
+            panic!("{:?}", s.source)
+        };
+        assert_eq!(branch, "main");
+        assert_eq!(token, &Some(SecretRef::File(base.join("secrets/token"))));
+        assert_eq!(allowed_signers.as_deref(), Some(&*base.join("signers")));
+        assert!(allow_rewind);
+        // The controller's own token is never a manifest's secret.
+        let p = s.secret_policy().unwrap();
+        assert!(matches!(
+            p.resolve(&SecretRef::File(base.join("secrets/token"))),
+            Err(SecretError::NotAllowed(..))
+        ));
+    }
+
+    #[test]
+    fn bad_values_are_errors_with_their_line() {
+        let e = section("controller:\n  dir: x\n  interval: 60\n")
+            .0
+            .unwrap_err();
+        assert!(e.contains(":3:"), "{e}");
+        assert!(e.contains("no unit"), "{e}");
+        let e = section("controller:\n  listen: localhost\n").0.unwrap_err();
+        assert!(e.contains(":2:"), "{e}");
+        assert_eq!(
+            ControllerConfig::default().resolve(),
+            Err(ControllerError::NoSource)
+        );
+        let both = ControllerConfig {
+            dir: Some("d".into()),
+            repo: Some("file:///r".into()),
+            ..Default::default()
+        };
+        assert_eq!(both.resolve(), Err(ControllerError::TwoSources));
+    }
+}
