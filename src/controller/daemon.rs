@@ -187,9 +187,9 @@ async fn read_with_retry(
 ) -> Result<Observed, ProviderError> {
     let backoff = ExponentialBuilder::default()
         .with_jitter()
-        .with_min_delay(opts.min_delay)
-        .with_max_delay(opts.max_delay)
-        .with_max_times(opts.retries);
+        .with_min_delay(opts.retry.min_delay)
+        .with_max_delay(opts.retry.max_delay)
+        .with_max_times(opts.retry.retries);
     (|| p.read_zone(zone))
         .retry(backoff)
         .when(|e: &ProviderError| e.kind.is_retryable())

@@ -229,8 +229,13 @@ pub async fn apply_all(
     let mut out = Vec::new();
     for zp in plan.zones.iter().filter(|z| z.writes()) {
         let p = provider(providers, &zp.target)?;
-        let report =
-            apply_zone_plan(p, zp, &provider::Observed::absent(zp.zone.clone()), opts).await; // FIXME: the read
+        // FIXME(lead): pass the read the plan was made from; until then only `exists` is
+        // right (apply creates a missing zone from it).
+        let observed = provider::Observed {
+            exists: zp.live_exists,
+            ..provider::Observed::absent(zp.zone.clone())
+        };
+        let report = apply_zone_plan(p, zp, &observed, opts).await;
         let (zc, m) = manifests
             .iter()
             .find(|(zc, _)| zc.name == zp.zone)
