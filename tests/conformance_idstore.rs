@@ -41,7 +41,10 @@ async fn sync(p: &IdStoreProvider, desired: &Zone) -> ApplyReport {
     let live = p.read_zone(&desired.origin).await.expect("read");
     let report = plan_and_apply(p, desired, &live).await;
     assert!(report.all_ok(), "{:?}", report.failed().next());
-    assert_eq!(p.read_zone(&desired.origin).await.expect("read").zone, *desired);
+    assert_eq!(
+        p.read_zone(&desired.origin).await.expect("read").zone,
+        *desired
+    );
     report
 }
 
@@ -90,7 +93,11 @@ async fn ids_of_unchanged_records_survive_an_rrset_update() {
         sync(
             &p,
             &Z::new(&o)
-                .rr("www", 300, ["192.0.2.2", "192.0.2.3", "192.0.2.4"].map(a).to_vec())
+                .rr(
+                    "www",
+                    300,
+                    ["192.0.2.2", "192.0.2.3", "192.0.2.4"].map(a).to_vec(),
+                )
                 .0,
         )
         .await;
@@ -108,7 +115,11 @@ async fn ids_of_unchanged_records_survive_an_rrset_update() {
         sync(
             &p,
             &Z::new(&o)
-                .rr("www", 60, ["192.0.2.2", "192.0.2.3", "192.0.2.4"].map(a).to_vec())
+                .rr(
+                    "www",
+                    60,
+                    ["192.0.2.2", "192.0.2.3", "192.0.2.4"].map(a).to_vec(),
+                )
                 .0,
         )
         .await;
@@ -148,7 +159,11 @@ async fn apply_uses_the_observed_ids_and_a_stale_observation_is_a_conflict() {
         let desired = Z::new(&o).rr("www", 300, vec![a("192.0.2.9")]).0;
         let report = plan_and_apply(&p, &desired, &live).await;
         let (_, o1) = report.failed().next().expect("must fail");
-        assert_eq!(o1.as_ref().unwrap_err().kind, ErrorKind::Conflict, "{mode:?}");
+        assert_eq!(
+            o1.as_ref().unwrap_err().kind,
+            ErrorKind::Conflict,
+            "{mode:?}"
+        );
         assert_eq!(p.lists_in_apply(), 0);
         // A fresh read converges.
         sync(&p, &desired).await;

@@ -261,7 +261,11 @@ fn a_missing_zone_on_a_target_that_cannot_create_it_is_a_skipped_target() {
     let blocked = plan_on(false, false);
     assert_eq!(blocked.blocked, Some(BlockReason::ZoneMissing));
     assert!(!blocked.writes());
-    assert_eq!(blocked.changes.len(), 1, "what the zone would get is still shown");
+    assert_eq!(
+        blocked.changes.len(),
+        1,
+        "what the zone would get is still shown"
+    );
     assert_eq!(plan_on(true, false).blocked, None);
     assert!(plan_on(true, false).writes());
     assert_eq!(plan_on(false, true).blocked, None);
@@ -276,7 +280,10 @@ fn a_missing_zone_on_a_target_that_cannot_create_it_is_a_skipped_target() {
         "{text}"
     );
     let md = render::markdown(&plan, 65536);
-    assert!(md.contains("SKIPPED") && md.contains("# target skipped (zone-missing)"), "{md}");
+    assert!(
+        md.contains("SKIPPED") && md.contains("# target skipped (zone-missing)"),
+        "{md}"
+    );
     let mut out = Vec::new();
     render::json(&plan, &mut out).unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();

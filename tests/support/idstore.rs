@@ -28,8 +28,7 @@ use async_trait::async_trait;
 use zonekeeper::model::{Fqdn, RData, RrKey, RrSet, Zone};
 use zonekeeper::plan::{diff::apply_to, BatchLimit, Capabilities, Change, Granularity};
 use zonekeeper::provider::{
-    outcome, BatchCost, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError,
-    ProviderState,
+    outcome, BatchCost, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError, ProviderState,
 };
 
 /// A record id as the API hands it out.
@@ -77,7 +76,7 @@ struct ZoneData {
 struct ServerState {
     zones: BTreeMap<Fqdn, ZoneData>,
     next_id: RecordId,
-    /// Record operations of every batch taken (records mode).
+    /// Record operations of every batch sent, taken or refused (records mode).
     batches: Vec<usize>,
     /// Whole-zone replacements taken.
     replaces: usize,
@@ -96,7 +95,7 @@ impl IdServer {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Record operations of every batch taken, in order.
+    /// Record operations of every batch sent (taken or refused), in order.
     pub fn batch_sizes(&self) -> Vec<usize> {
         self.lock().batches.clone()
     }
@@ -146,10 +145,16 @@ impl IdServer {
     fn batch(&self, zone: &Fqdn, req: BatchRequest) -> Result<(), ProviderError> {
         let mut st = self.lock();
         let n = req.records();
+        // Every batch sent is counted, refused ones too: the client must never send one
+        // over the limit (the server would refuse it and apply would bisect it).
+        st.batches.push(n);
         if self.max_records.is_some_and(|m| n > m) {
             return Err(ProviderError::new(
                 ErrorKind::Rejected,
-                format!("batch of {n} records is over the limit of {:?}", self.max_records),
+                format!(
+                    "batch of {n} records is over the limit of {:?}",
+                    self.max_records
+                ),
             ));
         }
         let mut next_id = st.next_id;
@@ -157,7 +162,11 @@ impl IdServer {
             ProviderError::new(ErrorKind::NotFound, format!("zone {zone} not found"))
         })?;
         // Validate every id first: all or nothing.
-        for id in req.deletes.iter().chain(req.patches.iter().map(|(id, _)| id)) {
+        for id in req
+            .deletes
+            .iter()
+            .chain(req.patches.iter().map(|(id, _)| id))
+        {
             if !z.records.contains_key(id) {
                 return Err(ProviderError::new(
                     ErrorKind::Conflict,
@@ -193,7 +202,6 @@ impl IdServer {
         }
         z.version += 1;
         st.next_id = next_id;
-        st.batches.push(n);
         Ok(())
     }
 
@@ -218,7 +226,10 @@ impl IdServer {
         if !current_ok {
             return Err(ProviderError::new(
                 ErrorKind::Conflict,
-                format!("zone {zone} changed since it was read (version {})", z.version),
+                format!(
+                    "zone {zone} changed since it was read (version {})",
+                    z.version
+                ),
             ));
         }
         let mut out = BTreeMap::new();
@@ -294,7 +305,10 @@ impl IdStoreProvider {
             }
             Mode::WholeZone => {
                 caps.granularity = Granularity::Zone;
-                caps.batch = BatchLimit::UNLIMITED;
+                // Meaningless for a whole-zone writer, declared on purpose: apply must not
+                // split by it (a second call built from the same observation would be
+                // refused by the version check).
+                caps.batch = BatchLimit::changes(1);
             }
         }
         let server = IdServer {
@@ -354,8 +368,16 @@ impl IdStoreProvider {
         };
         let empty = RrSet::new(0, Vec::new());
         let (old, new) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
-        let removed: Vec<&RData> = old.values().iter().filter(|v| !new.values().contains(v)).collect();
-        let added: Vec<&RData> = new.values().iter().filter(|v| !old.values().contains(v)).collect();
+        let removed: Vec<&RData> = old
+            .values()
+            .iter()
+            .filter(|v| !new.values().contains(v))
+            .collect();
+        let added: Vec<&RData> = new
+            .values()
+            .iter()
+            .filter(|v| !old.values().contains(v))
+            .collect();
         let record = |v: &RData| NewRecord {
             key: key.clone(),
             ttl: new.ttl,
@@ -380,7 +402,12 @@ impl IdStoreProvider {
         Ok(())
     }
 
-    fn write_records(&self, zone: &Fqdn, observed: &Observed, changes: &[Change]) -> Vec<ChangeOutcome> {
+    fn write_records(
+        &self,
+        zone: &Fqdn,
+        observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome> {
         let ids = Self::ids(observed);
         let none = BTreeMap::new();
         let mut req = BatchRequest::default();
@@ -396,7 +423,12 @@ impl IdStoreProvider {
         }
     }
 
-    fn write_zone(&self, zone: &Fqdn, observed: &Observed, changes: &[Change]) -> Vec<ChangeOutcome> {
+    fn write_zone(
+        &self,
+        zone: &Fqdn,
+        observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome> {
         let ids = Self::ids(observed);
         // The whole desired zone, from what was read: no re-read inside the write.
         let mut desired = observed.zone.clone();
