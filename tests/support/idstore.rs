@@ -345,7 +345,7 @@ impl IdStoreProvider {
         self.server.list(zone)
     }
 
-    fn ids<'a>(observed: &'a Observed) -> &'a BTreeMap<RrKey, BTreeMap<RData, RecordId>> {
+    fn ids(observed: &Observed) -> &BTreeMap<RrKey, BTreeMap<RData, RecordId>> {
         static EMPTY: BTreeMap<RrKey, BTreeMap<RData, RecordId>> = BTreeMap::new();
         observed.state.get::<IdMap>().map_or(&EMPTY, |m| &m.0)
     }
