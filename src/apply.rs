@@ -499,8 +499,8 @@ impl<C: Clone + Send + Sync> Run<'_, C> {
                 &ProviderError::new(
                     ErrorKind::Transient,
                     format!(
-                        "not sent: the write deadline ({}s) passed",
-                        self.policy.deadline.as_secs()
+                        "not sent: the write deadline ({:?}) passed",
+                        self.policy.deadline
                     ),
                 ),
                 batch.len(),
@@ -553,8 +553,8 @@ impl<C: Clone + Send + Sync> Run<'_, C> {
                 if self.counts.stopped_by_deadline(self.policy, &last) {
                     self.deadline_passed = true;
                     let note = format!(
-                        "; not tried again: the write deadline ({}s) would pass",
-                        self.policy.deadline.as_secs()
+                        "; not tried again: the write deadline ({:?}) would pass",
+                        self.policy.deadline
                     );
                     for e in o.iter_mut().filter_map(|o| o.as_mut().err()) {
                         e.message.push_str(&note);
