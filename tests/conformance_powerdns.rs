@@ -14,7 +14,7 @@ use support::pdns::Pdns;
 use zonekeeper::apply::{apply_zone_plan, ApplyOptions, ApplyReport};
 use zonekeeper::model::presentation::parse as from_content;
 use zonekeeper::model::{Fqdn, RecordType, RrKey, RrSet, Zone};
-use zonekeeper::plan::{plan_zone, PlanInput, Policy, Thresholds, ZonePlan};
+use zonekeeper::plan::{plan_zone, BlockReason, PlanInput, Policy, Thresholds, ZonePlan};
 use zonekeeper::provider::{ErrorKind, Observed, Provider};
 
 async fn plan(p: &dyn Provider, desired: &Zone) -> (ZonePlan, Observed) {
@@ -331,11 +331,20 @@ async fn missing_zone_wrong_key_and_disabled_creation() {
     let o = n("absent.test.");
     let live = p.read_zone(&o).await.expect("read");
     assert!(!live.exists);
-    let report = sync(&p, &Z::new(&o).rr("x", 60, vec![a("192.0.2.1")]).0).await;
+    let desired = Z::new(&o).rr("x", 60, vec![a("192.0.2.1")]).0;
+    // The planner skips the target as a whole; applying anyway fails every change.
+    let (zp, _) = plan(&p, &desired).await;
+    assert_eq!(zp.blocked, Some(BlockReason::ZoneMissing));
+    assert!(!zp.writes());
+    let report = sync(&p, &desired).await;
     let (_, err) = report.failed().next().expect("must fail");
     let err = err.as_ref().unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
-    assert!(err.message.contains("create_zones"), "{}", err.message);
+    assert!(
+        err.message.contains("cannot create zones"),
+        "{}",
+        err.message
+    );
     assert!(p.list_zones().await.expect("list").is_empty());
 
     // The wrong key: Auth, and the key itself is never in the message.

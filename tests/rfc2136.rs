@@ -15,6 +15,7 @@ use zonekeeper::plan::{plan_zone, PlanInput, Policy, Thresholds, ZonePlan};
 use zonekeeper::provider::rfc2136::{Rfc2136Provider, Rfc2136Settings, TsigSettings};
 use zonekeeper::provider::zonefile::parse_text;
 use zonekeeper::provider::{ErrorKind, Provider};
+use zonekeeper::retry::RetryPolicy;
 
 fn n(s: &str) -> Fqdn {
     Fqdn::parse(s).unwrap()
@@ -55,11 +56,12 @@ fn plan(p: &dyn Provider, desired: &Zone, live: &Zone) -> ZonePlan {
 }
 
 fn quick() -> ApplyOptions {
-    ApplyOptions {
+    ApplyOptions::new(RetryPolicy {
         retries: 1,
         min_delay: std::time::Duration::from_millis(10),
         max_delay: std::time::Duration::from_millis(20),
-    }
+        ..RetryPolicy::default()
+    })
 }
 
 /// Reads, plans and applies `desired`.

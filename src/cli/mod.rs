@@ -304,7 +304,7 @@ async fn make_plan(
     let only = zone_arg(zone, &config)?;
     let providers = one_shot_providers(&config)?;
     let (plan, planned) =
-        controller::plan_configured(&config, only.as_ref(), &providers, &opts.read_retry).await?;
+        controller::plan_configured(&config, only.as_ref(), &providers, &opts.apply.retry).await?;
     Ok((plan, planned, providers))
 }
 

@@ -38,8 +38,8 @@ pub struct JournalSink {
 pub struct ReconcileOptions {
     /// Apply plans over the safety thresholds (or changing the apex NS).
     pub force: bool,
-    /// Retries and deadline of each read (the write's own are in `apply`).
-    pub read_retry: RetryPolicy,
+    /// The one retry policy (`apply.retry`) serves reads and writes alike, and the
+    /// observer that counts retries for metrics.
     pub apply: ApplyOptions,
     /// Every applied change is journaled here, batch by batch, when set.
     pub journal: Option<JournalSink>,
@@ -340,6 +340,11 @@ async fn apply_target(
         report.plan = Some(plan);
         return report;
     }
+    if plan.blocked.is_some() {
+        report.outcome = Outcome::Blocked;
+        report.plan = Some(plan);
+        return report;
+    }
     if !plan.unsafe_reasons.is_empty() && !opts.force {
         report.outcome = Outcome::Unsafe;
         report.plan = Some(plan);
@@ -384,7 +389,7 @@ async fn apply_target(
     }
     report.apply = Some(applied);
     // Verify: a re-read must plan empty, or "applied" means nothing.
-    match read_with_retry(p, &zc.name, &opts.read_retry).await {
+    match read_with_retry(p, &zc.name, &opts.apply.retry).await {
         Ok(after) => {
             let again = plan_from_live(zc, manifest, p, &after);
             report.drift = drift_of(&again);
@@ -411,7 +416,7 @@ pub async fn reconcile_zone(
     opts: &ReconcileOptions,
 ) -> ZoneReport {
     let started = Instant::now();
-    let planned = plan_targets(zc, manifest, providers, &opts.read_retry).await;
+    let planned = plan_targets(zc, manifest, providers, &opts.apply.retry).await;
     let mut report = apply_planned(zc, manifest, providers, planned, opts).await;
     report.duration = started.elapsed();
     report

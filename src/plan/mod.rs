@@ -72,9 +72,42 @@ impl std::fmt::Display for UnsafeReason {
     }
 }
 
+/// Why a whole target is skipped: nothing is written to it, whatever the changes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BlockReason {
+    /// The zone does not exist on the target and the target cannot create zones
+    /// ([`Capabilities::creates_zones`] is false): it must be created there first.
+    ZoneMissing,
+}
+
+impl BlockReason {
+    /// A short stable code (`zone-missing`) for JSON and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BlockReason::ZoneMissing => "zone-missing",
+        }
+    }
+
+    /// What a user reads in a plan.
+    pub fn message(self) -> &'static str {
+        match self {
+            BlockReason::ZoneMissing => {
+                "the zone does not exist on the target, which cannot create zones: create it there first"
+            }
+        }
+    }
+}
+
 impl serde::Serialize for UnsafeReason {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+impl std::fmt::Display for BlockReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
     }
 }
 
@@ -110,6 +143,9 @@ pub struct ZonePlan {
     pub adjustments: Vec<String>,
     /// Why this plan must not be applied without `--force` (empty when safe).
     pub unsafe_reasons: Vec<UnsafeReason>,
+    /// Set when the whole target is skipped: `changes` still shows what the zone would get,
+    /// but nothing is written ([`ZonePlan::writes`] is false).
+    pub blocked: Option<BlockReason>,
 }
 
 impl ZonePlan {
@@ -121,9 +157,10 @@ impl ZonePlan {
         self.changes.iter().filter(|c| c.op() == op).count()
     }
 
-    /// True when applying would write (changes present and the policy allows writing).
+    /// True when applying would write (changes present, the policy allows writing and the
+    /// target is not blocked).
     pub fn writes(&self) -> bool {
-        !self.changes.is_empty() && self.policy != Policy::Warn
+        !self.changes.is_empty() && self.policy != Policy::Warn && self.blocked.is_none()
     }
 }
 
@@ -162,6 +199,10 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     if desired_managed == 0 && existing > 0 && changes.iter().any(|c| c.op() == Op::Delete) {
         unsafe_reasons.push(UnsafeReason::EmptiesZone { existing });
     }
+    // A missing zone the target cannot create: the target is skipped as a whole, not a
+    // pile of NotFound errors at write time.
+    let blocked =
+        (!input.live_exists && !input.caps.creates_zones).then_some(BlockReason::ZoneMissing);
     ZonePlan {
         zone: origin.clone(),
         target: input.target.to_string(),
@@ -172,6 +213,7 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
         skipped,
         adjustments,
         unsafe_reasons,
+        blocked,
     }
 }
 
@@ -275,6 +317,10 @@ impl Plan {
                 continue;
             }
             h.update(format!("zone {} target {}\n", z.zone, z.target));
+            if let Some(b) = z.blocked {
+                // A plan reviewed while blocked must not authorise a write once unblocked.
+                h.update(format!("blocked {}\n", b.as_str()));
+            }
             for c in &z.changes {
                 h.update(render::canonical_change(c));
                 h.update(b"\n");

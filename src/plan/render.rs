@@ -93,7 +93,9 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
 }
 
 fn status(z: &ZonePlan) -> String {
-    if !z.unsafe_reasons.is_empty() {
+    if let Some(b) = z.blocked {
+        format!("SKIPPED (target not written): {b}")
+    } else if !z.unsafe_reasons.is_empty() {
         format!("UNSAFE (needs --force): {}", join(&z.unsafe_reasons))
     } else if z.policy == super::Policy::Warn && !z.changes.is_empty() {
         "drift (policy warn: not applied)".into()
@@ -122,7 +124,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
             summary(z),
             status(z)
         );
-        if !z.live_exists {
+        if !z.live_exists && z.blocked.is_none() {
             let _ = writeln!(out, "  (zone does not exist on the target yet)");
         }
         for (tag, line) in diff_lines(z) {
@@ -187,7 +189,7 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
     for z in plan
         .zones
         .iter()
-        .filter(|z| !z.changes.is_empty() || !z.skipped.is_empty())
+        .filter(|z| !z.changes.is_empty() || !z.skipped.is_empty() || z.blocked.is_some())
     {
         let mut block = format!(
             "\n<details><summary><code>{}</code> → <code>{}</code>: {}</summary>\n\n```diff\n",
@@ -202,6 +204,9 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
                 ChangeTag::Equal => ' ',
             };
             let _ = writeln!(block, "{sign} {}", line.replace("```", "`\u{200b}``"));
+        }
+        if let Some(b) = z.blocked {
+            let _ = writeln!(block, "# target skipped ({}): {b}", b.as_str());
         }
         for s in &z.skipped {
             let _ = writeln!(block, "# skipped {}: {}", s.key, s.reason);
@@ -266,6 +271,13 @@ impl serde::Serialize for JsonChanges<'_> {
     }
 }
 
+/// Why a target is skipped, in the JSON plan: `{"reason": "zone-missing", "message": ".."}`.
+#[derive(serde::Serialize)]
+struct JsonBlocked {
+    reason: super::BlockReason,
+    message: &'static str,
+}
+
 #[derive(serde::Serialize)]
 struct JsonZone<'a> {
     zone: &'a crate::model::Fqdn,
@@ -278,6 +290,8 @@ struct JsonZone<'a> {
     unsafe_reasons: &'a [super::UnsafeReason],
     skipped: &'a [super::Skip],
     adjustments: &'a [String],
+    /// `null` unless the whole target is skipped.
+    blocked: Option<JsonBlocked>,
     changes: JsonChanges<'a>,
 }
 
@@ -312,6 +326,10 @@ pub fn json<W: std::io::Write>(plan: &Plan, out: W) -> serde_json::Result<()> {
                 unsafe_reasons: &z.unsafe_reasons,
                 skipped: &z.skipped,
                 adjustments: &z.adjustments,
+                blocked: z.blocked.map(|b| JsonBlocked {
+                    reason: b,
+                    message: b.message(),
+                }),
                 changes: JsonChanges(&z.changes),
             })
             .collect(),

@@ -251,3 +251,67 @@ fn an_empty_desired_zone_never_empties_a_live_one_silently() {
         p.unsafe_reasons
     );
 }
+
+#[test]
+fn a_missing_zone_on_a_target_that_cannot_create_it_is_a_skipped_target() {
+    let desired = zone(vec![a("www.example.com", [1, 2, 3, 4], 60)]);
+    let live = Zone::new(n("example.com"));
+    let plan_on = |creates_zones: bool, live_exists: bool| {
+        plan_zone(&PlanInput {
+            target: "t",
+            desired: &desired,
+            live: &live,
+            live_exists,
+            unmanaged: &|_| false,
+            caps: &Capabilities {
+                creates_zones,
+                ..Capabilities::everything()
+            },
+            policy: Policy::Sync,
+            thresholds: Thresholds::default(),
+        })
+    };
+    let blocked = plan_on(false, false);
+    assert_eq!(blocked.blocked, Some(BlockReason::ZoneMissing));
+    assert!(!blocked.writes());
+    assert_eq!(
+        blocked.changes.len(),
+        1,
+        "what the zone would get is still shown"
+    );
+    assert_eq!(plan_on(true, false).blocked, None);
+    assert!(plan_on(true, false).writes());
+    assert_eq!(plan_on(false, true).blocked, None);
+
+    // Every format says so.
+    let plan = Plan {
+        zones: vec![blocked],
+    };
+    let text = render::text(&plan, false);
+    assert!(
+        text.contains("SKIPPED (target not written): the zone does not exist on the target"),
+        "{text}"
+    );
+    let md = render::markdown(&plan, 65536);
+    assert!(
+        md.contains("SKIPPED") && md.contains("# target skipped (zone-missing)"),
+        "{md}"
+    );
+    let mut out = Vec::new();
+    render::json(&plan, &mut out).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(doc["zones"][0]["blocked"]["reason"], "zone-missing");
+    assert!(doc["zones"][0]["blocked"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot create zones"));
+    let unblocked = Plan {
+        zones: vec![plan_on(true, false)],
+    };
+    let mut out = Vec::new();
+    render::json(&unblocked, &mut out).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(doc["zones"][0]["blocked"].is_null());
+    // A hash reviewed while blocked does not authorise the write once unblocked.
+    assert_ne!(plan.hash(), unblocked.hash());
+}

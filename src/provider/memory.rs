@@ -1,10 +1,15 @@
 //! `memory`: zones held in process memory. For tests and dry runs; it forgets everything
-//! when the process ends. Faults can be injected to exercise retries and per-change outcomes.
+//! when the process ends. Faults can be injected to exercise retries and per-change outcomes:
+//! whole-call failures ([`MemoryProvider::push_fault`], with a `Retry-After` when the error
+//! has one), refused values ([`MemoryProvider::with_reject`]), slow calls
+//! ([`MemoryProvider::with_latency`], on tokio time), failed zone creations and a provider
+//! bug that returns the wrong number of outcomes ([`MemoryProvider::with_outcome_bug`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use schemars::JsonSchema;
@@ -45,6 +50,19 @@ struct State {
     zones: BTreeMap<Fqdn, Zone>,
     /// Errors returned by the next calls to `apply`, one per call, whole batch.
     faults: VecDeque<ProviderError>,
+    /// Errors returned by the next calls to `create_zone`, one per call.
+    create_faults: VecDeque<ProviderError>,
+    /// How many changes each `apply` call was given, in call order.
+    batches: Vec<usize>,
+}
+
+/// A deliberate contract violation, for testing that `apply` catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutcomeBug {
+    /// Apply the changes but return this many outcomes fewer (never below zero).
+    Fewer(usize),
+    /// Apply the changes and return this many extra `Ok` outcomes.
+    More(usize),
 }
 
 /// Process-local zones. Cloning shares the same store.
@@ -55,6 +73,9 @@ pub struct MemoryProvider {
     state: Arc<Mutex<State>>,
     reject: Option<Arc<RejectFn>>,
     apply_calls: Arc<AtomicUsize>,
+    create_calls: Arc<AtomicUsize>,
+    latency: Duration,
+    outcome_bug: Option<OutcomeBug>,
 }
 
 impl MemoryProvider {
@@ -65,6 +86,9 @@ impl MemoryProvider {
             state: Arc::default(),
             reject: None,
             apply_calls: Arc::default(),
+            create_calls: Arc::default(),
+            latency: Duration::ZERO,
+            outcome_bug: None,
         }
     }
 
@@ -77,6 +101,18 @@ impl MemoryProvider {
     /// Rejects the changes for which `f` returns a message.
     pub fn with_reject(mut self, f: Arc<RejectFn>) -> MemoryProvider {
         self.reject = Some(f);
+        self
+    }
+
+    /// Makes every `apply` call take `latency` (tokio time, so paused-time tests advance).
+    pub fn with_latency(mut self, latency: Duration) -> MemoryProvider {
+        self.latency = latency;
+        self
+    }
+
+    /// Makes `apply` break the one-outcome-per-change contract as `bug` says.
+    pub fn with_outcome_bug(mut self, bug: OutcomeBug) -> MemoryProvider {
+        self.outcome_bug = Some(bug);
         self
     }
 
@@ -101,9 +137,24 @@ impl MemoryProvider {
         self.lock().faults.push_back(err);
     }
 
+    /// Makes the next `create_zone` call fail with `err` (nothing is created).
+    pub fn push_create_fault(&self, err: ProviderError) {
+        self.lock().create_faults.push_back(err);
+    }
+
     /// How many times `apply` was called.
     pub fn apply_calls(&self) -> usize {
         self.apply_calls.load(Ordering::SeqCst)
+    }
+
+    /// How many times `create_zone` was called.
+    pub fn create_calls(&self) -> usize {
+        self.create_calls.load(Ordering::SeqCst)
+    }
+
+    /// How many changes each `apply` call was given, in call order.
+    pub fn batch_sizes(&self) -> Vec<usize> {
+        self.lock().batches.clone()
     }
 }
 
@@ -132,14 +183,47 @@ impl Provider for MemoryProvider {
         })
     }
 
+    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
+        self.create_calls.fetch_add(1, Ordering::SeqCst);
+        let mut st = self.lock();
+        if let Some(err) = st.create_faults.pop_front() {
+            return Err(err);
+        }
+        st.zones
+            .entry(zone.clone())
+            .or_insert_with(|| Zone::new(zone.clone()));
+        Ok(())
+    }
+
     async fn apply(
+        &self,
+        zone: &Fqdn,
+        observed: &Observed,
+        changes: &[Change],
+    ) -> Vec<ChangeOutcome> {
+        let mut out = self.apply_inner(zone, observed, changes).await;
+        match self.outcome_bug {
+            Some(OutcomeBug::Fewer(n)) => out.truncate(out.len().saturating_sub(n)),
+            Some(OutcomeBug::More(n)) => out.extend((0..n).map(|_| Ok(()))),
+            None => {}
+        }
+        out
+    }
+}
+
+impl MemoryProvider {
+    async fn apply_inner(
         &self,
         zone: &Fqdn,
         _observed: &Observed,
         changes: &[Change],
     ) -> Vec<ChangeOutcome> {
         self.apply_calls.fetch_add(1, Ordering::SeqCst);
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
         let mut st = self.lock();
+        st.batches.push(changes.len());
         if let Some(err) = st.faults.pop_front() {
             return changes.iter().map(|_| Err(err.clone())).collect();
         }

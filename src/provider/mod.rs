@@ -44,6 +44,10 @@ pub enum ErrorKind {
     Unsupported,
     /// The change was never sent because an earlier part of its batch failed.
     NotAttempted,
+    /// The provider broke the [`Provider`] contract (e.g. `apply` returned fewer or more
+    /// outcomes than it was given changes): a bug in the backend, not retried. What the
+    /// server did with the change is unknown; the next plan shows it.
+    ProviderBug,
 }
 
 impl ErrorKind {
@@ -61,6 +65,7 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::NotAttempted => "not-attempted",
+            ErrorKind::ProviderBug => "provider-bug",
         }
     }
 }
@@ -81,6 +86,12 @@ impl ProviderError {
             message: message.into(),
             retry_after: None,
         }
+    }
+
+    /// The same error, asking to be retried after `wait` (a `Retry-After` header).
+    pub fn with_retry_after(mut self, wait: Duration) -> ProviderError {
+        self.retry_after = Some(wait);
+        self
     }
 }
 

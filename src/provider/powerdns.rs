@@ -250,6 +250,9 @@ impl PowerdnsProvider {
         if resp.is_success() {
             tracing::info!(provider = %self.name, %zone, "created zone");
             Ok(())
+        } else if resp.status.as_u16() == 409 {
+            // Already there (a retry after a lost answer): creating is idempotent.
+            Ok(())
         } else {
             Err(resp.error(format!("creating zone {zone}: {}", error_text(&resp))))
         }
@@ -456,6 +459,11 @@ impl Provider for PowerdnsProvider {
 
     fn capabilities(&self) -> &Capabilities {
         &self.caps
+    }
+
+    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
+        // The plan's apex NS, if any, is written by the PATCH that follows.
+        PowerdnsProvider::create_zone(self, zone, &[]).await
     }
 
     async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {

@@ -210,6 +210,19 @@ impl Provider for ZonefileProvider {
         })
     }
 
+    /// Writes an empty zone file (SOA only); an existing file is left as it is.
+    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
+        if self.read(zone)?.is_some() {
+            return Ok(());
+        }
+        let empty = Parsed {
+            zone: Zone::new(zone.clone()),
+            soa: None,
+            foreign: Vec::new(),
+        };
+        self.write(zone, &empty)
+    }
+
     async fn apply(
         &self,
         zone: &Fqdn,

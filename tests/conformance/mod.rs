@@ -24,6 +24,7 @@ use zonekeeper::plan::{
     plan_zone, Capabilities, Change, IgnoreRule, IgnoreSet, PlanInput, Policy, Thresholds, ZonePlan,
 };
 use zonekeeper::provider::{ChangeOutcome, Observed, Provider, ProviderError};
+use zonekeeper::retry::RetryPolicy;
 
 /// One desired state of a group's zone.
 pub struct Step {
@@ -234,11 +235,12 @@ async fn run_group(p: &Counting<'_>, g: &Group, report: &mut SuiteReport) -> Res
             baseline.iter().map(ToString::to_string).collect::<Vec<_>>()
         );
     }
-    let opts = ApplyOptions {
+    let opts = ApplyOptions::new(RetryPolicy {
         retries: 2,
         min_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(200),
-    };
+        ..RetryPolicy::default()
+    });
     for (i, step) in g.steps.iter().enumerate() {
         let n = i + 1;
         let problems = step.desired.check();
