@@ -137,9 +137,11 @@ pub struct RawProvider {
 #[serde(untagged)]
 pub enum RawProviderSchema {
     Memory {
-        /// `memory`: zones in process memory (tests, dry runs).
+        /// `memory`: zones in process memory (tests, dry runs); also a memory registrar.
         #[serde(rename = "type")]
         kind: MemoryTag,
+        #[serde(flatten)]
+        settings: MemorySettings,
     },
     Zonefile {
         /// `zonefile`: RFC 1035 master files in a directory.
@@ -223,12 +225,25 @@ pub struct RawDefaults {
     /// Directory of zone files (default `zones`).
     #[serde(default)]
     pub zones_dir: Option<String>,
+    /// Directory of domain manifests, `<domain>.yaml` each (default `domains`, relative to
+    /// this file). Every file in it is a managed domain.
+    #[serde(default)]
+    pub domains_dir: Option<String>,
+    /// The registrar (a provider name) of domain manifests that name none.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub registrar: Option<Spanned<String>>,
 }
 
-/// Settings of the `memory` provider (none).
+/// Settings of the `memory` provider.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MemorySettings {}
+pub struct MemorySettings {
+    /// The memory registrar's seeded domains and declared capabilities (tests, examples).
+    #[serde(default)]
+    #[schemars(with = "Option<crate::registrar::memory::RawMemoryRegistrar>")]
+    pub registrar: Option<crate::registrar::memory::MemoryRegistrarSettings>,
+}
 
 /// A provider's typed settings.
 #[derive(Clone, Debug)]
@@ -272,6 +287,10 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Sorted by zone name.
     pub zones: Vec<ZoneConfig>,
+    /// Absolute path of the domain manifests directory (`defaults.domains_dir`).
+    pub domains_dir: PathBuf,
+    /// `defaults.registrar`: a provider name (checked to exist).
+    pub default_registrar: Option<String>,
 }
 
 impl Config {
@@ -349,6 +368,18 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
         }
     }
     let zones_dir = base_dir.join(raw.defaults.zones_dir.as_deref().unwrap_or("zones"));
+    let domains_dir = base_dir.join(raw.defaults.domains_dir.as_deref().unwrap_or("domains"));
+    let default_registrar = raw.defaults.registrar.map(|r| {
+        if !providers.contains_key(&r.value) {
+            diags.push(Diagnostic::new(
+                file,
+                Pos::from_saphyr(&r.referenced),
+                Some("defaults.registrar".into()),
+                format!("{:?} is not a provider in `providers:`", r.value),
+            ));
+        }
+        r.value
+    });
     let mut zones: Vec<ZoneConfig> = Vec::new();
     for (name, entry) in raw.zones {
         let pos = Pos::from_saphyr(&entry.referenced);
@@ -457,6 +488,8 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
             base_dir: base_dir.to_path_buf(),
             providers,
             zones,
+            domains_dir,
+            default_registrar,
         })
     } else {
         diags.sort_by_key(|d| d.pos.line);

@@ -4,6 +4,7 @@
 //! [`Diagnostic`] naming the file, line and record; reading never stops at the first one.
 
 pub mod diag;
+pub mod domain;
 pub mod fields;
 pub mod octodns;
 pub mod raw;
