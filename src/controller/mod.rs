@@ -5,6 +5,7 @@
 //! the daemon ([`daemon`]) reuses [`plan_from_live`] per zone.
 
 pub mod daemon;
+pub mod domains;
 pub mod instrument;
 
 use std::collections::BTreeMap;

@@ -115,6 +115,9 @@ pub fn build(
     })
 }
 
+/// Provider types that have a registrar side (for messages).
+pub const REGISTRAR_TYPES: &[&str] = &["memory"];
+
 /// True when providers with these settings are also registrars (what [`build`] returns
 /// `Some` for), without building them or resolving secrets (`validate` contacts nothing).
 pub fn is_registrar(settings: &crate::config::ProviderSettings) -> bool {
