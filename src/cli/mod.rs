@@ -255,13 +255,25 @@ fn zone_arg(zone: &Option<String>, config: &Config) -> anyhow::Result<Option<Fqd
 
 fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = load_config(path)?;
-    let manifests = manifest::load_all(&config, None).map_err(RunError::Manifest)?;
+    // Zone and domain manifest problems are reported together.
+    let (manifests, domains) = match (
+        manifest::load_all(&config, None),
+        controller::domains::load_domains(&config),
+    ) {
+        (Ok(m), Ok(d)) => (m, d),
+        (m, d) => {
+            let mut all = m.err().unwrap_or_default();
+            all.0.extend(d.err().unwrap_or_default().0);
+            bail!(RunError::Manifest(all));
+        }
+    };
     let records: usize = manifests.iter().map(|(_, m)| m.zone.record_count()).sum();
     let rrsets: usize = manifests.iter().map(|(_, m)| m.zone.len()).sum();
     println!(
-        "ok: {} zone(s), {rrsets} RRset(s), {records} record(s), {} provider(s)",
+        "ok: {} zone(s), {rrsets} RRset(s), {records} record(s), {} provider(s), {} domain(s)",
         manifests.len(),
-        config.providers.len()
+        config.providers.len(),
+        domains.len()
     );
     std::mem::forget(manifests); // see `plan`
     Ok(ExitCode::SUCCESS)
@@ -278,7 +290,14 @@ async fn make_plan(
         source,
     })?;
     let providers = controller::build_providers(&config, &secrets)?;
-    let (plan, manifests) = controller::plan_configured(&config, only.as_ref(), &providers).await?;
+    let (mut plan, manifests) =
+        controller::plan_configured(&config, only.as_ref(), &providers).await?;
+    // `--zone` narrows the plan to that zone; domains are planned otherwise.
+    if only.is_none() {
+        let ctx = zonekeeper::provider::BuildContext::new(secrets);
+        let opts = controller::domains::DomainOptions::default();
+        plan.domains = controller::domains::plan_configured(&config, &ctx, &opts).await?;
+    }
     Ok((plan, manifests, providers))
 }
 

@@ -238,6 +238,25 @@ pub async fn plan_domains(
     Ok(out)
 }
 
+/// Loads every domain manifest, builds the registrars and plans each domain: the domain
+/// section of `zonekeeper plan`.
+///
+/// # Errors
+/// Manifest problems (all of them), a registrar that cannot be built, a read that fails
+/// for good.
+pub async fn plan_configured(
+    config: &Config,
+    ctx: &BuildContext,
+    opts: &DomainOptions,
+) -> Result<Vec<DomainPlan>, DomainError> {
+    let specs = load_domains(config).map_err(DomainError::Manifest)?;
+    if specs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let registrars = build_registrars(config, ctx)?;
+    plan_domains(&specs, &registrars, opts).await
+}
+
 /// How reconciling one domain ended.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
