@@ -254,7 +254,7 @@ fn plan_formats() {
 #[test]
 fn schemas_are_json() {
     let ex = Example::new();
-    for which in ["config", "zone"] {
+    for which in ["config", "zone", "domain"] {
         let v: serde_json::Value = serde_json::from_str(&ex.ok(&["schema", which])).unwrap();
         assert!(v.is_object());
     }

@@ -187,6 +187,8 @@ pub enum SchemaKind {
     Config,
     /// An octoDNS YAML zone file.
     Zone,
+    /// A domain manifest (`domains/<domain>.yaml`).
+    Domain,
 }
 
 pub fn init_logging(args: &Cli) {
@@ -233,6 +235,7 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
             let v = match which {
                 SchemaKind::Config => schema::config_schema(),
                 SchemaKind::Zone => schema::zone_schema(),
+                SchemaKind::Domain => manifest::domain::schema(),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(ExitCode::SUCCESS)

@@ -546,6 +546,8 @@ mod tests {
         assert_eq!(z.name.as_str(), "example.com.");
         assert_eq!(z.file, Path::new("/etc/zk/zones/example.com.yaml"));
         assert_eq!(z.policy, Policy::Sync);
+        assert_eq!(c.domains_dir, Path::new("/etc/zk/domains"));
+        assert_eq!(c.default_registrar, None);
         let ProviderSettings::Zonefile(s) = &c.providers["local"].settings else {
             panic!()
         };
@@ -560,6 +562,21 @@ mod tests {
         assert!(s.contains("z.yaml:3:") || s.contains("z.yaml:2:"), "{s}");
         assert!(s.contains("directroy"), "{s}");
         assert!(s.contains("lokal"), "{s}");
+        let e = Config::parse(
+            "providers:\n  m: {type: memory}\ndefaults:\n  registrar: nope\n",
+            Path::new("z.yaml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "z.yaml:4:14: defaults.registrar: \"nope\" is not a provider in `providers:`"
+        );
+        let e = Config::parse(
+            "providers:\n  m:\n    type: memory\n    registrar:\n      domains:\n        example.com: {nameservers: [localhost]}\n",
+            Path::new("z.yaml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("two labels"), "{e}");
         let e = Config::parse("zones: {}\nprovider: {}\n", Path::new("z.yaml")).unwrap_err();
         assert!(e.to_string().contains("provider"), "{e}");
     }

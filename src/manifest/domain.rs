@@ -124,6 +124,11 @@ pub fn domain_of(file: &Path) -> Result<Fqdn, Diagnostic> {
     Ok(fqdn)
 }
 
+/// JSON Schema of a domain manifest (`zonekeeper schema domain`), for editors and CI.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawDomain)).unwrap_or(serde_json::Value::Null)
+}
+
 fn pos<T>(s: &Spanned<T>) -> Pos {
     Pos::from_saphyr(&s.referenced)
 }
@@ -310,6 +315,14 @@ mod tests {
         assert_eq!(s.desired.auto_renew, Some(true));
         assert_eq!(s.desired.ds.as_ref().unwrap()[0].key_tag, 2371);
         assert_eq!(s.positions[&DomainField::Ds].line, 7);
+
+        // A digest of digits only is still the digest's text, not a number.
+        let digits = "1".repeat(64);
+        let text = format!(
+            "ds:\n  - {{key_tag: 1, algorithm: 8, digest_type: 2, digest: {digits}}}\n"
+        );
+        let s = parse("example.com.yaml", &text, Some("reg")).unwrap();
+        assert_eq!(s.desired.ds.unwrap()[0].digest, digits);
     }
 
     #[test]
