@@ -318,9 +318,8 @@ mod tests {
 
         // A digest of digits only is still the digest's text, not a number.
         let digits = "1".repeat(64);
-        let text = format!(
-            "ds:\n  - {{key_tag: 1, algorithm: 8, digest_type: 2, digest: {digits}}}\n"
-        );
+        let text =
+            format!("ds:\n  - {{key_tag: 1, algorithm: 8, digest_type: 2, digest: {digits}}}\n");
         let s = parse("example.com.yaml", &text, Some("reg")).unwrap();
         assert_eq!(s.desired.ds.unwrap()[0].digest, digits);
     }
