@@ -43,6 +43,8 @@ pub enum DomainError {
     },
     #[error("registrar {0:?} is not configured")]
     UnknownRegistrar(String),
+    #[error("a domain read was cancelled: {0}")]
+    Task(String),
 }
 
 /// Builds the registrar side of every configured provider that has one.
@@ -203,39 +205,69 @@ pub fn plan_from_state(
     p
 }
 
-fn registrar_of<'a>(
-    registrars: &'a Registrars,
-    spec: &DomainSpec,
-) -> Result<&'a dyn Registrar, DomainError> {
-    registrars
-        .get(&spec.registrar)
-        .map(AsRef::as_ref)
-        .ok_or_else(|| DomainError::UnknownRegistrar(spec.registrar.clone()))
-}
+/// Domains [`plan_domains`] reads at the same time. Registrars limit requests per account
+/// and their HTTP clients pace them; this only bounds how many reads wait in line, so a
+/// reseller's thousands of domains are not read one after the other.
+pub const READ_CONCURRENCY: usize = 8;
 
-/// Reads and plans every domain (for `zonekeeper plan`), in the order given.
+/// Reads and plans every domain (for `zonekeeper plan`), [`READ_CONCURRENCY`] at a time;
+/// the plans come back in the order of `specs`.
 ///
 /// # Errors
-/// The first registrar that is not built or whose read fails for good.
+/// A registrar that is not built (before any read), else the first domain (in `specs`
+/// order) whose read failed for good.
 pub async fn plan_domains(
     specs: &[DomainSpec],
     registrars: &Registrars,
     opts: &DomainOptions,
 ) -> Result<Vec<DomainPlan>, DomainError> {
-    let mut out = Vec::with_capacity(specs.len());
+    let mut jobs = Vec::with_capacity(specs.len());
     for spec in specs {
-        let r = registrar_of(registrars, spec)?;
-        let state =
-            read_domain(r, &spec.domain, opts)
+        let r = registrars
+            .get(&spec.registrar)
+            .ok_or_else(|| DomainError::UnknownRegistrar(spec.registrar.clone()))?;
+        jobs.push((spec.clone(), Arc::clone(r)));
+    }
+    let permits = Arc::new(tokio::sync::Semaphore::new(READ_CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (spec, r)) in jobs.into_iter().enumerate() {
+        let permits = Arc::clone(&permits);
+        let opts = opts.clone();
+        tasks.spawn(async move {
+            // The semaphore is never closed, so this always yields a permit.
+            let _permit = permits.acquire_owned().await.ok();
+            let plan = read_domain(r.as_ref(), &spec.domain, &opts)
                 .await
+                .map(|state| plan_from_state(&spec, r.as_ref(), &state))
                 .map_err(|source| DomainError::Read {
                     registrar: r.name().to_string(),
                     domain: spec.domain.clone(),
                     source,
-                })?;
-        out.push(plan_from_state(spec, r, &state));
+                });
+            (i, plan)
+        });
     }
-    Ok(out)
+    let mut plans: Vec<Option<DomainPlan>> = vec![None; specs.len()];
+    let mut first_error: Option<(usize, DomainError)> = None;
+    while let Some(joined) = tasks.join_next().await {
+        let (i, plan) = match joined {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => return Err(DomainError::Task(e.to_string())),
+        };
+        match plan {
+            Ok(p) => plans[i] = Some(p),
+            Err(e) => {
+                if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                    first_error = Some((i, e));
+                }
+            }
+        }
+    }
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    Ok(plans.into_iter().flatten().collect())
 }
 
 /// Loads every domain manifest, builds the registrars and plans each domain: the domain
@@ -667,6 +699,46 @@ mod tests {
             assert_eq!(e.kind, ErrorKind::Rejected);
             assert!(e.message.contains("1 outcome(s) for 2 change(s)"), "{e}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn plans_many_domains_in_order_and_reports_the_first_failure() {
+        let r = MemoryRegistrar::new("reg");
+        let mut specs = Vec::new();
+        for i in 0..30 {
+            let d = n(&format!("d{i:02}.example"));
+            r.seed(d.clone(), Registration::new());
+            let mut s = spec(DomainSettings {
+                lock: Some(i % 2 == 0),
+                ..DomainSettings::default()
+            });
+            s.domain = d;
+            specs.push(s);
+        }
+        let registrars: Registrars =
+            BTreeMap::from([("reg".to_string(), Arc::new(r.clone()) as Arc<dyn Registrar>)]);
+        let plans = plan_domains(&specs, &registrars, &DomainOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(plans.len(), 30);
+        for (i, p) in plans.iter().enumerate() {
+            assert_eq!(p.domain, specs[i].domain);
+            assert_eq!(p.changes.len(), usize::from(i % 2 == 0), "{p:?}");
+        }
+        // A domain the registrar does not hold fails the plan, naming it.
+        specs[7].domain = n("missing.example");
+        let e = plan_domains(&specs, &registrars, &DomainOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "reading domain missing.example. from registrar \"reg\" failed"
+        );
+        specs[7].registrar = "nope".into();
+        assert!(matches!(
+            plan_domains(&specs, &registrars, &DomainOptions::default()).await,
+            Err(DomainError::UnknownRegistrar(r)) if r == "nope"
+        ));
     }
 
     #[test]
