@@ -346,22 +346,21 @@ pub fn plan_domain(
     changes.extend(flags);
 
     let mut unsafe_reasons = Vec::new();
+    // The `-`/`+` lines show the values; the reasons say why they need a human.
     for c in &changes {
         match c {
             DomainChange::Nameservers { old, new }
                 if !old.is_empty() && !old.iter().any(|o| new.contains(o)) =>
             {
-                unsafe_reasons.push(format!(
-                    "every current nameserver is replaced ({} -> {}): the whole domain's delegation moves",
-                    FieldValue::Names(old),
-                    FieldValue::Names(new)
-                ));
+                unsafe_reasons.push(
+                    "every current nameserver is replaced: the whole domain's delegation moves"
+                        .into(),
+                );
             }
-            DomainChange::Ds { old, new } => unsafe_reasons.push(format!(
-                "the DS set at the registry changes ({} -> {}): a wrong DS makes the domain fail DNSSEC validation",
-                FieldValue::Ds(old),
-                FieldValue::Ds(new)
-            )),
+            DomainChange::Ds { .. } => unsafe_reasons.push(
+                "the DS set at the registry changes: a wrong DS makes the domain fail DNSSEC validation"
+                    .into(),
+            ),
             _ => {}
         }
     }
