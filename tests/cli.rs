@@ -260,7 +260,7 @@ fn plan_formats() {
 #[test]
 fn schemas_are_json() {
     let ex = Example::new();
-    for which in ["config", "zone"] {
+    for which in ["config", "zone", "domain"] {
         let v: serde_json::Value = serde_json::from_str(&ex.ok(&["schema", which])).unwrap();
         assert!(v.is_object());
     }
@@ -323,4 +323,89 @@ fn records_excluded_from_a_target_are_neither_created_nor_deleted_there() {
     ex.ok(&["apply"]);
     let staged = std::fs::read_to_string(ex.dir.join("staging/example.org.zone")).unwrap();
     assert!(staged.contains("blog 300 IN A 203.0.113.5"), "{staged}");
+}
+
+#[test]
+fn domain_manifests_are_validated_and_planned() {
+    let ex = Example::new();
+    let out = ex.ok(&["validate"]);
+    assert!(out.trim_end().ends_with(", 2 domain(s)"), "{out}");
+
+    // The example registrar holds the domains as the manifests say, except privacy,
+    // which it cannot change: reported, not a change.
+    let text = ex.ok(&["plan"]);
+    assert!(
+        text.contains("domain example.com. -> registry: 0 change(s) [in sync]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  unsupported privacy: registrar \"registry\" cannot change privacy (is false, the manifest wants true)"),
+        "{text}"
+    );
+    let md = ex.ok(&["plan", "--format", "markdown"]);
+    assert!(
+        md.contains("| `example.org.` | `registry` | 0 | 1 | 1 field(s) unsupported |"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
+    assert_eq!(json["domains"][1]["unsupported"][0]["field"], "privacy");
+    // `--zone` plans that zone only.
+    let json: serde_json::Value =
+        serde_json::from_str(&ex.ok(&["plan", "--format", "json", "--zone", "example.org"]))
+            .unwrap();
+    assert_eq!(json["domains"], serde_json::json!([]));
+
+    // A change is a change: in the plan, its hash and the detailed exit code.
+    let before = ex.ok(&["plan", "--format", "json"]);
+    let before: serde_json::Value = serde_json::from_str(&before).unwrap();
+    let f = ex.dir.join("domains/example.com.yaml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, text.replace("lock: true", "lock: false")).unwrap();
+    let plan = ex.ok(&["plan"]);
+    assert!(
+        plan.contains(
+            "domain example.com. -> registry: 1 change(s) [ready]\n- lock: true\n+ lock: false\n"
+        ),
+        "{plan}"
+    );
+    let after: serde_json::Value =
+        serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
+    assert_ne!(before["hash"], after["hash"]);
+    assert_eq!(after["change_count"], 36);
+
+    // Moving every nameserver is unsafe.
+    std::fs::write(
+        &f,
+        "nameservers: [ns1.elsewhere.example., ns2.elsewhere.example.]\n",
+    )
+    .unwrap();
+    assert!(ex
+        .ok(&["plan"])
+        .contains("[UNSAFE (needs --force): every current nameserver is replaced"));
+
+    // Problems in domain manifests are reported with file and line, with zone problems.
+    std::fs::write(
+        &f,
+        "nameservers: [ns1.example.net., localhost]\nlocked: true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ex.dir.join("domains/example.org.yaml"),
+        "registrar: local\n",
+    )
+    .unwrap();
+    let o = ex.run(&["validate"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("domains/example.com.yaml:2:1: ") && err.contains("unknown field `locked`"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "domains/example.org.yaml:1:12: registrar: provider \"local\" is not a registrar"
+        ),
+        "{err}"
+    );
 }

@@ -205,6 +205,8 @@ pub enum SchemaKind {
     Config,
     /// An octoDNS YAML zone file.
     Zone,
+    /// A domain manifest (`domains/<domain>.yaml`).
+    Domain,
 }
 
 pub fn init_logging(args: &Cli) {
@@ -251,6 +253,7 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
             let v = match which {
                 SchemaKind::Config => zonekeeper::config::schema::config_schema(),
                 SchemaKind::Zone => schema::zone_schema(),
+                SchemaKind::Domain => zonekeeper::manifest::domain::schema(),
             };
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(ExitCode::SUCCESS)
@@ -273,13 +276,25 @@ fn zone_arg(zone: &Option<String>, config: &Config) -> anyhow::Result<Option<Fqd
 
 fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let config = load_config(path)?;
-    let manifests = load_manifests(&config, None).map_err(RunError::Manifest)?;
+    // Zone and domain manifest problems are reported together.
+    let (manifests, domains) = match (
+        load_manifests(&config, None),
+        controller::domains::load_domains(&config),
+    ) {
+        (Ok(m), Ok(d)) => (m, d),
+        (m, d) => {
+            let mut all = m.err().unwrap_or_default();
+            all.0.extend(d.err().unwrap_or_default().0);
+            bail!(RunError::Manifest(all));
+        }
+    };
     let records: usize = manifests.iter().map(|(_, m)| m.zone.record_count()).sum();
     let rrsets: usize = manifests.iter().map(|(_, m)| m.zone.len()).sum();
     println!(
-        "ok: {} zone(s), {rrsets} RRset(s), {records} record(s), {} provider(s)",
+        "ok: {} zone(s), {rrsets} RRset(s), {records} record(s), {} provider(s), {} domain(s)",
         manifests.len(),
-        config.providers.len()
+        config.providers.len(),
+        domains.len()
     );
     std::mem::forget(manifests); // see `plan`
     Ok(ExitCode::SUCCESS)
@@ -303,8 +318,15 @@ async fn make_plan(
     let config = load_config(path)?;
     let only = zone_arg(zone, &config)?;
     let providers = one_shot_providers(&config)?;
-    let (plan, planned) =
+    let (mut plan, planned) =
         controller::plan_configured(&config, only.as_ref(), &providers, &opts.apply.retry).await?;
+    // `--zone` narrows the plan to that zone; domains are planned otherwise.
+    if only.is_none() {
+        let secrets = SecretPolicy::from_env().context("ZONEKEEPER_ALLOWED_SECRETS")?;
+        let ctx = BuildContext::new(secrets);
+        let dopts = controller::domains::DomainOptions::default();
+        plan.domains = controller::domains::plan_configured(&config, &ctx, &dopts).await?;
+    }
     Ok((plan, planned, providers))
 }
 

@@ -118,6 +118,14 @@ pub struct RawDefaults {
     /// Directory of zone files (default `zones`).
     #[serde(default)]
     pub zones_dir: Option<String>,
+    /// Directory of domain manifests, `<domain>.yaml` each (default `domains`, relative to
+    /// this file). Every file in it is a managed domain.
+    #[serde(default)]
+    pub domains_dir: Option<String>,
+    /// The registrar (a provider name) of domain manifests that name none.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub registrar: Option<Spanned<String>>,
 }
 
 /// A checked provider entry.
@@ -153,6 +161,10 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Sorted by zone name.
     pub zones: Vec<ZoneConfig>,
+    /// Absolute path of the domain manifests directory (`defaults.domains_dir`).
+    pub domains_dir: PathBuf,
+    /// `defaults.registrar`: a provider name (checked to exist).
+    pub default_registrar: Option<String>,
 }
 
 impl Config {
@@ -229,6 +241,18 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
         }
     }
     let zones_dir = base_dir.join(raw.defaults.zones_dir.as_deref().unwrap_or("zones"));
+    let domains_dir = base_dir.join(raw.defaults.domains_dir.as_deref().unwrap_or("domains"));
+    let default_registrar = raw.defaults.registrar.map(|r| {
+        if !providers.contains_key(&r.value) {
+            diags.push(Diagnostic::new(
+                file,
+                Pos::from_saphyr(&r.referenced),
+                Some("defaults.registrar".into()),
+                format!("{:?} is not a provider in `providers:`", r.value),
+            ));
+        }
+        r.value
+    });
     let mut zones: Vec<ZoneConfig> = Vec::new();
     for (name, entry) in raw.zones {
         let pos = Pos::from_saphyr(&entry.referenced);
@@ -342,6 +366,8 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
             base_dir: base_dir.to_path_buf(),
             providers,
             zones,
+            domains_dir,
+            default_registrar,
         })
     } else {
         diags.sort_by_key(|d| d.pos.line);
@@ -361,6 +387,8 @@ mod tests {
         assert_eq!(z.name.as_str(), "example.com.");
         assert_eq!(z.file, Path::new("/etc/zk/zones/example.com.yaml"));
         assert_eq!(z.policy, Policy::Sync);
+        assert_eq!(c.domains_dir, Path::new("/etc/zk/domains"));
+        assert_eq!(c.default_registrar, None);
         let AnySettings::Zonefile(s) = &c.providers["local"].settings else {
             panic!()
         };
@@ -381,6 +409,21 @@ mod tests {
             s.contains("z.yaml:7:5: zone \"example.com\": target \"lokal\""),
             "{s}"
         );
+        let e = Config::parse(
+            "providers:\n  m: {type: memory}\ndefaults:\n  registrar: nope\n",
+            Path::new("z.yaml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "z.yaml:4:14: defaults.registrar: \"nope\" is not a provider in `providers:`"
+        );
+        let e = Config::parse(
+            "providers:\n  m:\n    type: memory\n    registrar:\n      domains:\n        example.com: {nameservers: [localhost]}\n",
+            Path::new("z.yaml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("two labels"), "{e}");
         let e = Config::parse("zones: {}\nprovider: {}\n", Path::new("z.yaml")).unwrap_err();
         assert!(e.to_string().contains("provider"), "{e}");
     }

@@ -3,6 +3,7 @@
 //! Knows files and YAML; knows nothing of git, providers or plans. Every problem is a
 //! [`Diagnostic`] naming the file, line and record; reading never stops at the first one.
 
+pub mod domain;
 pub mod fields;
 pub mod octodns;
 pub mod raw;

@@ -6,6 +6,7 @@
 pub mod caps;
 pub mod change;
 pub mod diff;
+pub mod domain;
 pub mod render;
 pub mod rules;
 
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 pub use caps::{BatchLimit, Capabilities, Granularity};
 pub use change::{sort_for_apply, Change, Op};
+pub use domain::{plan_domain, DomainChange, DomainPlan, FieldAccess, RegistrarCaps};
 pub use rules::{IgnoreRule, IgnoreSet, Policy, Thresholds};
 
 use crate::model::{Fqdn, RecordType, RrKey, RrSet, Zone};
@@ -292,24 +294,30 @@ fn safety(origin: &Fqdn, changes: &[Change], existing: usize, t: &Thresholds) ->
     reasons
 }
 
-/// Every zone's plan for one run.
+/// Every zone's and every domain's plan for one run.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
     pub zones: Vec<ZonePlan>,
+    /// Registrar settings of the domains with manifests (`domains/<name>.yaml`), by name.
+    pub domains: Vec<DomainPlan>,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
-        self.zones.iter().all(ZonePlan::is_empty)
+        self.zones.iter().all(ZonePlan::is_empty) && self.domains.iter().all(DomainPlan::is_empty)
     }
 
+    /// Changes in zones and domains.
     pub fn change_count(&self) -> usize {
-        self.zones.iter().map(|z| z.changes.len()).sum()
+        self.zones.iter().map(|z| z.changes.len()).sum::<usize>()
+            + self.domains.iter().map(|d| d.changes.len()).sum::<usize>()
     }
 
-    /// SHA-256 of the plan's canonical text (zones and changes in apply order). The same
-    /// manifests against the same live state always give the same hash, so a reviewed plan
-    /// can be pinned with `apply --plan-hash`.
+    /// SHA-256 of the plan's canonical text (zones and changes in apply order, then
+    /// domains and their changes). The same manifests against the same live state always
+    /// give the same hash, so a reviewed plan can be pinned with `apply --plan-hash`.
+    /// Plans without changes add nothing, so a plan without domain changes hashes as
+    /// before domains existed.
     pub fn hash(&self) -> String {
         let mut h = Sha256::new();
         for z in &self.zones {
@@ -325,6 +333,9 @@ impl Plan {
                 h.update(render::canonical_change(c));
                 h.update(b"\n");
             }
+        }
+        for d in self.domains.iter().filter(|d| !d.is_empty()) {
+            d.hash_into(&mut h);
         }
         hex::encode(h.finalize())
     }

@@ -1,12 +1,15 @@
 //! Plan output: text (a coloured diff on a terminal), Markdown (a PR comment) and JSON.
 //!
 //! Record lines use zone-file syntax (`www.example.com. 300 IN A 192.0.2.1`); the diff between
-//! the old and new lines of each zone is computed with `similar`.
+//! the old and new lines of each zone is computed with `similar`. Domain plans (registrar
+//! settings) follow the zones in a section of their own in every format: one `-`/`+` line
+//! pair per changed field, and every unsupported field with its reason.
 
 use std::fmt::Write as _;
 
 use similar::{ChangeTag, TextDiff};
 
+use super::domain::{DomainChange, DomainPlan, FieldValue};
 use super::{Change, Op, Plan, ZonePlan};
 use crate::model::{RrKey, RrSet};
 
@@ -147,14 +150,55 @@ pub fn text(plan: &Plan, color: bool) -> String {
             let _ = writeln!(out, "  adjusted {a}");
         }
     }
+    for d in &plan.domains {
+        let _ = writeln!(
+            out,
+            "{bold}domain {} -> {}{reset}: {} change(s){} [{}]",
+            d.domain,
+            d.registrar,
+            d.changes.len(),
+            expires(d).map_or(String::new(), |e| format!(", expires {e}")),
+            domain_status(d)
+        );
+        for c in &d.changes {
+            let _ = writeln!(out, "{red}- {}: {}{reset}", c.field(), c.old());
+            let _ = writeln!(out, "{green}+ {}: {}{reset}", c.field(), c.new_value());
+        }
+        for u in &d.unsupported {
+            let _ = writeln!(out, "  unsupported {}: {}", u.field, u.reason);
+        }
+    }
+    let domains = if plan.domains.is_empty() {
+        String::new()
+    } else {
+        format!(" and {} domain plan(s)", plan.domains.len())
+    };
     let _ = writeln!(
         out,
-        "{} change(s) in {} zone plan(s); plan hash {}",
+        "{} change(s) in {} zone plan(s){domains}; plan hash {}",
         plan.change_count(),
         plan.zones.len(),
         plan.hash()
     );
     out
+}
+
+fn domain_status(d: &DomainPlan) -> String {
+    if !d.unsafe_reasons.is_empty() {
+        format!("UNSAFE (needs --force): {}", d.unsafe_reasons.join("; "))
+    } else if d.changes.is_empty() && d.unsupported.is_empty() {
+        "in sync".into()
+    } else if d.changes.is_empty() {
+        format!("{} field(s) unsupported", d.unsupported.len())
+    } else {
+        "ready".into()
+    }
+}
+
+/// The registration's end in RFC 3339 (UTC, seconds).
+fn expires(d: &DomainPlan) -> Option<String> {
+    d.expires
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
 }
 
 /// Markdown for a pull-request comment. Output longer than `max_bytes` has its diffs cut,
@@ -176,6 +220,21 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
             z.skipped.len(),
             status(z).replace('|', "\\|")
         );
+    }
+    if !plan.domains.is_empty() {
+        head.push_str("\n| domain | registrar | changes | unsupported | status |\n");
+        head.push_str("|---|---|---:|---:|---|\n");
+        for d in &plan.domains {
+            let _ = writeln!(
+                head,
+                "| `{}` | `{}` | {} | {} | {} |",
+                d.domain,
+                d.registrar,
+                d.changes.len(),
+                d.unsupported.len(),
+                domain_status(d).replace('|', "\\|")
+            );
+        }
     }
     let foot = format!(
         "\n{} change(s). Plan hash: `{}` (apply exactly this plan with `zonekeeper apply --plan-hash {}`)\n",
@@ -210,6 +269,36 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
         }
         for s in &z.skipped {
             let _ = writeln!(block, "# skipped {}: {}", s.key, s.reason);
+        }
+        block.push_str("```\n</details>\n");
+        if body.len() + block.len() > budget {
+            truncated = true;
+            continue;
+        }
+        body.push_str(&block);
+    }
+    for d in plan
+        .domains
+        .iter()
+        .filter(|d| !d.changes.is_empty() || !d.unsupported.is_empty())
+    {
+        let mut block = format!(
+            "\n<details><summary>domain <code>{}</code> → <code>{}</code>: {} change(s)</summary>\n\n```diff\n",
+            d.domain,
+            d.registrar,
+            d.changes.len()
+        );
+        for c in &d.changes {
+            let _ = writeln!(block, "- {}: {}", c.field(), c.old());
+            let _ = writeln!(block, "+ {}: {}", c.field(), c.new_value());
+        }
+        for u in &d.unsupported {
+            let _ = writeln!(
+                block,
+                "# unsupported {}: {}",
+                u.field,
+                u.reason.replace("```", "`\u{200b}``")
+            );
         }
         block.push_str("```\n</details>\n");
         if body.len() + block.len() > budget {
@@ -301,6 +390,65 @@ struct JsonPlan<'a> {
     hash: String,
     change_count: usize,
     zones: Vec<JsonZone<'a>>,
+    domains: Vec<JsonDomain<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonDomain<'a> {
+    domain: &'a crate::model::Fqdn,
+    registrar: &'a str,
+    /// RFC 3339, or null when the registrar did not say.
+    expires: Option<String>,
+    #[serde(rename = "unsafe")]
+    unsafe_reasons: &'a [String],
+    unsupported: &'a [super::domain::Unsupported],
+    changes: Vec<JsonDomainChange>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonDomainChange {
+    field: crate::model::DomainField,
+    old: serde_json::Value,
+    new: serde_json::Value,
+}
+
+/// A field value as JSON: a boolean, a list of names, or a list of DS objects
+/// (`key_tag`, `algorithm`, `digest_type`, `digest`: the manifest's shape).
+fn json_value(v: FieldValue<'_>) -> serde_json::Value {
+    match v {
+        FieldValue::Flag(b) => serde_json::Value::Bool(b),
+        FieldValue::Names(n) => n.iter().map(|n| serde_json::json!(n.as_str())).collect(),
+        FieldValue::Ds(d) => d
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "key_tag": d.key_tag,
+                    "algorithm": d.algorithm,
+                    "digest_type": d.digest_type,
+                    "digest": d.digest.to_ascii_uppercase(),
+                })
+            })
+            .collect(),
+    }
+}
+
+fn json_domain(d: &DomainPlan) -> JsonDomain<'_> {
+    JsonDomain {
+        domain: &d.domain,
+        registrar: &d.registrar,
+        expires: expires(d),
+        unsafe_reasons: &d.unsafe_reasons,
+        unsupported: &d.unsupported,
+        changes: d
+            .changes
+            .iter()
+            .map(|c: &DomainChange| JsonDomainChange {
+                field: c.field(),
+                old: json_value(c.old()),
+                new: json_value(c.new_value()),
+            })
+            .collect(),
+    }
 }
 
 /// Writes the JSON document described in the README (`version` 1).
@@ -333,6 +481,134 @@ pub fn json<W: std::io::Write>(plan: &Plan, out: W) -> serde_json::Result<()> {
                 changes: JsonChanges(&z.changes),
             })
             .collect(),
+        domains: plan.domains.iter().map(json_domain).collect(),
     };
     serde_json::to_writer_pretty(out, &doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rdata::Ds;
+    use crate::model::{DomainSettings, Fqdn};
+    use crate::plan::domain::{plan_domain, FieldAccess, RegistrarCaps};
+
+    fn n(s: &str) -> Fqdn {
+        Fqdn::parse(s).unwrap()
+    }
+
+    /// One domain with a nameserver move, a DS added and privacy the registrar cannot set.
+    fn domain_plan() -> Plan {
+        let live = DomainSettings {
+            nameservers: Some(vec![n("ns1.old.net")]),
+            lock: Some(false),
+            privacy: Some(false),
+            auto_renew: Some(true),
+            ds: Some(vec![]),
+        };
+        let want = DomainSettings {
+            nameservers: Some(vec![n("ns1.new.net"), n("ns2.new.net")]),
+            privacy: Some(true),
+            ds: Some(vec![Ds {
+                key_tag: 2371,
+                algorithm: 13,
+                digest_type: 2,
+                digest: "ab".repeat(32),
+            }]),
+            ..DomainSettings::default()
+        };
+        let caps = RegistrarCaps {
+            privacy: FieldAccess::ReadOnly,
+            ..RegistrarCaps::EVERYTHING
+        };
+        let mut d = plan_domain(&n("example.com"), "registry", &want, &live, &caps);
+        d.expires = Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000));
+        let in_sync = plan_domain(
+            &n("example.org"),
+            "registry",
+            &DomainSettings::default(),
+            &live,
+            &caps,
+        );
+        Plan {
+            zones: vec![],
+            domains: vec![d, in_sync],
+        }
+    }
+
+    #[test]
+    fn text_has_a_domain_section() {
+        let plan = domain_plan();
+        let t = text(&plan, false);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(
+            lines[0].starts_with("domain example.com. -> registry: 2 change(s), expires 2027-01-15T08:00:00Z [UNSAFE (needs --force): every current nameserver"),
+            "{t}"
+        );
+        assert_eq!(lines[1], "- nameservers: ns1.old.net.");
+        assert_eq!(lines[2], "+ nameservers: ns1.new.net., ns2.new.net.");
+        assert_eq!(lines[3], "- ds: (none)");
+        assert_eq!(lines[4], format!("+ ds: 2371 13 2 {}", "AB".repeat(32)));
+        assert!(lines[5].starts_with("  unsupported privacy: registrar \"registry\" cannot change privacy (is false, the manifest wants true)"), "{t}");
+        assert_eq!(
+            lines[6],
+            "domain example.org. -> registry: 0 change(s) [in sync]"
+        );
+        assert!(
+            lines[7].starts_with("2 change(s) in 0 zone plan(s) and 2 domain plan(s); plan hash ")
+        );
+    }
+
+    #[test]
+    fn markdown_has_a_domain_table_and_diff() {
+        let md = markdown(&domain_plan(), 60_000);
+        assert!(
+            md.contains("| domain | registrar | changes | unsupported | status |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `example.com.` | `registry` | 2 | 1 | UNSAFE (needs --force): "),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `example.org.` | `registry` | 0 | 0 | in sync |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("domain <code>example.com.</code> → <code>registry</code>: 2 change(s)"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "\n- nameservers: ns1.old.net.\n+ nameservers: ns1.new.net., ns2.new.net.\n"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("# unsupported privacy: "), "{md}");
+        assert!(
+            !md.contains("domain <code>example.org.</code>"),
+            "in-sync domains get no diff block: {md}"
+        );
+    }
+
+    #[test]
+    fn json_lists_domains() {
+        let mut out = Vec::new();
+        json(&domain_plan(), &mut out).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["change_count"], 2);
+        let d = &v["domains"][0];
+        assert_eq!(d["domain"], "example.com.");
+        assert_eq!(d["registrar"], "registry");
+        assert_eq!(d["expires"], "2027-01-15T08:00:00Z");
+        assert_eq!(d["changes"][0]["field"], "nameservers");
+        assert_eq!(d["changes"][0]["old"], serde_json::json!(["ns1.old.net."]));
+        assert_eq!(d["changes"][1]["field"], "ds");
+        assert_eq!(d["changes"][1]["old"], serde_json::json!([]));
+        assert_eq!(d["changes"][1]["new"][0]["key_tag"], 2371);
+        assert_eq!(d["unsupported"][0]["field"], "privacy");
+        assert_eq!(d["unsafe"].as_array().unwrap().len(), 2);
+        assert_eq!(v["domains"][1]["changes"], serde_json::json!([]));
+        assert!(v["domains"][1]["expires"].is_null());
+    }
 }

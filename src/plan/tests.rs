@@ -210,16 +210,39 @@ fn hash_is_stable_and_sensitive() {
     let d2 = zone(vec![a("www.example.com", [1, 2, 3, 5], 60)]);
     let p1 = Plan {
         zones: vec![plan_with(&d1, &live, Policy::Sync, &|_| false)],
+        ..Plan::default()
     };
     let p1b = Plan {
         zones: vec![plan_with(&d1, &live, Policy::Sync, &|_| false)],
+        ..Plan::default()
     };
     let p2 = Plan {
         zones: vec![plan_with(&d2, &live, Policy::Sync, &|_| false)],
+        ..Plan::default()
     };
     assert_eq!(p1.hash(), p1b.hash());
     assert_ne!(p1.hash(), p2.hash());
     assert_eq!(p1.hash().len(), 64);
+
+    // Domain plans count only when they change something.
+    let mut with_domain = p1.clone();
+    let mut dp = crate::plan::plan_domain(
+        &n("example.com"),
+        "registry",
+        &crate::model::DomainSettings::default(),
+        &crate::model::DomainSettings::default(),
+        &crate::plan::RegistrarCaps::EVERYTHING,
+    );
+    with_domain.domains.push(dp.clone());
+    assert_eq!(with_domain.hash(), p1.hash());
+    assert!(!with_domain.is_empty());
+    dp.changes.push(crate::plan::DomainChange::Lock {
+        old: false,
+        new: true,
+    });
+    with_domain.domains = vec![dp];
+    assert_ne!(with_domain.hash(), p1.hash());
+    assert_eq!(with_domain.change_count(), p1.change_count() + 1);
 }
 
 #[test]
@@ -286,6 +309,7 @@ fn a_missing_zone_on_a_target_that_cannot_create_it_is_a_skipped_target() {
     // Every format says so.
     let plan = Plan {
         zones: vec![blocked],
+        ..Plan::default()
     };
     let text = render::text(&plan, false);
     assert!(
@@ -307,6 +331,7 @@ fn a_missing_zone_on_a_target_that_cannot_create_it_is_a_skipped_target() {
         .contains("cannot create zones"));
     let unblocked = Plan {
         zones: vec![plan_on(true, false)],
+        ..Plan::default()
     };
     let mut out = Vec::new();
     render::json(&unblocked, &mut out).unwrap();

@@ -23,10 +23,16 @@ use crate::secret::SecretError;
 /// The `type:` of this backend's config entries.
 pub const KIND: &str = "memory";
 
-/// `memory`: zones in process memory (tests, dry runs). It has no settings.
+/// `memory`: zones in process memory (tests, dry runs); also a memory registrar of the same
+/// name (see [`crate::registrar::memory`]).
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {}
+pub struct Settings {
+    /// The memory registrar's seeded domains and declared capabilities (tests, examples).
+    #[serde(default)]
+    #[schemars(with = "Option<crate::registrar::memory::RawMemoryRegistrar>")]
+    pub registrar: Option<crate::registrar::memory::MemoryRegistrarSettings>,
+}
 
 /// Nothing to check.
 pub fn check(_settings: &mut Settings, _base_dir: &Path) -> Result<(), String> {
