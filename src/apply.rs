@@ -80,6 +80,17 @@ pub async fn apply_zone_plan_observed(
         results: Vec::with_capacity(plan.changes.len()),
         calls: 0,
     };
+    if !observed.exists && !plan.changes.is_empty() {
+        if let Err(e) = create_zone(provider, plan, opts).await {
+            report.results = plan
+                .changes
+                .iter()
+                .map(|c| (c.clone(), Err(e.clone())))
+                .collect();
+            after_batch(&report.results);
+            return report;
+        }
+    }
     let max = provider
         .capabilities()
         .batch
@@ -100,6 +111,40 @@ pub async fn apply_zone_plan_observed(
         report.results.append(&mut done);
     }
     report
+}
+
+/// Creates the zone the read did not find, as its own step before any write, retried under
+/// the one policy (`create_zone` is idempotent). A provider that cannot create zones fails
+/// with `NotFound`.
+async fn create_zone(
+    provider: &dyn Provider,
+    plan: &ZonePlan,
+    opts: &ApplyOptions,
+) -> Result<(), ProviderError> {
+    if !provider.capabilities().creates_zones {
+        return Err(ProviderError::new(
+            ErrorKind::NotFound,
+            format!(
+                "zone {} does not exist and the {} provider cannot create it",
+                plan.zone,
+                provider.kind()
+            ),
+        ));
+    }
+    let policy = crate::retry::RetryPolicy {
+        retries: opts.retries,
+        min_delay: opts.min_delay,
+        max_delay: opts.max_delay,
+        ..crate::retry::RetryPolicy::default()
+    };
+    crate::retry::retry(
+        &policy,
+        policy.deadline_from_now(),
+        |e| e,
+        |e, wait| tracing::warn!(zone = %plan.zone, target = %plan.target, error = %e, retry_in = ?wait, "creating the zone failed, retrying"),
+        || provider.create_zone(&plan.zone),
+    )
+    .await
 }
 
 /// A batch whose every change failed transiently, as one retryable error.

@@ -139,7 +139,11 @@ fn load_snapshot(
         match provider::build(
             &p.name,
             &p.settings,
-            &provider::BuildContext::new(secrets.clone()),
+            // The transports report requests, retries and 429s to the metrics.
+            &provider::BuildContext {
+                observer: metrics.clone(),
+                ..provider::BuildContext::new(secrets.clone())
+            },
         ) {
             Ok(b) => {
                 providers.insert(

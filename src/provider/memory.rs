@@ -106,6 +106,15 @@ impl Provider for MemoryProvider {
         })
     }
 
+    /// Adds an empty zone (no fault is injected here: faults are for writes).
+    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
+        self.lock()
+            .zones
+            .entry(zone.clone())
+            .or_insert_with(|| Zone::new(zone.clone()));
+        Ok(())
+    }
+
     async fn apply(
         &self,
         zone: &Fqdn,

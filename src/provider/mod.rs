@@ -348,7 +348,7 @@ pub fn build(
         ProviderSettings::Zonefile(s) => Box::new(zonefile::ZonefileProvider::new(name, s.clone())),
         ProviderSettings::Powerdns(s) => {
             let key = secrets.resolve(&s.api_key)?;
-            Box::new(powerdns::PowerdnsProvider::new(name, s.clone(), key))
+            Box::new(powerdns::PowerdnsProvider::new(name, s.clone(), key, ctx))
         }
         ProviderSettings::Rfc2136(s) => {
             let secret = secrets.resolve(&s.tsig.secret)?;

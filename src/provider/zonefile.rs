@@ -186,6 +186,19 @@ impl Provider for ZonefileProvider {
         })
     }
 
+    /// Writes an empty zone file when there is none (a file already there is kept).
+    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
+        if self.read(zone)?.is_none() {
+            let empty = Parsed {
+                zone: Zone::new(zone.clone()),
+                soa: None,
+                foreign: Vec::new(),
+            };
+            self.write(zone, &empty)?;
+        }
+        Ok(())
+    }
+
     async fn apply(
         &self,
         zone: &Fqdn,
