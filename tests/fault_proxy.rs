@@ -309,7 +309,10 @@ async fn metrics_count_the_injected_faults() {
         retries("transient"),
         counter(&m.provider_ratelimited_total, None)
     );
-    assert!(c.rate_limited > 0 && c.unavailable > 0 && c.dropped > 0, "{c:?}");
+    assert!(
+        c.rate_limited > 0 && c.unavailable > 0 && c.dropped > 0,
+        "{c:?}"
+    );
     assert_eq!(requests, c.requests, "every request counted once");
     assert_eq!(
         counter(&m.provider_ratelimited_total, None),

@@ -352,7 +352,9 @@ pub fn build(
         }
         ProviderSettings::Rfc2136(s) => {
             let secret = secrets.resolve(&s.tsig.secret)?;
-            Box::new(rfc2136::Rfc2136Provider::new(name, s, &secret))
+            Box::new(
+                rfc2136::Rfc2136Provider::new(name, s, &secret).with_observer(ctx.observer.clone()),
+            )
         }
     })
 }

@@ -158,7 +158,7 @@ fn fate(shared: &Shared, is_write: bool) -> Fate {
         c.writes += 1;
     }
     let every = |period: u64, n: u64| period > 0 && n % period == 0;
-    let fate = if is_write && every(f.drop_write_every, c.writes) {
+    if is_write && every(f.drop_write_every, c.writes) {
         c.dropped += 1;
         Fate::Drop
     } else if every(f.rate_limit_every, c.requests) {
@@ -170,8 +170,7 @@ fn fate(shared: &Shared, is_write: bool) -> Fate {
     } else {
         c.forwarded += 1;
         Fate::Forward
-    };
-    fate
+    }
 }
 
 /// An HTTP/1.1 message head and body read from a stream.
