@@ -231,6 +231,8 @@ impl HttpClient {
         })
     }
 
+    /// A request to `url` on this client (its headers, timeouts and User-Agent); send it
+    /// with [`HttpClient::send`] or build it inside [`HttpClient::send_idempotent`].
     pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
         self.client.request(method, url)
     }
