@@ -6,7 +6,9 @@
 //!   run on a fresh zone (deleted on PowerDNS directly) with changed content: every run exits
 //!   0 and PowerDNS, read directly, holds exactly the manifest; `plan --detailed-exitcode`
 //!   through the proxy is then empty. `ZONEKEEPER_FAULT_PATTERN=<429>,<503>,<drop>` (periods,
-//!   0 = never) and `ZONEKEEPER_FAULT_RUNS=N` run other densities and lengths.
+//!   0 = never) and `ZONEKEEPER_FAULT_RUNS=N` run other densities and lengths (3,4,5; 4,5,3
+//!   and 2,7,5 were run too). A pattern under which no try of a write can pass (2,x,2: every
+//!   other request 429, every other write dropped) cannot converge by construction.
 //! - Through the library, the metrics count exactly the faults the proxy injected: one retry
 //!   per fault, one `ratelimited` per 429.
 //!
