@@ -160,11 +160,12 @@ async fn apply_inner(
         return report;
     }
     let deadline = opts.retry.deadline_from_now();
+    let policy = opts.retry.above(provider.capabilities().transport_retries);
     let created;
     let observed = if observed.exists {
         observed
     } else {
-        match create_zone(provider, &plan.zone, opts, deadline, &mut report).await {
+        match create_zone(provider, &plan.zone, opts, &policy, deadline, &mut report).await {
             Ok(()) => {
                 report.created_zone = true;
                 // Later writes see the zone as it now is: existing, still empty.
@@ -193,7 +194,7 @@ async fn apply_inner(
     let written = write_all(
         &writer,
         &plan.changes,
-        &opts.retry,
+        &policy,
         deadline,
         opts.observer.as_ref(),
         after_batch,
@@ -212,6 +213,7 @@ async fn create_zone(
     provider: &dyn Provider,
     zone: &Fqdn,
     opts: &ApplyOptions,
+    policy: &RetryPolicy,
     deadline: Instant,
     report: &mut ApplyReport,
 ) -> Result<(), ProviderError> {
@@ -227,7 +229,7 @@ async fn create_zone(
     }
     let mut counts = Counts::default();
     let r = retry::retry(
-        &opts.retry,
+        policy,
         deadline,
         |e: &ProviderError| e,
         |e, wait| counts.note(opts.observer.as_ref(), provider.name(), e, wait),
@@ -242,7 +244,7 @@ async fn create_zone(
             Ok(())
         }
         Err(mut e) => {
-            if counts.stopped_by_deadline(&opts.retry, &e) {
+            if counts.stopped_by_deadline(policy, &e) {
                 report.deadline_passed = true;
             }
             e.message = format!("creating zone {zone} failed: {}", e.message);

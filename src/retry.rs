@@ -52,6 +52,20 @@ impl RetryPolicy {
         Instant::now() + self.deadline
     }
 
+    /// The policy for a layer above a transport that retries by itself: no transient
+    /// failure is tried again (the transport did that); rate-limit waits and the deadline
+    /// stay.
+    pub fn above(&self, transport_retries: bool) -> RetryPolicy {
+        if transport_retries {
+            RetryPolicy {
+                retries: 0,
+                ..self.clone()
+            }
+        } else {
+            self.clone()
+        }
+    }
+
     fn backoff(&self) -> impl Iterator<Item = Duration> {
         ExponentialBuilder::default()
             .with_jitter()

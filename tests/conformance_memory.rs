@@ -108,3 +108,56 @@ mod controls {
             .all(|s| s.reason.contains("cannot store")));
     }
 }
+
+/// A zone the read did not find is created as its own step before the first write, when the
+/// provider declares it can; otherwise every change fails `NotFound` and nothing is written.
+#[tokio::test]
+async fn missing_zones_are_created_first_or_refused() {
+    use zonekeeper::apply::{apply_zone_plan, ApplyOptions};
+    use zonekeeper::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
+    use zonekeeper::plan::{plan_zone, Capabilities, PlanInput, Policy, Thresholds};
+    use zonekeeper::provider::{ErrorKind, Provider};
+
+    let origin = Fqdn::parse("new.test.").unwrap();
+    let mut desired = Zone::new(origin.clone());
+    for (i, name) in ["a.new.test.", "b.new.test."].iter().enumerate() {
+        desired.put(
+            RrKey::new(Fqdn::parse(name).unwrap(), RecordType::A),
+            RrSet::new(60, vec![RData::A([192, 0, 2, i as u8].into())]),
+        );
+    }
+    for creates in [true, false] {
+        let caps = Capabilities {
+            creates_zones: creates,
+            ..Capabilities::everything()
+        };
+        let p = MemoryProvider::new("mem").with_capabilities(caps);
+        let live = p.read_zone(&origin).await.unwrap();
+        assert!(!live.exists);
+        let plan = plan_zone(&PlanInput {
+            target: "mem",
+            desired: &desired,
+            live: &live.zone,
+            live_exists: false,
+            unmanaged: &|_: &RrKey| false,
+            caps: p.capabilities(),
+            policy: Policy::Sync,
+            thresholds: Thresholds::default(),
+        });
+        let report = apply_zone_plan(&p, &plan, &live, &ApplyOptions::default()).await;
+        let after = p.read_zone(&origin).await.unwrap();
+        if creates {
+            assert!(report.all_ok(), "{:?}", report.results);
+            assert_eq!(after.zone, desired);
+        } else {
+            assert_eq!(report.results.len(), 2);
+            for (_, o) in &report.results {
+                let e = o.as_ref().unwrap_err();
+                assert_eq!(e.kind, ErrorKind::NotFound);
+                assert!(e.message.contains("cannot create"), "{}", e.message);
+            }
+            assert_eq!(report.calls, 0, "nothing may be written");
+            assert!(!after.exists);
+        }
+    }
+}

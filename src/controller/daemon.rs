@@ -133,7 +133,11 @@ impl Controller {
         }
         let metrics = self.metrics.clone();
         let s2: Snapshot = snap.clone();
-        let ctx = BuildContext::new(self.settings.secrets.clone());
+        // The transports report requests, retries and 429s to the metrics.
+        let ctx = BuildContext {
+            observer: self.metrics.clone(),
+            ..BuildContext::new(self.settings.secrets.clone())
+        };
         let loaded =
             match tokio::task::spawn_blocking(move || load_snapshot(&s2, &metrics, &ctx)).await {
                 Ok(r) => r,
@@ -244,6 +248,7 @@ impl Controller {
             };
             let mut opts = self.settings.reconcile.clone();
             opts.force = false;
+            opts.apply.observer = self.metrics.clone();
             opts.journal = Some(JournalSink {
                 journal: self.journal.clone(),
                 revision: loaded.revision.clone(),

@@ -1,5 +1,8 @@
-//! A provider decorator that counts and times every call into the daemon's metrics, so
-//! providers themselves never touch metrics.
+//! A provider decorator that counts and times every trait call (list, read, create, apply)
+//! into the daemon's metrics (`provider_calls_total`, `provider_call_duration_seconds`), so
+//! providers themselves never touch metrics. Transport requests, retries and rate limits are
+//! counted apart, by the providers' transports reporting to [`Metrics`] as their
+//! [`CallObserver`](crate::provider::CallObserver).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,7 +11,7 @@ use async_trait::async_trait;
 
 use crate::model::Fqdn;
 use crate::plan::{Capabilities, Change};
-use crate::provider::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
+use crate::provider::{ChangeOutcome, Observed, Provider, ProviderError};
 use crate::telemetry::metrics::Metrics;
 
 pub struct Instrumented {
@@ -18,26 +21,21 @@ pub struct Instrumented {
 
 impl Instrumented {
     pub fn new(inner: Box<dyn Provider>, metrics: Arc<Metrics>) -> Instrumented {
+        metrics.provider_series(inner.name());
         Instrumented { inner, metrics }
     }
 
     fn observe(&self, started: Instant, error: Option<&ProviderError>) {
         let name = self.inner.name();
         self.metrics
-            .provider_request_duration
+            .provider_call_duration
             .with_label_values(&[name])
             .observe(started.elapsed().as_secs_f64());
         let outcome = error.map_or("ok", |e| e.kind.as_str());
         self.metrics
-            .provider_requests_total
+            .provider_calls_total
             .with_label_values(&[name, outcome])
             .inc();
-        if error.is_some_and(|e| e.kind == ErrorKind::RateLimited) {
-            self.metrics
-                .provider_ratelimited_total
-                .with_label_values(&[name])
-                .inc();
-        }
     }
 }
 

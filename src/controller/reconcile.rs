@@ -226,7 +226,7 @@ pub async fn read_with_retry(
     policy: &RetryPolicy,
 ) -> Result<Observed, ProviderError> {
     retry::retry(
-        policy,
+        &policy.above(p.capabilities().transport_retries),
         Instant::now() + policy.deadline,
         |e: &ProviderError| e,
         |e, wait| {

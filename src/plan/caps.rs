@@ -64,6 +64,10 @@ pub struct Capabilities {
     pub root_ns: bool,
     /// A zone that does not exist yet can be created by applying to it.
     pub creates_zones: bool,
+    /// The provider's transport already retries each idempotent request under the one
+    /// retry policy (the shared HTTP client does): reads and whole writes are then not
+    /// retried again above it, or the tries would multiply (6 x 6 for one read).
+    pub transport_retries: bool,
 }
 
 impl Capabilities {
@@ -78,6 +82,7 @@ impl Capabilities {
             atomic_batches: true,
             root_ns: true,
             creates_zones: true,
+            transport_retries: false,
         }
     }
 }

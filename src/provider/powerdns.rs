@@ -4,7 +4,10 @@
 //! DELETE), which PowerDNS validates and applies as a unit; the body is split only where the
 //! server's `webserver-max-bodysize` would refuse it. A refused PATCH (422) names the bad
 //! record: that change gets PowerDNS's message and `apply`'s bisection re-sends the rest.
-//! Value conversion lives in [`content`].
+//! A missing zone is created by [`Provider::create_zone`] (POST), its own step before the
+//! first write. Every request is idempotent (REPLACE and DELETE are; a create answered
+//! "already exists" is a success), so the transport retries each one where it fails.
+//! Values are converted with [`presentation`].
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -41,7 +44,12 @@ pub fn build(
     ctx: &BuildContext,
 ) -> Result<Box<dyn Provider>, SecretError> {
     let key = ctx.secrets.resolve(&settings.api_key)?;
-    Ok(Box::new(PowerdnsProvider::new(name, settings.clone(), key)))
+    Ok(Box::new(PowerdnsProvider::new(
+        name,
+        settings.clone(),
+        key,
+        ctx,
+    )))
 }
 
 /// `powerdns`: a PowerDNS Authoritative server through its HTTP API.
@@ -55,8 +63,9 @@ pub struct PowerdnsSettings {
     /// The server id in API paths.
     #[serde(default = "default_server_id")]
     pub server_id: String,
-    /// Create a zone that does not exist yet when applying to it. Off by default so a typo
-    /// in a zone name cannot create a stray zone.
+    /// Create a zone that does not exist yet before applying to it (an empty zone: SOA from
+    /// the server's `default-soa-content`, the manifest's apex NS written by the first
+    /// PATCH). Off by default so a typo in a zone name cannot create a stray zone.
     #[serde(default)]
     pub create_zones: bool,
     /// `kind` of zones created by zonekeeper.
@@ -182,7 +191,14 @@ pub struct PowerdnsProvider {
 }
 
 impl PowerdnsProvider {
-    pub fn new(name: &str, settings: PowerdnsSettings, api_key: Secret) -> PowerdnsProvider {
+    /// A provider for `settings` with the API key already resolved; its HTTP client takes
+    /// the retry policy and observer of `ctx`.
+    pub fn new(
+        name: &str,
+        settings: PowerdnsSettings,
+        api_key: Secret,
+        ctx: &BuildContext,
+    ) -> PowerdnsProvider {
         let mut types: BTreeSet<RecordType> = RecordType::ALL.into_iter().collect();
         if !settings.alias {
             types.remove(&RecordType::ALIAS);
@@ -196,8 +212,9 @@ impl PowerdnsProvider {
             atomic_batches: true,
             root_ns: true,
             creates_zones: settings.create_zones,
+            transport_retries: true,
         };
-        let http = client(name, &settings, &api_key);
+        let http = client(name, &settings, &api_key, ctx);
         PowerdnsProvider {
             name: name.to_string(),
             server_url: settings.server_url(),
@@ -216,51 +233,31 @@ impl PowerdnsProvider {
         self.http.as_ref().map_err(Clone::clone)
     }
 
+    /// Sends a request that is safe to repeat (every request this provider makes), retried
+    /// by the transport where it fails. `endpoint` is the bounded label for metrics.
     async fn call(
         &self,
         method: Method,
+        endpoint: &str,
         path: &str,
         body: Option<String>,
     ) -> Result<HttpResponse, ProviderError> {
         let http = self.http()?;
-        let mut req = http.request(method, &format!("{}{path}", self.server_url));
-        if let Some(b) = body {
-            req = req.header(CONTENT_TYPE, "application/json").body(b);
-        }
-        http.send(req).await
-    }
-
-    /// POSTs a new zone, with the apex NS of `changes` as its name servers when present.
-    async fn create_zone(&self, zone: &Fqdn, changes: &[Change]) -> Result<(), ProviderError> {
-        let nameservers: Vec<String> = changes
-            .iter()
-            .filter(|c| c.key().rtype == RecordType::NS && &c.key().name == zone)
-            .filter_map(Change::new_set)
-            .flat_map(|s| s.values().iter().map(ToString::to_string))
-            .collect();
-        let body = serde_json::json!({
-            "name": zone.as_str(),
-            "kind": self.settings.zone_kind,
-            "soa_edit_api": self.settings.soa_edit_api,
-            "nameservers": nameservers,
-        });
-        let resp = self
-            .call(Method::POST, "/zones", Some(body.to_string()))
-            .await?;
-        if resp.is_success() {
-            tracing::info!(provider = %self.name, %zone, "created zone");
-            Ok(())
-        } else if resp.status.as_u16() == 409 {
-            // Already there (a retry after a lost answer): creating is idempotent.
-            Ok(())
-        } else {
-            Err(resp.error(format!("creating zone {zone}: {}", error_text(&resp))))
-        }
+        let url = format!("{}{path}", self.server_url);
+        http.send_idempotent(endpoint, || {
+            let req = http.request(method.clone(), &url);
+            match &body {
+                Some(b) => req.header(CONTENT_TYPE, "application/json").body(b.clone()),
+                None => req,
+            }
+        })
+        .await
     }
 
     async fn patch(&self, zone: &Fqdn, body: String) -> Result<HttpResponse, ProviderError> {
         self.call(
             Method::PATCH,
+            "PATCH /zones/{zone}",
             &format!("/zones/{}", zone_id(zone)),
             Some(body),
         )
@@ -268,7 +265,12 @@ impl PowerdnsProvider {
     }
 }
 
-fn client(name: &str, s: &PowerdnsSettings, api_key: &Secret) -> Result<HttpClient, ProviderError> {
+fn client(
+    name: &str,
+    s: &PowerdnsSettings,
+    api_key: &Secret,
+    ctx: &BuildContext,
+) -> Result<HttpClient, ProviderError> {
     let mut key = HeaderValue::from_str(api_key.expose()).map_err(|_| {
         ProviderError::new(
             ErrorKind::Auth,
@@ -292,7 +294,7 @@ fn client(name: &str, s: &PowerdnsSettings, api_key: &Secret) -> Result<HttpClie
         timeout: s.timeout.get(),
         ..HttpOptions::default()
     };
-    HttpClient::new(KIND, opts)
+    HttpClient::new(KIND, name, opts, ctx)
 }
 
 /// The `error` of a PowerDNS JSON error body, else the body text.
@@ -461,17 +463,14 @@ impl Provider for PowerdnsProvider {
         &self.caps
     }
 
-    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
-        // The plan's apex NS, if any, is written by the PATCH that follows.
-        PowerdnsProvider::create_zone(self, zone, &[]).await
-    }
-
     async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
         #[derive(Deserialize)]
         struct ZoneItem {
             name: String,
         }
-        let resp = self.call(Method::GET, "/zones?dnssec=false", None).await?;
+        let resp = self
+            .call(Method::GET, "GET /zones", "/zones?dnssec=false", None)
+            .await?;
         if !resp.is_success() {
             return Err(resp.error(error_text(&resp)));
         }
@@ -491,7 +490,12 @@ impl Provider for PowerdnsProvider {
 
     async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
         let resp = self
-            .call(Method::GET, &format!("/zones/{}", zone_id(zone)), None)
+            .call(
+                Method::GET,
+                "GET /zones/{zone}",
+                &format!("/zones/{}", zone_id(zone)),
+                None,
+            )
             .await?;
         if zone_missing(&resp) {
             return Ok(Observed::absent(zone.clone()));
@@ -543,6 +547,41 @@ impl Provider for PowerdnsProvider {
         Ok(Observed::present(out))
     }
 
+    /// POSTs an empty zone (kind and `soa_edit_api` from the settings; no name servers:
+    /// the plan's apex NS follows in the first PATCH). A 409 "already exists" is success:
+    /// it is what a retry meets when the answer to an earlier POST was lost.
+    async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
+        if !self.settings.create_zones {
+            return Err(ProviderError::new(
+                ErrorKind::Unsupported,
+                format!("zone {zone} does not exist on PowerDNS and create_zones is off"),
+            ));
+        }
+        let body = serde_json::json!({
+            "name": zone.as_str(),
+            "kind": self.settings.zone_kind,
+            "soa_edit_api": self.settings.soa_edit_api,
+            "nameservers": [],
+        });
+        let resp = self
+            .call(
+                Method::POST,
+                "POST /zones",
+                "/zones",
+                Some(body.to_string()),
+            )
+            .await?;
+        if resp.is_success() {
+            tracing::info!(provider = %self.name, %zone, "created zone");
+            Ok(())
+        } else if resp.status == reqwest::StatusCode::CONFLICT {
+            tracing::info!(provider = %self.name, %zone, "zone already exists (an earlier create's answer was lost?)");
+            Ok(())
+        } else {
+            Err(resp.error(format!("creating zone {zone}: {}", error_text(&resp))))
+        }
+    }
+
     async fn apply(
         &self,
         zone: &Fqdn,
@@ -559,12 +598,11 @@ impl Provider for PowerdnsProvider {
             tracing::info!(provider = %self.name, %zone, patches = bodies.len(), "plan split by the body size cap");
         }
         let mut out: Vec<ChangeOutcome> = Vec::with_capacity(changes.len());
-        let mut created = false;
         for (first, count, body) in bodies {
             let part = &changes[first..first + count];
             let body_len = body.len();
             let started = std::time::Instant::now();
-            let sent = self.patch(zone, body.clone()).await;
+            let sent = self.patch(zone, body).await;
             tracing::debug!(
                 provider = %self.name,
                 %zone,
@@ -573,27 +611,25 @@ impl Provider for PowerdnsProvider {
                 patch_ms = started.elapsed().as_secs_f64() * 1000.0,
                 "PATCH done"
             );
-            let mut resp = match sent {
+            let resp = match sent {
                 Ok(r) => r,
-                // Transport failures (timeouts included) fail the whole batch as retryable:
-                // REPLACE and DELETE are idempotent, so re-sending parts already applied is safe.
+                // Transport failures the transport's retries did not cure fail the whole
+                // batch as retryable: REPLACE and DELETE are idempotent, so re-sending parts
+                // already applied is safe.
                 Err(e) => return fail_all(e),
             };
-            if zone_missing(&resp) && !created {
-                if !self.settings.create_zones {
-                    return fail_all(ProviderError::new(
-                        ErrorKind::NotFound,
-                        format!("zone {zone} does not exist on PowerDNS (set create_zones: true to create it)"),
-                    ));
-                }
-                if let Err(e) = self.create_zone(zone, changes).await {
-                    return fail_all(e);
-                }
-                created = true;
-                resp = match self.patch(zone, body).await {
-                    Ok(r) => r,
-                    Err(e) => return fail_all(e),
+            if zone_missing(&resp) {
+                // The read found the zone (else `apply` would have created it first): it was
+                // deleted since.
+                let hint = if self.settings.create_zones {
+                    ""
+                } else {
+                    " (set create_zones: true to let zonekeeper create it)"
                 };
+                return fail_all(ProviderError::new(
+                    ErrorKind::NotFound,
+                    format!("zone {zone} does not exist on PowerDNS{hint}"),
+                ));
             }
             if resp.is_success() {
                 out.extend(part.iter().map(|_| Ok(())));

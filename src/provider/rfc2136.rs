@@ -34,7 +34,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::dnswire::{self, WireData};
-use super::{BuildContext, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
+use super::{
+    BuildContext, CallObserver, ChangeOutcome, ErrorKind, NoObserver, Observed, Provider,
+    ProviderError,
+};
 use crate::input::HumanDuration;
 use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
 use crate::plan::{Capabilities, Change, Granularity};
@@ -73,7 +76,9 @@ pub fn build(
     ctx: &BuildContext,
 ) -> Result<Box<dyn Provider>, SecretError> {
     let secret = ctx.secrets.resolve(&settings.tsig.secret)?;
-    Ok(Box::new(Rfc2136Provider::new(name, settings, &secret)))
+    Ok(Box::new(
+        Rfc2136Provider::new(name, settings, &secret).with_observer(ctx.observer.clone()),
+    ))
 }
 
 /// `rfc2136`: a primary server written by TSIG-signed UPDATE, read by AXFR (BIND).
@@ -186,6 +191,8 @@ pub struct Rfc2136Provider {
     timeout: Duration,
     caps: Capabilities,
     messages: AtomicUsize,
+    /// Told of every AXFR and UPDATE exchange (no retries here: `apply` retries writes).
+    observer: Arc<dyn CallObserver>,
 }
 
 impl Rfc2136Provider {
@@ -219,7 +226,26 @@ impl Rfc2136Provider {
             timeout: settings.timeout.get(),
             caps,
             messages: AtomicUsize::new(0),
+            observer: Arc::new(NoObserver),
         }
+    }
+
+    /// Reports every exchange to `observer` (from the [`super::BuildContext`]).
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Rfc2136Provider {
+        self.observer = observer;
+        self
+    }
+
+    /// Tells the observer how one exchange (`AXFR`, `UPDATE`) went.
+    fn observe<T>(
+        &self,
+        exchange: &str,
+        started: std::time::Instant,
+        r: &Result<T, ProviderError>,
+    ) {
+        let outcome = r.as_ref().map_or_else(|e| e.kind.as_str(), |_| "ok");
+        self.observer
+            .request(&self.name, exchange, outcome, started.elapsed());
     }
 
     /// UPDATE and AXFR requests sent so far (for tests and benchmarks).
@@ -545,7 +571,10 @@ impl Provider for Rfc2136Provider {
     }
 
     async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
-        Ok(match self.transfer(zone).await? {
+        let started = std::time::Instant::now();
+        let r = self.transfer(zone).await;
+        self.observe("AXFR", started, &r);
+        Ok(match r? {
             Some(z) => Observed::present(z),
             None => Observed::absent(zone.clone()),
         })
@@ -591,9 +620,64 @@ impl Provider for Rfc2136Provider {
             Ok(r) => r,
             Err(e) => return all(rejected(&what, e)),
         };
-        match self.send_update(zone, req).await {
+        let started = std::time::Instant::now();
+        let r = self.send_update(zone, req).await;
+        self.observe("UPDATE", started, &r);
+        match r {
             Ok(()) => changes.iter().map(|_| Ok(())).collect(),
             Err(e) => all(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Seen(Mutex<Vec<(String, String, String)>>);
+
+    impl CallObserver for Seen {
+        fn request(&self, provider: &str, exchange: &str, outcome: &str, _d: Duration) {
+            let mut v = self.0.lock().unwrap();
+            v.push((provider.into(), exchange.into(), outcome.into()));
+        }
+    }
+
+    #[tokio::test]
+    async fn every_exchange_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("tsig");
+        std::fs::write(&key, "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0").unwrap();
+        let secret = SecretRef::File(key).resolve().unwrap();
+        // Nothing listens on a port just released: every exchange fails to connect.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = closed.local_addr().unwrap().to_string();
+        drop(closed);
+        let settings: Rfc2136Settings = serde_json::from_value(serde_json::json!({
+            "server": server,
+            "tsig": {"name": "k.", "secret": "env:UNUSED"},
+            "timeout": 2,
+        }))
+        .unwrap();
+        let seen = Arc::new(Seen::default());
+        let p = Rfc2136Provider::new("bind", &settings, &secret).with_observer(seen.clone());
+        let zone = Fqdn::parse("example.test.").unwrap();
+        assert_eq!(
+            p.read_zone(&zone).await.unwrap_err().kind,
+            ErrorKind::Transient
+        );
+        let change = Change::Create {
+            key: RrKey::new(zone.clone(), RecordType::A),
+            new: RrSet::new(60, vec![RData::A([192, 0, 2, 1].into())]),
+        };
+        let out = p
+            .apply(&zone, &Observed::absent(zone.clone()), &[change])
+            .await;
+        assert_eq!(out[0].as_ref().unwrap_err().kind, ErrorKind::Transient);
+        let seen = seen.0.lock().unwrap().clone();
+        let t = |e: &str| ("bind".to_string(), e.to_string(), "transient".to_string());
+        assert_eq!(seen, [t("AXFR"), t("UPDATE")]);
     }
 }

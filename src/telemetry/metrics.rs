@@ -1,8 +1,14 @@
 //! The daemon's Prometheus metrics: one struct owning its own registry (no globals), fed by
-//! the controller from stage reports. Label values are bounded: zone and target names come
-//! from the configuration, kinds and results from fixed sets.
+//! the controller from stage reports and, as the providers' [`CallObserver`], by their
+//! transports (one count per HTTP request or DNS message, per retry, per 429). Label values
+//! are bounded: zone, target and provider names come from the configuration, kinds and
+//! results from fixed sets.
 
+use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
+
+use crate::provider::{CallObserver, ErrorKind};
 
 use prometheus::{
     Encoder, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
@@ -19,9 +25,18 @@ pub struct Metrics {
     pub zone_drift_records: IntGaugeVec,
     pub changes_applied_total: IntCounterVec,
     pub last_success: GaugeVec,
+    /// Transport requests (HTTP requests, DNS messages), by outcome.
     pub provider_requests_total: IntCounterVec,
+    /// Transport request durations.
     pub provider_request_duration: HistogramVec,
+    /// Answers that were rate limits (429, or what the provider classifies so).
     pub provider_ratelimited_total: IntCounterVec,
+    /// Requests tried again, by the error kind that caused it.
+    pub provider_retries_total: IntCounterVec,
+    /// Provider trait calls (list, read, create, apply), by outcome.
+    pub provider_calls_total: IntCounterVec,
+    /// Provider trait call durations (retries and waits included).
+    pub provider_call_duration: HistogramVec,
     pub git_fetch_total: IntCounterVec,
     pub source_revision_info: IntGaugeVec,
     pub commit_to_applied: Histogram,
@@ -89,9 +104,12 @@ impl Metrics {
                 r.register(Box::new(g.clone()))?;
                 g
             },
-            provider_requests_total: counter(&r, "zonekeeper_provider_requests_total", "Provider calls (reads and writes) by outcome (ok or an error kind).", &["provider", "outcome"])?,
-            provider_request_duration: histogram(&r, "zonekeeper_provider_request_duration_seconds", "Duration of provider calls.", &["provider"], seconds.clone())?,
-            provider_ratelimited_total: counter(&r, "zonekeeper_provider_ratelimited_total", "Provider calls answered with a rate-limit error.", &["provider"])?,
+            provider_requests_total: counter(&r, "zonekeeper_provider_requests_total", "Requests sent to providers (HTTP requests, DNS messages; retries count again) by outcome (ok or an error kind).", &["provider", "outcome"])?,
+            provider_request_duration: histogram(&r, "zonekeeper_provider_request_duration_seconds", "Duration of requests sent to providers.", &["provider"], seconds.clone())?,
+            provider_ratelimited_total: counter(&r, "zonekeeper_provider_ratelimited_total", "Provider answers that were rate limits (HTTP 429 or the provider's own throttling signal).", &["provider"])?,
+            provider_retries_total: counter(&r, "zonekeeper_provider_retries_total", "Provider requests tried again, by reason (the error kind of the failed try).", &["provider", "reason"])?,
+            provider_calls_total: counter(&r, "zonekeeper_provider_calls_total", "Provider operations (list, read, create, apply) by outcome (ok or an error kind); an apply counts its first failed change.", &["provider", "outcome"])?,
+            provider_call_duration: histogram(&r, "zonekeeper_provider_call_duration_seconds", "Duration of provider operations, retries and waits included.", &["provider"], seconds.clone())?,
             git_fetch_total: counter(&r, "zonekeeper_git_fetch_total", "Source fetches by result (success, or an error kind).", &["result"])?,
             source_revision_info: gauge(&r, "zonekeeper_source_revision_info", "The source revision in force (value 1).", &["revision"])?,
             commit_to_applied: plain_histogram(
@@ -176,11 +194,142 @@ impl Metrics {
         }
     }
 
+    /// Creates the zero series of a configured provider, so its counters and histograms are
+    /// exported (and `rate()` works) before its first request.
+    pub fn provider_series(&self, provider: &str) {
+        self.provider_requests_total
+            .with_label_values(&[provider, "ok"]);
+        self.provider_request_duration
+            .with_label_values(&[provider]);
+        self.provider_ratelimited_total
+            .with_label_values(&[provider]);
+        self.provider_calls_total
+            .with_label_values(&[provider, "ok"]);
+        self.provider_call_duration.with_label_values(&[provider]);
+    }
+
+    /// Writes every metric in the Prometheus text format to `path`, for node_exporter's
+    /// textfile collector (one-shot commands: `zonekeeper apply`). The text goes to a
+    /// hidden temporary file in the same directory (not matched by the collector's `*.prom`)
+    /// that is then renamed over `path`, so a scrape never sees half a file.
+    ///
+    /// # Errors
+    /// Creating, writing, syncing or renaming the file failed (the temporary file is
+    /// removed then).
+    pub fn write_textfile(&self, path: &Path) -> std::io::Result<()> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("metrics.prom");
+        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let written = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(self.render().as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
+    }
+
     /// Marks `revision` as the one in force (and no other).
     pub fn set_revision(&self, revision: &str) {
         self.source_revision_info.reset();
         self.source_revision_info
             .with_label_values(&[revision])
             .set(1);
+    }
+}
+
+/// The providers' transports report here: each request counts in
+/// `provider_requests_total{provider,outcome}` and its duration in
+/// `provider_request_duration_seconds`; a rate-limit answer also in
+/// `provider_ratelimited_total`; each retry in `provider_retries_total{provider,reason}`.
+impl CallObserver for Metrics {
+    fn request(&self, provider: &str, _endpoint: &str, outcome: &str, duration: Duration) {
+        self.provider_requests_total
+            .with_label_values(&[provider, outcome])
+            .inc();
+        self.provider_request_duration
+            .with_label_values(&[provider])
+            .observe(duration.as_secs_f64());
+        if outcome == ErrorKind::RateLimited.as_str() {
+            self.provider_ratelimited_total
+                .with_label_values(&[provider])
+                .inc();
+        }
+    }
+
+    fn retry(&self, provider: &str, kind: ErrorKind, _wait: Duration) {
+        self.provider_retries_total
+            .with_label_values(&[provider, kind.as_str()])
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_reports_become_counters_and_a_textfile() {
+        let m = Metrics::new().unwrap();
+        let ms = Duration::from_millis(3);
+        m.provider_series("pdns");
+        m.request("pdns", "PATCH /zones/{zone}", "rate-limited", ms);
+        m.retry("pdns", ErrorKind::RateLimited, Duration::from_secs(1));
+        m.request("pdns", "PATCH /zones/{zone}", "transient", ms);
+        m.retry("pdns", ErrorKind::Transient, ms);
+        m.request("pdns", "PATCH /zones/{zone}", "ok", ms);
+        let req = |o: &str| {
+            m.provider_requests_total
+                .with_label_values(&["pdns", o])
+                .get()
+        };
+        assert_eq!(
+            (req("ok"), req("rate-limited"), req("transient")),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            m.provider_ratelimited_total
+                .with_label_values(&["pdns"])
+                .get(),
+            1
+        );
+        let retries = |r: &str| {
+            m.provider_retries_total
+                .with_label_values(&["pdns", r])
+                .get()
+        };
+        assert_eq!((retries("rate-limited"), retries("transient")), (1, 1));
+        assert_eq!(
+            m.provider_request_duration
+                .with_label_values(&["pdns"])
+                .get_sample_count(),
+            3
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zonekeeper.prom");
+        std::fs::write(&path, "stale").unwrap();
+        m.write_textfile(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(
+                "zonekeeper_provider_retries_total{provider=\"pdns\",reason=\"transient\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE zonekeeper_provider_ratelimited_total counter"));
+        // Only the file itself is left: the temporary file was renamed over it.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["zonekeeper.prom"]);
+        // A directory that does not exist: an error, nothing left behind.
+        assert!(m.write_textfile(&dir.path().join("no/such.prom")).is_err());
     }
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod bind;
+pub mod faultproxy;
 pub mod pdns;
 
 use std::net::{TcpListener, UdpSocket};

@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zonekeeper::provider::powerdns::{PowerdnsProvider, PowerdnsSettings};
+use zonekeeper::provider::BuildContext;
+use zonekeeper::secret::SecretPolicy;
 
 const SCHEMA: &str = "/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql";
 
@@ -189,9 +191,20 @@ impl Pdns {
 
     /// A provider built the way the configuration builds it (secret resolved from a file).
     pub fn provider(&self, name: &str, settings: PowerdnsSettings) -> PowerdnsProvider {
+        let ctx = BuildContext::new(SecretPolicy::default());
+        self.provider_with(name, settings, &ctx)
+    }
+
+    /// As [`Pdns::provider`], with a given build context (retry policy, observer).
+    pub fn provider_with(
+        &self,
+        name: &str,
+        settings: PowerdnsSettings,
+        ctx: &BuildContext,
+    ) -> PowerdnsProvider {
         settings.validate().expect("valid settings");
         let key = settings.api_key.resolve().expect("api key file");
-        PowerdnsProvider::new(name, settings, key)
+        PowerdnsProvider::new(name, settings, key, ctx)
     }
 }
 
