@@ -6,12 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::diag::{Diagnostic, Pos};
 use super::fields::{self, Field, Kind};
-use super::raw::{RawMeta, RawRecord, RawValue, RawZoneFile, Scalar};
+use super::raw::{RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar};
 use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
-use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone, MAX_TTL};
+use crate::model::{ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL};
 
 /// octoDNS's default TTL when a record gives none.
 pub const DEFAULT_TTL: u32 = 3600;
@@ -41,6 +42,10 @@ pub struct ZoneManifest {
     pub ignored: BTreeSet<RrKey>,
     /// Records limited to some targets.
     pub filters: BTreeMap<RrKey, TargetFilter>,
+    /// Provider settings blocks (`octodns: {<kind>: {...}}`) of managed records, by record
+    /// and provider kind. Only the block of a target's kind reaches that target
+    /// ([`ZoneManifest::desired_for`]); empty blocks are not kept.
+    pub settings: BTreeMap<RrKey, BTreeMap<String, Arc<RecordExt>>>,
     /// Where each record was written, for later diagnostics.
     pub positions: HashMap<RrKey, Pos>,
     /// SHA-256 (hex) of the file's bytes: what changed between two revisions.
@@ -48,14 +53,21 @@ pub struct ZoneManifest {
 }
 
 impl ZoneManifest {
-    /// The desired zone for one target: records excluded from it are left out.
-    pub fn desired_for(&self, target: &str) -> Zone {
-        if self.filters.is_empty() {
-            return self.zone.clone();
-        }
+    /// The desired zone for one target, named `target` in the configuration and of provider
+    /// type `target_kind` (`Provider::kind`): records excluded from it are left out, and each
+    /// RRset carries the settings block written for that kind (`octodns: {<kind>: {...}}`);
+    /// blocks for other kinds are not its concern.
+    pub fn desired_for(&self, target: &str, target_kind: &str) -> Zone {
         let mut z = self.zone.clone();
-        z.rrsets
-            .retain(|k, _| self.filters.get(k).is_none_or(|f| f.allows(target)));
+        if !self.filters.is_empty() {
+            z.rrsets
+                .retain(|k, _| self.filters.get(k).is_none_or(|f| f.allows(target)));
+        }
+        for (key, blocks) in &self.settings {
+            if let (Some(ext), Some(set)) = (blocks.get(target_kind), z.rrsets.get_mut(key)) {
+                set.set_ext(Some(Arc::clone(ext)));
+            }
+        }
         z
     }
 }
@@ -134,6 +146,9 @@ fn parse_pieces(
                         n.pos.line += line;
                         for rec in &mut n.records {
                             rec.pos.line += line;
+                            for b in rec.octodns.iter_mut().flat_map(|m| &mut m.providers) {
+                                b.pos.line += line;
+                            }
                         }
                     }
                     let mut b = Builder::new(file, origin);
@@ -213,6 +228,7 @@ impl Builder {
                 zone: Zone::new(origin.clone()),
                 ignored: BTreeSet::new(),
                 filters: BTreeMap::new(),
+                settings: BTreeMap::new(),
                 positions: HashMap::new(),
                 content_sha256: String::new(),
             },
@@ -273,6 +289,20 @@ impl Builder {
             }
             for rec in entry.records {
                 let pos = rec.pos;
+                if let Some(meta) = &rec.octodns {
+                    let bad = bad_provider_blocks(&meta.providers);
+                    if !bad.is_empty() {
+                        let label = match &rec.rtype {
+                            Some(Scalar::Str(t)) => format!("{name} {t}"),
+                            _ => name.to_string(),
+                        };
+                        for (p, msg) in bad {
+                            self.diags
+                                .push(Diagnostic::new(&file, p, Some(label.clone()), msg));
+                        }
+                        continue;
+                    }
+                }
                 match convert_record(&name, rec) {
                     Ok((rtype, set, meta)) => self.insert(
                         RrKey::new(name.clone(), rtype),
@@ -314,6 +344,19 @@ impl Builder {
                 },
             );
         }
+        let blocks: BTreeMap<String, Arc<RecordExt>> = meta
+            .providers
+            .into_iter()
+            .filter_map(|b| match b.value {
+                ExtValue::Map(m) if !m.is_empty() => {
+                    Some((b.kind, Arc::new(m.into_iter().collect::<RecordExt>())))
+                }
+                _ => None,
+            })
+            .collect();
+        if !blocks.is_empty() {
+            self.m.settings.insert(key.clone(), blocks);
+        }
         self.m.zone.put(key, set);
     }
 
@@ -333,6 +376,8 @@ impl Builder {
                     let key = e.key().clone();
                     other.m.zone.remove(&key);
                     other.m.ignored.remove(&key);
+                    other.m.filters.remove(&key);
+                    other.m.settings.remove(&key);
                     self.dup_record(pos, &key);
                 }
                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -343,6 +388,7 @@ impl Builder {
         self.m.zone.rrsets.append(&mut other.m.zone.rrsets);
         self.m.ignored.append(&mut other.m.ignored);
         self.m.filters.append(&mut other.m.filters);
+        self.m.settings.append(&mut other.m.settings);
         self.diags.append(&mut other.diags);
     }
 
@@ -363,6 +409,27 @@ impl Builder {
             Err(self.diags)
         }
     }
+}
+
+/// Provider settings blocks that are not mappings, with where each one is. A block of
+/// octoDNS's own shape (`healthcheck`) never gets here: it is typed in [`RawMeta`].
+fn bad_provider_blocks(blocks: &[RawProviderBlock]) -> Vec<(Pos, String)> {
+    blocks
+        .iter()
+        .filter(|b| !matches!(b.value, ExtValue::Map(_)))
+        .map(|b| {
+            (
+                b.pos,
+                format!(
+                    "octodns.{} must be a mapping of {} settings, found {}; octoDNS's own record options are {}",
+                    b.kind,
+                    b.kind,
+                    b.value,
+                    super::raw::OCTODNS_OWN_KEYS.join(", ")
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A record name as octoDNS writes it: relative to the zone, `''` for the apex.

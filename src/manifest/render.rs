@@ -116,8 +116,11 @@ pub fn value_to_yaml(v: &RData) -> Value {
     }
 }
 
-fn record(rtype: RecordType, set: &RrSet) -> Value {
+fn record(rtype: RecordType, set: &RrSet, kind: &str) -> Value {
     let mut m = serde_json::Map::new();
+    if let Some(ext) = set.ext() {
+        m.insert("octodns".into(), json!({ kind: ext.to_json() }));
+    }
     m.insert("ttl".into(), json!(set.ttl));
     m.insert("type".into(), json!(rtype.as_str()));
     let vals: Vec<Value> = set.values().iter().map(value_to_yaml).collect();
@@ -132,8 +135,10 @@ fn record(rtype: RecordType, set: &RrSet) -> Value {
     Value::Object(m)
 }
 
-/// Renders a zone as an octoDNS YAML zone file.
-pub fn zone_to_yaml(zone: &Zone) -> String {
+/// Renders a zone as an octoDNS YAML zone file. An RRset's provider settings are written as
+/// `octodns: {<kind>: {...}}`, `kind` being the type of the provider the zone was read from,
+/// so reading the file back for that provider gives the same zone.
+pub fn zone_to_yaml(zone: &Zone, kind: &str) -> String {
     let mut names: Vec<(String, Vec<Value>)> = Vec::new();
     for (key, set) in &zone.rrsets {
         let rel = key
@@ -141,7 +146,7 @@ pub fn zone_to_yaml(zone: &Zone) -> String {
             .relative_to(&zone.origin)
             .unwrap_or(key.name.as_str())
             .to_string();
-        let rec = record(key.rtype, set);
+        let rec = record(key.rtype, set, kind);
         match names.last_mut() {
             Some((n, recs)) if *n == rel => recs.push(rec),
             _ => names.push((rel, vec![rec])),

@@ -3,6 +3,7 @@
 //! Pure data and pure checks: no IO, no async, no provider or manifest knowledge. Manifests
 //! and providers convert *into* these types at their edge; everything after trusts them.
 
+pub mod ext;
 pub mod name;
 pub mod presentation;
 pub mod rdata;
@@ -10,6 +11,7 @@ pub mod rrset;
 pub mod rtype;
 pub mod zone;
 
+pub use ext::{ExtValue, RecordExt};
 pub use name::{Fqdn, NameError};
 pub use rdata::RData;
 pub use rrset::{RrKey, RrSet, MAX_TTL};

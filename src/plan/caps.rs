@@ -64,10 +64,22 @@ pub struct Capabilities {
     pub root_ns: bool,
     /// A zone that does not exist yet can be created by applying to it.
     pub creates_zones: bool,
+    /// The provider settings (keys of the octoDNS `octodns: {<kind>: {...}}` block) the
+    /// target stores and reads back; [`ANY_SETTING`] stores every key. Empty: none, and
+    /// `Provider::normalize` drops such a block with a note instead of planning it forever.
+    pub record_settings: BTreeSet<&'static str>,
 }
 
+/// In [`Capabilities::record_settings`]: every settings key is stored as given.
+pub const ANY_SETTING: &str = "*";
+
 impl Capabilities {
-    /// Everything, no limits: the memory provider and tests.
+    /// Whether the target stores the settings key `key`.
+    pub fn stores_setting(&self, key: &str) -> bool {
+        self.record_settings.contains(ANY_SETTING) || self.record_settings.contains(key)
+    }
+
+    /// Everything, no limits, any provider setting: the memory provider and tests.
     pub fn everything() -> Capabilities {
         Capabilities {
             types: RecordType::ALL.into_iter().collect(),
@@ -78,6 +90,7 @@ impl Capabilities {
             atomic_batches: true,
             root_ns: true,
             creates_zones: true,
+            record_settings: [ANY_SETTING].into(),
         }
     }
 }

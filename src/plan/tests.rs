@@ -35,6 +35,7 @@ fn plan_with(
         live_exists: true,
         unmanaged,
         caps: &Capabilities::everything(),
+        normalize: &|_, _| None,
         policy,
         thresholds: Thresholds::default(),
     })
@@ -181,6 +182,7 @@ fn fit_skips_unsupported_types_and_clamps_ttl() {
         live_exists: true,
         unmanaged: &|_| false,
         caps: &caps,
+        normalize: &|_, _| None,
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
     });

@@ -141,6 +141,8 @@ impl PowerdnsProvider {
             atomic_batches: true,
             root_ns: true,
             creates_zones: settings.create_zones,
+            // PowerDNS keeps comments per RRset, but zonekeeper does not manage them yet.
+            record_settings: BTreeSet::new(),
         };
         let http = client(name, &settings, &api_key);
         PowerdnsProvider {

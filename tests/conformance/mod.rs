@@ -191,6 +191,7 @@ fn plan_for(
         live_exists: live.exists,
         unmanaged: &unmanaged,
         caps: provider.capabilities(),
+        normalize: &|k, s| provider.normalize(k, s),
         policy: step.policy,
         // The suite deletes and rewrites whole zones on purpose.
         thresholds: Thresholds {
@@ -357,6 +358,9 @@ impl Provider for Counting<'_> {
     }
     fn cost(&self, change: &Change) -> zonekeeper::provider::BatchCost {
         self.inner.cost(change)
+    }
+    fn normalize(&self, key: &RrKey, set: &mut RrSet) -> Option<String> {
+        self.inner.normalize(key, set)
     }
     async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
         self.inner.create_zone(zone).await
