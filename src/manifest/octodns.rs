@@ -986,6 +986,153 @@ mod tests {
         assert!(txt_from_yaml("héllo").unwrap_err().contains("non ASCII"));
     }
 
+    fn parse(text: &str) -> Result<ZoneManifest, Vec<Diagnostic>> {
+        parse_zone(
+            text,
+            Path::new("zones/example.com.yaml"),
+            &Fqdn::parse("example.com").unwrap(),
+        )
+    }
+
+    fn key(name: &str, t: RecordType) -> RrKey {
+        RrKey::new(Fqdn::parse(name).unwrap(), t)
+    }
+
+    #[test]
+    fn provider_blocks_are_kept_per_rrset_and_kind() {
+        let m = parse(
+            "---
+www:
+  type: A
+  value: 192.0.2.1
+  octodns:
+    cloudflare:
+      proxied: true
+      auto-ttl: false
+      tags: [b, a]
+      weight: 1.0
+    memory: {note: x}
+    healthcheck: {protocol: HTTPS, path: /ok}
+    excluded: [other]
+    lenient: true
+plain:
+  type: A
+  value: 192.0.2.2
+",
+        )
+        .unwrap();
+        let www = key("www.example.com.", RecordType::A);
+        let blocks = &m.settings[&www];
+        // octoDNS's own keys are not provider blocks.
+        assert_eq!(
+            blocks.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["cloudflare", "memory"]
+        );
+        assert_eq!(
+            blocks["cloudflare"].to_string(),
+            "auto-ttl=false proxied=true tags=[b,a] weight=1"
+        );
+        assert_eq!(m.settings.len(), 1);
+        assert!(!m.filters[&www].allows("other"));
+
+        // Each target gets the block of its kind, and only that.
+        let cf = m.desired_for("edge", "cloudflare");
+        assert_eq!(
+            cf.get(&www).and_then(RrSet::ext).map(|e| e.to_string()),
+            Some("auto-ttl=false proxied=true tags=[b,a] weight=1".into())
+        );
+        let plain = key("plain.example.com.", RecordType::A);
+        assert_eq!(cf.get(&plain).and_then(RrSet::ext), None);
+        let mem = m.desired_for("mem", "memory");
+        assert_eq!(
+            mem.get(&www).and_then(RrSet::ext).map(|e| e.to_string()),
+            Some("note=x".into())
+        );
+        let pdns = m.desired_for("pdns", "powerdns");
+        assert_eq!(pdns.get(&www).and_then(RrSet::ext), None);
+        assert_eq!(
+            pdns.get(&www).map(RrSet::values),
+            m.zone.get(&www).map(RrSet::values)
+        );
+        // Excluded targets still do not get the record.
+        assert!(m.desired_for("other", "cloudflare").get(&www).is_none());
+    }
+
+    #[test]
+    fn a_provider_block_that_is_not_a_mapping_is_a_file_line_error() {
+        let errs = parse(
+            "---
+ok:
+  type: A
+  value: 192.0.2.1
+www:
+  type: A
+  value: 192.0.2.1
+  octodns:
+    cloudflare: true
+    route53:
+      - healthcheck
+",
+        )
+        .unwrap_err();
+        let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(errs.len(), 2, "{shown:?}");
+        assert_eq!(errs[0].pos.line, 9, "{shown:?}");
+        assert!(
+            shown[0].starts_with("zones/example.com.yaml:9:")
+                && shown[0].contains("www.example.com. A")
+                && shown[0].contains("octodns.cloudflare must be a mapping"),
+            "{shown:?}"
+        );
+        assert_eq!(errs[1].pos.line, 11, "{shown:?}");
+        assert!(shown[1].contains("octodns.route53"), "{shown:?}");
+        // A typo of an own key is caught the same way, not silently taken as a provider.
+        let errs = parse("www:\n  type: A\n  value: 192.0.2.1\n  octodns:\n    ignore: true\n")
+            .unwrap_err();
+        assert!(
+            errs[0].message.contains("octodns.ignore must be a mapping"),
+            "{errs:?}"
+        );
+        assert!(errs[0].message.contains("ignored, included"), "{errs:?}");
+    }
+
+    #[test]
+    fn equal_blocks_compare_equal_however_written() {
+        let a =
+            parse("www:\n  type: A\n  value: 192.0.2.1\n  octodns: {memory: {b: 1.0, a: [x]}}\n")
+                .unwrap();
+        let b = parse(
+            "www:\n  type: A\n  value: 192.0.2.1\n  octodns:\n    memory:\n      a:\n        - x\n      b: 1\n",
+        )
+        .unwrap();
+        assert_eq!(a.desired_for("m", "memory"), b.desired_for("m", "memory"));
+        // An empty block is no settings.
+        let c = parse("www:\n  type: A\n  value: 192.0.2.1\n  octodns: {memory: {}}\n").unwrap();
+        assert!(c.settings.is_empty());
+    }
+
+    #[test]
+    fn provider_blocks_of_a_big_file_keep_their_lines() {
+        // Large enough to be parsed in parallel pieces.
+        let mut text = String::from("---\n");
+        let mut i = 0;
+        while text.len() < PARALLEL_MIN_BYTES + 4096 {
+            text.push_str(&format!("h{i}:\n  type: A\n  value: 192.0.2.1\n"));
+            i += 1;
+        }
+        // `memory: 5` is the fifth line of the last record.
+        let line = text.lines().count() + 5;
+        text.push_str("zz:\n  type: A\n  value: 192.0.2.1\n  octodns:\n    memory: 5\n");
+        let errs = parse(&text).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].pos.line as usize, line, "{errs:?}");
+        text.truncate(text.len() - "    memory: 5\n".len());
+        text.push_str("    memory: {proxied: true}\n");
+        let m = parse(&text).unwrap();
+        assert_eq!(m.settings.len(), 1);
+        assert!(m.settings[&key("zz.example.com.", RecordType::A)].contains_key("memory"));
+    }
+
     #[test]
     fn targets_follow_octodns_legacy_rules() {
         assert_eq!(

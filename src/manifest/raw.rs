@@ -139,7 +139,8 @@ impl<'de> Deserialize<'de> for RawValue {
 /// octoDNS's own keys in a record's `octodns:` block; every other key there is a provider
 /// settings block keyed by provider type (`cloudflare`, `route53`, ...). From octoDNS 1.x
 /// `octodns/record/base.py` (`ignored`, `excluded`, `included`, `healthcheck`, `lenient`).
-pub const OCTODNS_OWN_KEYS: &[&str] = &["ignored", "included", "excluded", "healthcheck", "lenient"];
+pub const OCTODNS_OWN_KEYS: &[&str] =
+    &["ignored", "included", "excluded", "healthcheck", "lenient"];
 
 /// One provider settings block as written: `<kind>: {...}` under a record's `octodns:`.
 #[derive(Clone, Debug, PartialEq)]

@@ -175,6 +175,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn settings_are_written_under_the_kind_and_read_back_equal() {
+        use crate::model::{ExtValue, Fqdn, RData, RecordExt, RrKey};
+        use std::sync::Arc;
+        let origin = Fqdn::parse("example.com").unwrap();
+        let mut z = Zone::new(origin.clone());
+        let ext = RecordExt::new()
+            .with("proxied", ExtValue::Bool(true))
+            .with("weight", ExtValue::Float("0.5".into()))
+            .with("tags", ExtValue::List(vec![ExtValue::Str("a b".into())]));
+        z.put(
+            RrKey::new(Fqdn::parse("www.example.com").unwrap(), RecordType::A),
+            RrSet::new(300, vec![RData::A([192, 0, 2, 1].into())]).with_ext(Some(Arc::new(ext))),
+        );
+        z.put(
+            RrKey::new(origin.clone(), RecordType::A),
+            RrSet::new(300, vec![RData::A([192, 0, 2, 2].into())]),
+        );
+        let yaml = zone_to_yaml(&z, "memory");
+        assert!(yaml.contains("octodns:\n    memory:\n"), "{yaml}");
+        assert_eq!(yaml.matches("octodns").count(), 1, "{yaml}");
+        let m = super::super::octodns::parse_zone(&yaml, std::path::Path::new("x.yaml"), &origin)
+            .unwrap();
+        assert_eq!(m.desired_for("t", "memory"), z);
+        // For another kind the block is not this target's: values equal, no settings.
+        assert_ne!(m.desired_for("t", "powerdns"), z);
+    }
+
+    #[test]
     fn natural_order_matches_natsort() {
         let mut v = vec!["a10", "a2", "", "b", "_dmarc", "*", "10", "2", "a"];
         v.sort_by(|a, b| natural_cmp(a, b));

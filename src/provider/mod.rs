@@ -11,6 +11,9 @@ pub mod rfc2136;
 pub mod rfc3597;
 pub mod zonefile;
 
+#[cfg(test)]
+mod settings_tests;
+
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
