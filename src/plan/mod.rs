@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use sha2::{Digest, Sha256};
 
-pub use caps::{BatchLimit, Capabilities, Granularity, ANY_SETTING};
+pub use caps::{BatchLimit, Capabilities, Granularity};
 pub use change::{sort_for_apply, Change, Op};
 pub use rules::{IgnoreRule, IgnoreSet, Policy, Thresholds};
 
