@@ -27,10 +27,11 @@ pub fn canonical_change(c: &Change) -> String {
         None => "-".to_string(),
         Some(s) => {
             let vals: Vec<String> = s.values().iter().map(ToString::to_string).collect();
-            // Settings only when present, so hashes of plans without any stay as they were.
+            // Settings only when present, so hashes of plans without any stay as they were;
+            // as JSON (keys sorted), which is unambiguous whatever the keys hold.
             match s.ext() {
                 None => format!("{} [{}]", s.ttl, vals.join(" | ")),
-                Some(e) => format!("{} [{}] {{{e}}}", s.ttl, vals.join(" | ")),
+                Some(e) => format!("{} [{}] {}", s.ttl, vals.join(" | "), e.to_json()),
             }
         }
     };

@@ -364,6 +364,10 @@ fn every_plan_format_shows_settings() {
     );
     assert!(change["old"].get("settings").is_none(), "{change}");
 
+    assert_eq!(
+        render::canonical_change(&on.zones[0].changes[0]),
+        "update www.example.com. A 300 [192.0.2.1] => 300 [192.0.2.1] {\"proxied\":true}"
+    );
     // Without settings the canonical line (and so every existing plan hash) is unchanged.
     let (k, s) = a("www.example.com", [192, 0, 2, 1], 300);
     let c = Change::Create { key: k, new: s };
