@@ -409,3 +409,45 @@ fn domain_manifests_are_validated_and_planned() {
         "{err}"
     );
 }
+
+#[test]
+fn provider_settings_for_a_target_that_stores_none_are_noted_and_plan_empty() {
+    let ex = Example::new();
+    let path = ex.dir.join("zones/example.com.yaml");
+    let mut yaml = std::fs::read_to_string(&path).unwrap();
+    yaml.push_str(
+        "settings-test:\n  type: A\n  value: 192.0.2.77\n  octodns:\n    zonefile: {proxied: true}\n    cloudflare: {proxied: true}\n",
+    );
+    std::fs::write(&path, &yaml).unwrap();
+    let plan = ex.ok(&["plan", "--zone", "example.com"]);
+    assert!(
+        plan.contains(
+            "adjusted settings-test.example.com. A: zonefile stores no per-record settings: octodns.zonefile ignored"
+        ),
+        "{plan}"
+    );
+    // The block is not shown as a setting of the record: the target does not store it.
+    assert!(!plan.contains("proxied=true"), "{plan}");
+    ex.ok(&["apply"]);
+    assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 0);
+
+    // A provider block that is not a mapping is refused with its line.
+    std::fs::write(
+        &path,
+        yaml.replace("    zonefile: {proxied: true}\n", "    zonefile: yes\n"),
+    )
+    .unwrap();
+    let o = ex.run(&["validate"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = yaml
+        .lines()
+        .position(|l| l.starts_with("    zonefile:"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("example.com.yaml:{line}:"))
+            && err.contains("octodns.zonefile must be a mapping"),
+        "{err}"
+    );
+}

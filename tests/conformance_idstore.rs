@@ -4,10 +4,8 @@
 //! unchanged records survive an update, no batch passes the record limit, no write re-lists
 //! the zone, and the write uses the ids it was given (a stale observation is a conflict).
 
-// TODO(provider settings): when `RrSet` carries per-provider record settings (another branch
-// of issue 9), add the fourth property here: a setting stored per record by `idstore` (see
-// the TODO in tests/support/idstore.rs), turned on by an update, read back, and a fresh plan
-// empty.
+// The fourth property, a provider-specific setting stored per record (`proxied`), is in the
+// suite's settings group (g17) and in `a_setting_is_an_update_that_keeps_ids` below.
 
 mod conformance;
 #[path = "support/idstore.rs"]
@@ -16,7 +14,7 @@ mod idstore;
 use conformance::{a, n, Z};
 use idstore::{IdStoreProvider, Mode};
 use zonekeeper::apply::{apply_zone_plan, ApplyOptions, ApplyReport};
-use zonekeeper::model::{RecordType, RrKey, Zone};
+use zonekeeper::model::{ExtValue, RecordExt, RecordType, RrKey, Zone};
 use zonekeeper::plan::{plan_zone, PlanInput, Policy, Thresholds};
 use zonekeeper::provider::{ErrorKind, Observed, Provider};
 
@@ -31,6 +29,7 @@ async fn plan_and_apply(p: &IdStoreProvider, desired: &Zone, live: &Observed) ->
         live: &live.zone,
         live_exists: live.exists,
         unmanaged: &|_: &RrKey| false,
+        normalize: &|_, _| None,
         caps: p.capabilities(),
         policy: Policy::Sync,
         thresholds: Thresholds {
@@ -130,6 +129,43 @@ async fn ids_of_unchanged_records_survive_an_rrset_update() {
         .await;
         assert_eq!(id("192.0.2.2"), Some(before[1]), "{mode:?}");
         assert_eq!(id("192.0.2.3"), Some(before[2]), "{mode:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_setting_is_an_update_that_keeps_ids() {
+    for mode in [Mode::Records { max_records: LIMIT }, Mode::WholeZone] {
+        let p = IdStoreProvider::new("ids", mode);
+        let o = n("proxied.test.");
+        let www = RrKey::new(n("www.proxied.test."), RecordType::A);
+        let ips = ["192.0.2.1", "192.0.2.2"];
+        let plain = Z::new(&o).rr("www", 300, ips.map(a).to_vec()).0;
+        sync(&p, &plain).await;
+        let ids: Vec<_> = ips
+            .iter()
+            .map(|ip| p.server().id_of(&o, &www, &a(ip)))
+            .collect();
+
+        // Turning `proxied` on is one update; it is stored, read back, and ids stay.
+        let mut on = plain.clone();
+        let set = on.rrsets.get(&www).expect("www").clone();
+        let ext = RecordExt::new().with("proxied", ExtValue::Bool(true));
+        on.put(www.clone(), set.with_ext(Some(std::sync::Arc::new(ext))));
+        let live = p.read_zone(&o).await.expect("read");
+        let report = plan_and_apply(&p, &on, &live).await;
+        assert_eq!(report.results.len(), 1, "{mode:?}: one update");
+        assert!(report.all_ok(), "{:?}", report.failed().next());
+        let back = p.read_zone(&o).await.expect("read");
+        assert_eq!(back.zone, on, "{mode:?}: the setting was read back");
+        let after: Vec<_> = ips
+            .iter()
+            .map(|ip| p.server().id_of(&o, &www, &a(ip)))
+            .collect();
+        if matches!(mode, Mode::Records { .. }) {
+            assert_eq!(after, ids, "patched in place, ids kept");
+        }
+        // And off again.
+        sync(&p, &plain).await;
     }
 }
 

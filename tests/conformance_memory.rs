@@ -83,6 +83,69 @@ mod controls {
         conformance::run_suite(&p, "control.test.").await;
     }
 
+    /// Declares it stores any per-record setting (memory's capabilities) but writes the
+    /// records without them.
+    struct Forgetful(MemoryProvider);
+
+    #[async_trait]
+    impl Provider for Forgetful {
+        fn name(&self) -> &str {
+            "forgetful"
+        }
+        fn kind(&self) -> &'static str {
+            "test"
+        }
+        fn capabilities(&self) -> &Capabilities {
+            self.0.capabilities()
+        }
+        async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
+            self.0.list_zones().await
+        }
+        async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError> {
+            self.0.read_zone(zone).await
+        }
+        async fn apply(
+            &self,
+            zone: &Fqdn,
+            observed: &Observed,
+            changes: &[Change],
+        ) -> Vec<ChangeOutcome> {
+            let bare: Vec<Change> = changes
+                .iter()
+                .map(|c| match c {
+                    Change::Create { key, new } => Change::Create {
+                        key: key.clone(),
+                        new: new.clone().with_ext(None),
+                    },
+                    Change::Update { key, old, new } => Change::Update {
+                        key: key.clone(),
+                        old: old.clone(),
+                        new: new.clone().with_ext(None),
+                    },
+                    o => o.clone(),
+                })
+                .collect();
+            self.0.apply(zone, observed, &bare).await
+        }
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "g17 per-record provider setting `proxied`] step 1")]
+    async fn a_provider_that_loses_settings_fails_the_suite() {
+        let p = Forgetful(MemoryProvider::new("m"));
+        conformance::run_suite(&p, "control.test.").await;
+    }
+
+    #[tokio::test]
+    async fn no_declared_settings_means_no_settings_group() {
+        let mut caps = Capabilities::everything();
+        caps.record_settings.clear();
+        let p = MemoryProvider::new("m").with_capabilities(caps);
+        let report = conformance::run_suite(&p, "control.test.").await;
+        assert_eq!(report.groups, 16, "{report:?}");
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    }
+
     #[tokio::test]
     async fn undeclared_types_are_skipped_and_reported() {
         let mut caps = Capabilities::everything();
@@ -140,6 +203,7 @@ async fn missing_zones_are_created_first_or_refused() {
             live: &live.zone,
             live_exists: false,
             unmanaged: &|_: &RrKey| false,
+            normalize: &|_, _| None,
             caps: p.capabilities(),
             policy: Policy::Sync,
             thresholds: Thresholds::default(),

@@ -26,6 +26,7 @@ async fn plan(p: &dyn Provider, desired: &Zone) -> (ZonePlan, Observed) {
         live_exists: live.exists,
         unmanaged: &|_: &RrKey| false,
         caps: p.capabilities(),
+        normalize: &|k, s| p.normalize(k, s),
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
     });

@@ -276,6 +276,7 @@ async fn metrics_count_the_injected_faults() {
             live: &live.zone,
             live_exists: live.exists,
             unmanaged: &|_: &RrKey| false,
+            normalize: &|_, _| None,
             caps: p.capabilities(),
             policy: Policy::Sync,
             thresholds: Thresholds::default(),

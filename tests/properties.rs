@@ -1,6 +1,7 @@
 //! Property tests over random zones:
 //! - applying plan(A -> B) to A gives B, and plan(X, X) is empty;
-//! - the zone-file form and the octoDNS YAML form both read back to the same zone.
+//! - the zone-file form and the octoDNS YAML form both read back to the same zone;
+//! - provider record settings survive the YAML round trip and take part in the plan.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -9,7 +10,7 @@ use proptest::prelude::*;
 use zonekeeper::manifest::octodns::parse_zone;
 use zonekeeper::manifest::render::zone_to_yaml;
 use zonekeeper::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
-use zonekeeper::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
+use zonekeeper::model::{ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone};
 use zonekeeper::plan::{diff, plan_zone, Capabilities, PlanInput, Policy, Thresholds};
 use zonekeeper::provider::zonefile::{parse_text, render_text};
 
@@ -244,6 +245,63 @@ fn zone() -> impl Strategy<Value = Zone> {
     })
 }
 
+fn ext_scalar() -> impl Strategy<Value = ExtValue> {
+    prop_oneof![
+        Just(ExtValue::Null),
+        any::<bool>().prop_map(ExtValue::Bool),
+        any::<i64>().prop_map(ExtValue::Int),
+        (-1.0e12f64..1.0e12).prop_filter_map("finite", ExtValue::from_f64),
+        // Strings YAML could read as something else must stay strings.
+        prop_oneof![
+            Just("true"),
+            Just("yes"),
+            Just("null"),
+            Just("~"),
+            Just("1.5"),
+            Just("0x10"),
+            Just(""),
+            Just("a b: c"),
+            Just("- x"),
+            Just("#hash"),
+            Just("proxied"),
+        ]
+        .prop_map(|s| ExtValue::Str(s.to_string())),
+        "[ -~]{0,12}".prop_map(ExtValue::Str),
+    ]
+}
+
+fn ext_value() -> impl Strategy<Value = ExtValue> {
+    ext_scalar().prop_recursive(2, 12, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(ExtValue::List),
+            prop::collection::btree_map("[a-z][a-z0-9_-]{0,6}", inner, 0..4)
+                .prop_map(ExtValue::Map),
+        ]
+    })
+}
+
+fn record_ext() -> impl Strategy<Value = Option<std::sync::Arc<RecordExt>>> {
+    prop::option::weighted(
+        0.5,
+        prop::collection::btree_map("[a-z][a-z0-9_-]{0,8}", ext_value(), 1..4)
+            .prop_map(|m| std::sync::Arc::new(m.into_iter().collect::<RecordExt>())),
+    )
+}
+
+/// A random zone where about half the RRsets carry provider settings.
+fn zone_with_settings() -> impl Strategy<Value = Zone> {
+    zone().prop_flat_map(|z| {
+        let n = z.rrsets.len();
+        prop::collection::vec(record_ext(), n).prop_map(move |exts| {
+            let mut z = z.clone();
+            for (set, ext) in z.rrsets.values_mut().zip(exts) {
+                set.set_ext(ext);
+            }
+            z
+        })
+    })
+}
+
 fn plan(desired: &Zone, live: &Zone) -> Vec<zonekeeper::plan::Change> {
     plan_zone(&PlanInput {
         target: "t",
@@ -252,6 +310,7 @@ fn plan(desired: &Zone, live: &Zone) -> Vec<zonekeeper::plan::Change> {
         live_exists: true,
         unmanaged: &|_| false,
         caps: &Capabilities::everything(),
+        normalize: &|_, _| None,
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
     })
@@ -291,8 +350,20 @@ proptest! {
     }
 
     #[test]
+    fn settings_round_trip_through_yaml_and_converge(x in zone_with_settings(), y in zone_with_settings()) {
+        let yaml = zone_to_yaml(&x, "memory");
+        let back = parse_zone(&yaml, Path::new("gen.yaml"), &origin())
+            .map_err(|d| TestCaseError::fail(format!("{d:?}\n{yaml}")))?;
+        prop_assert_eq!(&back.desired_for("t", "memory"), &x, "{}", yaml);
+        let changes = plan(&y, &x);
+        let mut live = x.clone();
+        diff::apply_to(&mut live, &changes);
+        prop_assert!(plan(&y, &live).is_empty());
+    }
+
+    #[test]
     fn octodns_yaml_round_trips(x in zone()) {
-        let yaml = zone_to_yaml(&x);
+        let yaml = zone_to_yaml(&x, "memory");
         let back = parse_zone(&yaml, Path::new("gen.yaml"), &origin())
             .map_err(|d| TestCaseError::fail(format!("{d:?}\n{yaml}")))?;
         prop_assert_eq!(back.zone, x, "{}", yaml);

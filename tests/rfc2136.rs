@@ -50,6 +50,7 @@ fn plan(p: &dyn Provider, desired: &Zone, live: &Zone) -> ZonePlan {
         live_exists: true,
         unmanaged: &|_| false,
         caps: p.capabilities(),
+        normalize: &|k, s| p.normalize(k, s),
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
     })

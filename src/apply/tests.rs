@@ -58,6 +58,7 @@ async fn plan_for(p: &dyn Provider, desired: &Zone) -> (ZonePlan, Observed) {
         live: &live.zone,
         live_exists: live.exists,
         unmanaged: &|_: &RrKey| false,
+        normalize: &|k, s| p.normalize(k, s),
         caps: p.capabilities(),
         policy: Policy::Sync,
         thresholds: Thresholds {

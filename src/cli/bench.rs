@@ -187,7 +187,10 @@ pub fn run(sizes: &[usize], workdir: Option<PathBuf>) -> anyhow::Result<String> 
         std::fs::create_dir_all(case.join("zones"))?;
         std::fs::create_dir_all(&live)?;
         let zone = generate(&origin, n);
-        std::fs::write(case.join("zones/bench.example.yaml"), zone_to_yaml(&zone))?;
+        std::fs::write(
+            case.join("zones/bench.example.yaml"),
+            zone_to_yaml(&zone, "zonefile"),
+        )?;
         std::fs::write(
             case.join("zonekeeper.yaml"),
             "providers:\n  live:\n    type: zonefile\n    directory: live\nzones:\n  bench.example.:\n    targets: [live]\n",

@@ -490,7 +490,7 @@ async fn import(path: &std::path::Path, args: ImportArgs) -> anyhow::Result<Exit
     if !live.exists {
         bail!("provider {:?} has no zone {zone}", args.provider);
     }
-    let yaml = yaml_render::zone_to_yaml(&live.zone);
+    let yaml = yaml_render::zone_to_yaml(&live.zone, provider.kind());
     if args.output.as_os_str() == "-" {
         print!("{yaml}");
     } else {

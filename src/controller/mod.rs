@@ -102,7 +102,7 @@ pub fn plan_from_live(
             || ignore.matches(&zc.name, k)
             || manifest.filters.get(k).is_some_and(|f| !f.allows(target))
     };
-    let desired = manifest.desired_for(provider.name());
+    let desired = manifest.desired_for(provider.name(), provider.kind());
     plan::plan_zone(&PlanInput {
         target: provider.name(),
         desired: &desired,
@@ -110,6 +110,7 @@ pub fn plan_from_live(
         live_exists: live.exists,
         unmanaged: &unmanaged,
         caps: provider.capabilities(),
+        normalize: &|k, s| provider.normalize(k, s),
         policy: zc.policy,
         thresholds: zc.thresholds,
     })

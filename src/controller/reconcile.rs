@@ -432,7 +432,11 @@ pub fn journal_entry(
 ) -> Entry {
     let set = |s: Option<&crate::model::RrSet>| {
         s.map(|s| {
-            serde_json::json!({"ttl": s.ttl, "values": s.values().iter().map(ToString::to_string).collect::<Vec<_>>()})
+            let mut v = serde_json::json!({"ttl": s.ttl, "values": s.values().iter().map(ToString::to_string).collect::<Vec<_>>()});
+            if let Some(ext) = s.ext() {
+                v["settings"] = ext.to_json();
+            }
+            v
         })
     };
     Entry {

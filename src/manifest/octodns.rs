@@ -6,12 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::fields::{self, Field, Kind};
-use super::raw::{RawMeta, RawRecord, RawValue, RawZoneFile, Scalar};
+use super::raw::{RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar};
 use crate::input::{from_yaml_error, yaml_options, Diagnostic, Pos};
 use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
-use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone, MAX_TTL};
+use crate::model::{ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL};
 
 /// octoDNS's default TTL when a record gives none.
 pub const DEFAULT_TTL: u32 = 3600;
@@ -41,6 +42,10 @@ pub struct ZoneManifest {
     pub ignored: BTreeSet<RrKey>,
     /// Records limited to some targets.
     pub filters: BTreeMap<RrKey, TargetFilter>,
+    /// Provider settings blocks (`octodns: {<kind>: {...}}`) of managed records, by record
+    /// and provider kind. Only the block of a target's kind reaches that target
+    /// ([`ZoneManifest::desired_for`]); empty blocks are not kept.
+    pub settings: BTreeMap<RrKey, BTreeMap<String, Arc<RecordExt>>>,
     /// Where each record was written, for later diagnostics.
     pub positions: HashMap<RrKey, Pos>,
     /// SHA-256 (hex) of the file's bytes: what changed between two revisions.
@@ -48,14 +53,21 @@ pub struct ZoneManifest {
 }
 
 impl ZoneManifest {
-    /// The desired zone for one target: records excluded from it are left out.
-    pub fn desired_for(&self, target: &str) -> Zone {
-        if self.filters.is_empty() {
-            return self.zone.clone();
-        }
+    /// The desired zone for one target, named `target` in the configuration and of provider
+    /// type `target_kind` (`Provider::kind`): records excluded from it are left out, and each
+    /// RRset carries the settings block written for that kind (`octodns: {<kind>: {...}}`);
+    /// blocks for other kinds are not its concern.
+    pub fn desired_for(&self, target: &str, target_kind: &str) -> Zone {
         let mut z = self.zone.clone();
-        z.rrsets
-            .retain(|k, _| self.filters.get(k).is_none_or(|f| f.allows(target)));
+        if !self.filters.is_empty() {
+            z.rrsets
+                .retain(|k, _| self.filters.get(k).is_none_or(|f| f.allows(target)));
+        }
+        for (key, blocks) in &self.settings {
+            if let (Some(ext), Some(set)) = (blocks.get(target_kind), z.rrsets.get_mut(key)) {
+                set.set_ext(Some(Arc::clone(ext)));
+            }
+        }
         z
     }
 }
@@ -119,6 +131,9 @@ fn parse_pieces(
                         n.pos.line += line;
                         for rec in &mut n.records {
                             rec.pos.line += line;
+                            for b in rec.octodns.iter_mut().flat_map(|m| &mut m.providers) {
+                                b.pos.line += line;
+                            }
                         }
                     }
                     let mut b = Builder::new(file, origin);
@@ -198,6 +213,7 @@ impl Builder {
                 zone: Zone::new(origin.clone()),
                 ignored: BTreeSet::new(),
                 filters: BTreeMap::new(),
+                settings: BTreeMap::new(),
                 positions: HashMap::new(),
                 content_sha256: String::new(),
             },
@@ -258,6 +274,20 @@ impl Builder {
             }
             for rec in entry.records {
                 let pos = rec.pos;
+                if let Some(meta) = &rec.octodns {
+                    let bad = bad_provider_blocks(&meta.providers);
+                    if !bad.is_empty() {
+                        let label = match &rec.rtype {
+                            Some(Scalar::Str(t)) => format!("{name} {t}"),
+                            _ => name.to_string(),
+                        };
+                        for (p, msg) in bad {
+                            self.diags
+                                .push(Diagnostic::new(&file, p, Some(label.clone()), msg));
+                        }
+                        continue;
+                    }
+                }
                 match convert_record(&name, rec) {
                     Ok((rtype, set, meta)) => self.insert(
                         RrKey::new(name.clone(), rtype),
@@ -299,6 +329,19 @@ impl Builder {
                 },
             );
         }
+        let blocks: BTreeMap<String, Arc<RecordExt>> = meta
+            .providers
+            .into_iter()
+            .filter_map(|b| match b.value {
+                ExtValue::Map(m) if !m.is_empty() => {
+                    Some((b.kind, Arc::new(m.into_iter().collect::<RecordExt>())))
+                }
+                _ => None,
+            })
+            .collect();
+        if !blocks.is_empty() {
+            self.m.settings.insert(key.clone(), blocks);
+        }
         self.m.zone.put(key, set);
     }
 
@@ -318,6 +361,8 @@ impl Builder {
                     let key = e.key().clone();
                     other.m.zone.remove(&key);
                     other.m.ignored.remove(&key);
+                    other.m.filters.remove(&key);
+                    other.m.settings.remove(&key);
                     self.dup_record(pos, &key);
                 }
                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -328,6 +373,7 @@ impl Builder {
         self.m.zone.rrsets.append(&mut other.m.zone.rrsets);
         self.m.ignored.append(&mut other.m.ignored);
         self.m.filters.append(&mut other.m.filters);
+        self.m.settings.append(&mut other.m.settings);
         self.diags.append(&mut other.diags);
     }
 
@@ -348,6 +394,27 @@ impl Builder {
             Err(self.diags)
         }
     }
+}
+
+/// Provider settings blocks that are not mappings, with where each one is. A block of
+/// octoDNS's own shape (`healthcheck`) never gets here: it is typed in [`RawMeta`].
+fn bad_provider_blocks(blocks: &[RawProviderBlock]) -> Vec<(Pos, String)> {
+    blocks
+        .iter()
+        .filter(|b| !matches!(b.value, ExtValue::Map(_)))
+        .map(|b| {
+            (
+                b.pos,
+                format!(
+                    "octodns.{} must be a mapping of {} settings, found {}; octoDNS's own record options are {}",
+                    b.kind,
+                    b.kind,
+                    b.value,
+                    super::raw::OCTODNS_OWN_KEYS.join(", ")
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A record name as octoDNS writes it: relative to the zone, `''` for the apex.
@@ -902,6 +969,153 @@ mod tests {
             .unwrap_err()
             .contains("unescaped ;"));
         assert!(txt_from_yaml("héllo").unwrap_err().contains("non ASCII"));
+    }
+
+    fn parse(text: &str) -> Result<ZoneManifest, Vec<Diagnostic>> {
+        parse_zone(
+            text,
+            Path::new("zones/example.com.yaml"),
+            &Fqdn::parse("example.com").unwrap(),
+        )
+    }
+
+    fn key(name: &str, t: RecordType) -> RrKey {
+        RrKey::new(Fqdn::parse(name).unwrap(), t)
+    }
+
+    #[test]
+    fn provider_blocks_are_kept_per_rrset_and_kind() {
+        let m = parse(
+            "---
+www:
+  type: A
+  value: 192.0.2.1
+  octodns:
+    cloudflare:
+      proxied: true
+      auto-ttl: false
+      tags: [b, a]
+      weight: 1.0
+    memory: {note: x}
+    healthcheck: {protocol: HTTPS, path: /ok}
+    excluded: [other]
+    lenient: true
+plain:
+  type: A
+  value: 192.0.2.2
+",
+        )
+        .unwrap();
+        let www = key("www.example.com.", RecordType::A);
+        let blocks = &m.settings[&www];
+        // octoDNS's own keys are not provider blocks.
+        assert_eq!(
+            blocks.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["cloudflare", "memory"]
+        );
+        assert_eq!(
+            blocks["cloudflare"].to_string(),
+            "auto-ttl=false proxied=true tags=[b,a] weight=1"
+        );
+        assert_eq!(m.settings.len(), 1);
+        assert!(!m.filters[&www].allows("other"));
+
+        // Each target gets the block of its kind, and only that.
+        let cf = m.desired_for("edge", "cloudflare");
+        assert_eq!(
+            cf.get(&www).and_then(RrSet::ext).map(|e| e.to_string()),
+            Some("auto-ttl=false proxied=true tags=[b,a] weight=1".into())
+        );
+        let plain = key("plain.example.com.", RecordType::A);
+        assert_eq!(cf.get(&plain).and_then(RrSet::ext), None);
+        let mem = m.desired_for("mem", "memory");
+        assert_eq!(
+            mem.get(&www).and_then(RrSet::ext).map(|e| e.to_string()),
+            Some("note=x".into())
+        );
+        let pdns = m.desired_for("pdns", "powerdns");
+        assert_eq!(pdns.get(&www).and_then(RrSet::ext), None);
+        assert_eq!(
+            pdns.get(&www).map(RrSet::values),
+            m.zone.get(&www).map(RrSet::values)
+        );
+        // Excluded targets still do not get the record.
+        assert!(m.desired_for("other", "cloudflare").get(&www).is_none());
+    }
+
+    #[test]
+    fn a_provider_block_that_is_not_a_mapping_is_a_file_line_error() {
+        let errs = parse(
+            "---
+ok:
+  type: A
+  value: 192.0.2.1
+www:
+  type: A
+  value: 192.0.2.1
+  octodns:
+    cloudflare: true
+    route53:
+      - healthcheck
+",
+        )
+        .unwrap_err();
+        let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(errs.len(), 2, "{shown:?}");
+        assert_eq!(errs[0].pos.line, 9, "{shown:?}");
+        assert!(
+            shown[0].starts_with("zones/example.com.yaml:9:")
+                && shown[0].contains("www.example.com. A")
+                && shown[0].contains("octodns.cloudflare must be a mapping"),
+            "{shown:?}"
+        );
+        assert_eq!(errs[1].pos.line, 11, "{shown:?}");
+        assert!(shown[1].contains("octodns.route53"), "{shown:?}");
+        // A typo of an own key is caught the same way, not silently taken as a provider.
+        let errs = parse("www:\n  type: A\n  value: 192.0.2.1\n  octodns:\n    ignore: true\n")
+            .unwrap_err();
+        assert!(
+            errs[0].message.contains("octodns.ignore must be a mapping"),
+            "{errs:?}"
+        );
+        assert!(errs[0].message.contains("ignored, included"), "{errs:?}");
+    }
+
+    #[test]
+    fn equal_blocks_compare_equal_however_written() {
+        let a =
+            parse("www:\n  type: A\n  value: 192.0.2.1\n  octodns: {memory: {b: 1.0, a: [x]}}\n")
+                .unwrap();
+        let b = parse(
+            "www:\n  type: A\n  value: 192.0.2.1\n  octodns:\n    memory:\n      a:\n        - x\n      b: 1\n",
+        )
+        .unwrap();
+        assert_eq!(a.desired_for("m", "memory"), b.desired_for("m", "memory"));
+        // An empty block is no settings.
+        let c = parse("www:\n  type: A\n  value: 192.0.2.1\n  octodns: {memory: {}}\n").unwrap();
+        assert!(c.settings.is_empty());
+    }
+
+    #[test]
+    fn provider_blocks_of_a_big_file_keep_their_lines() {
+        // Large enough to be parsed in parallel pieces.
+        let mut text = String::from("---\n");
+        let mut i = 0;
+        while text.len() < PARALLEL_MIN_BYTES + 4096 {
+            text.push_str(&format!("h{i}:\n  type: A\n  value: 192.0.2.1\n"));
+            i += 1;
+        }
+        // `memory: 5` is the fifth line of the last record.
+        let line = text.lines().count() + 5;
+        text.push_str("zz:\n  type: A\n  value: 192.0.2.1\n  octodns:\n    memory: 5\n");
+        let errs = parse(&text).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].pos.line as usize, line, "{errs:?}");
+        text.truncate(text.len() - "    memory: 5\n".len());
+        text.push_str("    memory: {proxied: true}\n");
+        let m = parse(&text).unwrap();
+        assert_eq!(m.settings.len(), 1);
+        assert!(m.settings[&key("zz.example.com.", RecordType::A)].contains_key("memory"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::input::Pos;
+use crate::model::ExtValue;
 
 /// A YAML scalar as octoDNS's loader would see it.
 #[derive(Clone, Debug, PartialEq)]
@@ -135,24 +136,146 @@ impl<'de> Deserialize<'de> for RawValue {
     }
 }
 
-/// octoDNS's per-record `octodns:` block. Only the keys zonekeeper acts on are typed; other
-/// keys (`healthcheck`, provider-specific blocks such as `cloudflare:`) are accepted and
-/// ignored, as octoDNS does.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+/// octoDNS's own keys in a record's `octodns:` block; every other key there is a provider
+/// settings block keyed by provider type (`cloudflare`, `route53`, ...). From octoDNS 1.x
+/// `octodns/record/base.py` (`ignored`, `excluded`, `included`, `healthcheck`, `lenient`).
+pub const OCTODNS_OWN_KEYS: &[&str] =
+    &["ignored", "included", "excluded", "healthcheck", "lenient"];
+
+/// One provider settings block as written: `<kind>: {...}` under a record's `octodns:`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawProviderBlock {
+    /// The provider type it is for (`cloudflare`, `memory`, ...).
+    pub kind: String,
+    /// Where the block's value starts.
+    pub pos: Pos,
+    /// Its value; anything but a mapping is refused when the record is converted.
+    pub value: ExtValue,
+}
+
+/// octoDNS's per-record `octodns:` block. octoDNS's own keys are typed (`healthcheck` is
+/// accepted and ignored, as zonekeeper runs no health checks); every other key is a provider
+/// settings block (`cloudflare: {proxied: true}`), kept for the target of that kind.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RawMeta {
     /// The record is not managed: never created, changed or deleted.
-    #[serde(default)]
     pub ignored: bool,
     /// Only these targets receive the record.
-    #[serde(default)]
     pub included: Vec<String>,
     /// These targets do not receive the record.
-    #[serde(default)]
     pub excluded: Vec<String>,
     /// octoDNS: downgrade validation errors to warnings. zonekeeper still refuses values it
     /// cannot represent exactly; accepted for compatibility.
-    #[serde(default)]
     pub lenient: bool,
+    /// Provider settings blocks, in file order.
+    pub providers: Vec<RawProviderBlock>,
+}
+
+struct RawMetaVisitor;
+
+impl<'de> Visitor<'de> for RawMetaVisitor {
+    type Value = RawMeta;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping of octoDNS record options and provider settings blocks")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMeta, A::Error> {
+        let mut m = RawMeta::default();
+        while let Some(k) = map.next_key::<String>()? {
+            match k.as_str() {
+                "ignored" => m.ignored = map.next_value()?,
+                "included" => m.included = map.next_value()?,
+                "excluded" => m.excluded = map.next_value()?,
+                "lenient" => m.lenient = map.next_value()?,
+                "healthcheck" => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+                _ => {
+                    let v = map.next_value::<Spanned<RawExtValue>>()?;
+                    m.providers.push(RawProviderBlock {
+                        kind: k,
+                        pos: Pos::from_saphyr(&v.referenced),
+                        value: v.value.0,
+                    });
+                }
+            }
+        }
+        Ok(m)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawMeta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RawMetaVisitor)
+    }
+}
+
+/// A settings value read from YAML into its canonical [`ExtValue`].
+pub struct RawExtValue(pub ExtValue);
+
+struct ExtValueVisitor;
+
+impl<'de> Visitor<'de> for ExtValueVisitor {
+    type Value = RawExtValue;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a setting value (scalar, list or mapping)")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawExtValue, E> {
+        Ok(RawExtValue(ExtValue::Str(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<RawExtValue, E> {
+        Ok(RawExtValue(ExtValue::Str(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawExtValue, E> {
+        Ok(RawExtValue(ExtValue::Int(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawExtValue, E> {
+        i64::try_from(v)
+            .map(|i| RawExtValue(ExtValue::Int(i)))
+            .map_err(|_| E::custom("integer out of range"))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawExtValue, E> {
+        ExtValue::from_f64(v)
+            .map(RawExtValue)
+            .ok_or_else(|| E::custom(format!("invalid setting value {v}: not a finite number")))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawExtValue, E> {
+        Ok(RawExtValue(ExtValue::Bool(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<RawExtValue, E> {
+        Ok(RawExtValue(ExtValue::Null))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<RawExtValue, E> {
+        Ok(RawExtValue(ExtValue::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawExtValue, A::Error> {
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+        while let Some(item) = seq.next_element::<RawExtValue>()? {
+            v.push(item.0);
+        }
+        Ok(RawExtValue(ExtValue::List(v)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawExtValue, A::Error> {
+        let mut m = std::collections::BTreeMap::new();
+        while let Some(k) = map.next_key::<Scalar>()? {
+            let key = k.as_text().ok_or_else(|| {
+                de::Error::custom(format!(
+                    "invalid setting name {}: expected a string",
+                    k.describe()
+                ))
+            })?;
+            let v = map.next_value::<RawExtValue>()?;
+            if m.insert(key.clone(), v.0).is_some() {
+                return Err(de::Error::custom(format!("setting {key:?} given twice")));
+            }
+        }
+        Ok(RawExtValue(ExtValue::Map(m)))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawExtValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ExtValueVisitor)
+    }
 }
 
 /// One record as written under a name.

@@ -116,8 +116,11 @@ pub fn value_to_yaml(v: &RData) -> Value {
     }
 }
 
-fn record(rtype: RecordType, set: &RrSet) -> Value {
+fn record(rtype: RecordType, set: &RrSet, kind: &str) -> Value {
     let mut m = serde_json::Map::new();
+    if let Some(ext) = set.ext() {
+        m.insert("octodns".into(), json!({ kind: ext.to_json() }));
+    }
     m.insert("ttl".into(), json!(set.ttl));
     m.insert("type".into(), json!(rtype.as_str()));
     let vals: Vec<Value> = set.values().iter().map(value_to_yaml).collect();
@@ -132,8 +135,10 @@ fn record(rtype: RecordType, set: &RrSet) -> Value {
     Value::Object(m)
 }
 
-/// Renders a zone as an octoDNS YAML zone file.
-pub fn zone_to_yaml(zone: &Zone) -> String {
+/// Renders a zone as an octoDNS YAML zone file. An RRset's provider settings are written as
+/// `octodns: {<kind>: {...}}`, `kind` being the type of the provider the zone was read from,
+/// so reading the file back for that provider gives the same zone.
+pub fn zone_to_yaml(zone: &Zone, kind: &str) -> String {
     let mut names: Vec<(String, Vec<Value>)> = Vec::new();
     for (key, set) in &zone.rrsets {
         let rel = key
@@ -141,7 +146,7 @@ pub fn zone_to_yaml(zone: &Zone) -> String {
             .relative_to(&zone.origin)
             .unwrap_or(key.name.as_str())
             .to_string();
-        let rec = record(key.rtype, set);
+        let rec = record(key.rtype, set, kind);
         match names.last_mut() {
             Some((n, recs)) if *n == rel => recs.push(rec),
             _ => names.push((rel, vec![rec])),
@@ -168,6 +173,34 @@ pub fn zone_to_yaml(zone: &Zone) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_are_written_under_the_kind_and_read_back_equal() {
+        use crate::model::{ExtValue, Fqdn, RData, RecordExt, RrKey};
+        use std::sync::Arc;
+        let origin = Fqdn::parse("example.com").unwrap();
+        let mut z = Zone::new(origin.clone());
+        let ext = RecordExt::new()
+            .with("proxied", ExtValue::Bool(true))
+            .with("weight", ExtValue::Float("0.5".into()))
+            .with("tags", ExtValue::List(vec![ExtValue::Str("a b".into())]));
+        z.put(
+            RrKey::new(Fqdn::parse("www.example.com").unwrap(), RecordType::A),
+            RrSet::new(300, vec![RData::A([192, 0, 2, 1].into())]).with_ext(Some(Arc::new(ext))),
+        );
+        z.put(
+            RrKey::new(origin.clone(), RecordType::A),
+            RrSet::new(300, vec![RData::A([192, 0, 2, 2].into())]),
+        );
+        let yaml = zone_to_yaml(&z, "memory");
+        assert!(yaml.contains("octodns:\n    memory:\n"), "{yaml}");
+        assert_eq!(yaml.matches("octodns").count(), 1, "{yaml}");
+        let m = super::super::octodns::parse_zone(&yaml, std::path::Path::new("x.yaml"), &origin)
+            .unwrap();
+        assert_eq!(m.desired_for("t", "memory"), z);
+        // For another kind the block is not this target's: values equal, no settings.
+        assert_ne!(m.desired_for("t", "powerdns"), z);
+    }
 
     #[test]
     fn natural_order_matches_natsort() {

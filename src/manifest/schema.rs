@@ -59,7 +59,12 @@ pub fn zone_schema() -> Value {
                             "ignored": {"type": "boolean"},
                             "included": {"type": "array", "items": {"type": "string"}},
                             "excluded": {"type": "array", "items": {"type": "string"}},
-                            "lenient": {"type": "boolean"}
+                            "lenient": {"type": "boolean"},
+                            "healthcheck": {"type": "object", "description": "octoDNS health check options (accepted, not used)"}
+                        },
+                        "additionalProperties": {
+                            "type": "object",
+                            "description": "settings for one provider type (`cloudflare: {proxied: true}`), used by targets of that type"
                         }
                     }
                 },

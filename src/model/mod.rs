@@ -4,6 +4,7 @@
 //! and providers convert *into* these types at their edge; everything after trusts them.
 
 pub mod domain;
+pub mod ext;
 pub mod name;
 pub mod presentation;
 pub mod rdata;
@@ -12,6 +13,7 @@ pub mod rtype;
 pub mod zone;
 
 pub use domain::{DomainField, DomainSettings};
+pub use ext::{ExtValue, RecordExt};
 pub use name::{Fqdn, NameError};
 pub use rdata::RData;
 pub use rrset::{RrKey, RrSet, MAX_TTL};

@@ -68,10 +68,22 @@ pub struct Capabilities {
     /// retry policy (the shared HTTP client does): reads and whole writes are then not
     /// retried again above it, or the tries would multiply (6 x 6 for one read).
     pub transport_retries: bool,
+    /// The provider settings (keys of the octoDNS `octodns: {<kind>: {...}}` block) the
+    /// target stores and reads back; [`ANY_SETTING`] stores every key. Empty: none, and
+    /// `Provider::normalize` drops such a block with a note instead of planning it forever.
+    pub record_settings: BTreeSet<&'static str>,
 }
 
+/// In [`Capabilities::record_settings`]: every settings key is stored as given.
+pub const ANY_SETTING: &str = "*";
+
 impl Capabilities {
-    /// Everything, no limits: the memory provider and tests.
+    /// Whether the target stores the settings key `key`.
+    pub fn stores_setting(&self, key: &str) -> bool {
+        self.record_settings.contains(ANY_SETTING) || self.record_settings.contains(key)
+    }
+
+    /// Everything, no limits, any provider setting: the memory provider and tests.
     pub fn everything() -> Capabilities {
         Capabilities {
             types: RecordType::ALL.into_iter().collect(),
@@ -83,6 +95,7 @@ impl Capabilities {
             root_ns: true,
             creates_zones: true,
             transport_retries: false,
+            record_settings: [ANY_SETTING].into(),
         }
     }
 }

@@ -125,6 +125,9 @@ pub struct PlanInput<'a> {
     /// Keys that are not managed (ignore rules, `octodns: {ignored: true}`).
     pub unmanaged: &'a dyn Fn(&RrKey) -> bool,
     pub caps: &'a Capabilities,
+    /// Rewrites a desired RRset into the form the target stores (`Provider::normalize`);
+    /// its notes become the plan's adjustments. `&|_, _| None` keeps everything as given.
+    pub normalize: &'a dyn Fn(&RrKey, &mut RrSet) -> Option<String>,
     pub policy: Policy,
     pub thresholds: Thresholds,
 }
@@ -171,7 +174,13 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     let origin = &input.desired.origin;
     let mut skipped = Vec::new();
     let mut adjustments = Vec::new();
-    let fitted = fit(input.desired, input.caps, &mut skipped, &mut adjustments);
+    let fitted = fit(
+        input.desired,
+        input.caps,
+        input.normalize,
+        &mut skipped,
+        &mut adjustments,
+    );
     // The apex NS is only managed when the manifest declares it (as octoDNS does): a zone
     // file without one must never plan the delegation of the whole zone away.
     let apex_ns = RrKey::new(origin.clone(), RecordType::NS);
@@ -220,10 +229,12 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
 }
 
 /// Fits the desired zone to what the target can store: unsupported types and (where not
-/// allowed) the apex NS are skipped with a reason; TTLs are clamped into the target's range.
+/// allowed) the apex NS are skipped with a reason; each RRset is normalised by the provider
+/// (settings it does not store dropped, ...); TTLs are clamped into the target's range.
 fn fit<'a>(
     desired: &'a Zone,
     caps: &Capabilities,
+    normalize: &dyn Fn(&RrKey, &mut RrSet) -> Option<String>,
     skipped: &mut Vec<Skip>,
     adjustments: &mut Vec<String>,
 ) -> Cow<'a, Zone> {
@@ -232,6 +243,11 @@ fn fit<'a>(
             && s.ttl >= caps.ttl_min
             && s.ttl <= caps.ttl_max
             && (caps.root_ns || k.rtype != RecordType::NS || k.name != desired.origin)
+            && {
+                // Unchanged by the provider: a trial copy, dropped at once.
+                let mut t = s.clone();
+                normalize(k, &mut t).is_none() && t == *s
+            }
     };
     if desired.rrsets.iter().all(|(k, s)| fits(k, s)) {
         return Cow::Borrowed(desired);
@@ -252,16 +268,19 @@ fn fit<'a>(
             });
             continue;
         }
+        let mut set = set.clone();
+        if let Some(note) = normalize(key, &mut set) {
+            adjustments.push(note);
+        }
         let ttl = set.ttl.clamp(caps.ttl_min, caps.ttl_max);
         if ttl != set.ttl {
             adjustments.push(format!(
                 "{key}: TTL {} is outside the target's range {}..={}, using {ttl}",
                 set.ttl, caps.ttl_min, caps.ttl_max
             ));
-            out.put(key.clone(), RrSet::new(ttl, set.values().to_vec()));
-        } else {
-            out.put(key.clone(), set.clone());
+            set.ttl = ttl;
         }
+        out.put(key.clone(), set);
     }
     Cow::Owned(out)
 }

@@ -13,11 +13,14 @@ use super::domain::{DomainChange, DomainPlan, FieldValue};
 use super::{Change, Op, Plan, ZonePlan};
 use crate::model::{RrKey, RrSet};
 
-/// The lines of an RRset in zone-file syntax, one per value.
+/// The lines of an RRset in zone-file syntax, one per value. Provider settings follow each
+/// value as a zone-file comment (`... IN A 192.0.2.1 ; proxied=true`), so a change of
+/// settings alone shows as its old and new lines.
 pub fn rrset_lines(key: &RrKey, set: &RrSet) -> Vec<String> {
+    let settings = set.ext().map(|e| format!(" ; {e}")).unwrap_or_default();
     set.values()
         .iter()
-        .map(|v| format!("{} {} IN {} {}", key.name, set.ttl, key.rtype, v))
+        .map(|v| format!("{} {} IN {} {}{settings}", key.name, set.ttl, key.rtype, v))
         .collect()
 }
 
@@ -27,7 +30,12 @@ pub fn canonical_change(c: &Change) -> String {
         None => "-".to_string(),
         Some(s) => {
             let vals: Vec<String> = s.values().iter().map(ToString::to_string).collect();
-            format!("{} [{}]", s.ttl, vals.join(" | "))
+            // Settings only when present, so hashes of plans without any stay as they were;
+            // as JSON (keys sorted), which is unambiguous whatever the keys hold.
+            match s.ext() {
+                None => format!("{} [{}]", s.ttl, vals.join(" | ")),
+                Some(e) => format!("{} [{}] {}", s.ttl, vals.join(" | "), e.to_json()),
+            }
         }
     };
     format!(
@@ -314,16 +322,20 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
 }
 
 #[derive(serde::Serialize)]
-struct JsonSet {
+struct JsonSet<'a> {
     ttl: u32,
     values: Vec<String>,
+    /// Provider settings (`octodns: {<kind>: {...}}` for the target's kind), when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settings: Option<&'a crate::model::RecordExt>,
 }
 
-impl JsonSet {
-    fn of(s: Option<&RrSet>) -> Option<JsonSet> {
+impl JsonSet<'_> {
+    fn of(s: Option<&RrSet>) -> Option<JsonSet<'_>> {
         s.map(|s| JsonSet {
             ttl: s.ttl,
             values: s.values().iter().map(ToString::to_string).collect(),
+            settings: s.ext(),
         })
     }
 }
@@ -334,8 +346,8 @@ struct JsonChange<'a> {
     name: &'a crate::model::Fqdn,
     #[serde(rename = "type")]
     rtype: crate::model::RecordType,
-    old: Option<JsonSet>,
-    new: Option<JsonSet>,
+    old: Option<JsonSet<'a>>,
+    new: Option<JsonSet<'a>>,
 }
 
 #[derive(serde::Serialize)]

@@ -35,6 +35,7 @@ fn plan_with(
         live_exists: true,
         unmanaged,
         caps: &Capabilities::everything(),
+        normalize: &|_, _| None,
         policy,
         thresholds: Thresholds::default(),
     })
@@ -194,6 +195,7 @@ fn fit_skips_unsupported_types_and_clamps_ttl() {
         live_exists: true,
         unmanaged: &|_| false,
         caps: &caps,
+        normalize: &|_, _| None,
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
     });
@@ -286,6 +288,7 @@ fn a_missing_zone_on_a_target_that_cannot_create_it_is_a_skipped_target() {
             live: &live,
             live_exists,
             unmanaged: &|_| false,
+            normalize: &|_, _| None,
             caps: &Capabilities {
                 creates_zones,
                 ..Capabilities::everything()
@@ -339,4 +342,141 @@ fn a_missing_zone_on_a_target_that_cannot_create_it_is_a_skipped_target() {
     assert!(doc["zones"][0]["blocked"].is_null());
     // A hash reviewed while blocked does not authorise the write once unblocked.
     assert_ne!(plan.hash(), unblocked.hash());
+}
+
+// ---- provider record settings ---------------------------------------------------------
+
+fn proxied(on: bool) -> Option<std::sync::Arc<crate::model::RecordExt>> {
+    Some(std::sync::Arc::new(
+        crate::model::RecordExt::new().with("proxied", crate::model::ExtValue::Bool(on)),
+    ))
+}
+
+fn www_with(ext: Option<std::sync::Arc<crate::model::RecordExt>>) -> Zone {
+    let (k, s) = a("www.example.com", [192, 0, 2, 1], 300);
+    zone(vec![(k, s.with_ext(ext))])
+}
+
+#[test]
+fn a_settings_change_is_an_update_and_equal_settings_are_no_change() {
+    let on = www_with(proxied(true));
+    let off = www_with(proxied(false));
+    let none = www_with(None);
+    assert!(plan_with(&on, &www_with(proxied(true)), Policy::Sync, &|_| false).is_empty());
+    for (desired, live) in [(&on, &off), (&on, &none), (&none, &on)] {
+        let p = plan_with(desired, live, Policy::Sync, &|_| false);
+        assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
+        assert_eq!(p.count(Op::Update), 1);
+        let Change::Update { old, new, .. } = &p.changes[0] else {
+            unreachable!("counted one update")
+        };
+        assert_eq!(old.values(), new.values());
+        assert_eq!(new.ext(), desired.rrsets.values().next().unwrap().ext());
+    }
+    // An empty block is no settings at all.
+    let empty = www_with(Some(std::sync::Arc::new(crate::model::RecordExt::new())));
+    assert!(plan_with(&empty, &none, Policy::Sync, &|_| false).is_empty());
+}
+
+#[test]
+fn normalize_runs_in_fit_and_its_notes_are_adjustments() {
+    let desired = www_with(proxied(true));
+    let live = www_with(None);
+    // A target that stores no settings drops them with a note: nothing to change.
+    let drop = |k: &RrKey, s: &mut RrSet| {
+        s.ext()?;
+        s.set_ext(None);
+        Some(format!("{k}: powerdns stores no per-record settings"))
+    };
+    let p = plan_zone(&PlanInput {
+        target: "t",
+        desired: &desired,
+        live: &live,
+        live_exists: true,
+        unmanaged: &|_| false,
+        caps: &Capabilities::everything(),
+        normalize: &drop,
+        policy: Policy::Sync,
+        thresholds: Thresholds::default(),
+    });
+    assert!(p.is_empty(), "{:?}", p.changes);
+    assert_eq!(
+        p.adjustments,
+        vec!["www.example.com. A: powerdns stores no per-record settings".to_string()]
+    );
+    // A normalisation that changes values (here: TTL) is planned against live.
+    let bump = |_: &RrKey, s: &mut RrSet| {
+        s.ttl = 1;
+        None
+    };
+    let p = plan_zone(&PlanInput {
+        target: "t",
+        desired: &desired,
+        live: &www_with(proxied(true)),
+        live_exists: true,
+        unmanaged: &|_| false,
+        caps: &Capabilities::everything(),
+        normalize: &bump,
+        policy: Policy::Sync,
+        thresholds: Thresholds::default(),
+    });
+    assert_eq!(p.count(Op::Update), 1);
+    assert_eq!(p.changes[0].new_set().unwrap().ttl, 1);
+    assert!(p.adjustments.is_empty());
+}
+
+#[test]
+fn every_plan_format_shows_settings() {
+    let plan_of = |desired: &Zone| Plan {
+        zones: vec![plan_with(desired, &www_with(None), Policy::Sync, &|_| {
+            false
+        })],
+        ..Plan::default()
+    };
+    let on = plan_of(&www_with(proxied(true)));
+    let off = plan_of(&www_with(proxied(false)));
+    assert_ne!(on.hash(), off.hash());
+
+    let text = render::text(&on, false);
+    assert!(
+        text.contains("- www.example.com. 300 IN A 192.0.2.1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+ www.example.com. 300 IN A 192.0.2.1 ; proxied=true\n"),
+        "{text}"
+    );
+    assert_ne!(
+        text,
+        render::text(&off, false).replace(&off.hash(), &on.hash())
+    );
+
+    let md = render::markdown(&on, 60_000);
+    assert!(
+        md.contains("+ www.example.com. 300 IN A 192.0.2.1 ; proxied=true"),
+        "{md}"
+    );
+
+    let mut buf = Vec::new();
+    render::json(&on, &mut buf).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+    let change = &doc["zones"][0]["changes"][0];
+    assert_eq!(change["op"], "update");
+    assert_eq!(
+        change["new"]["settings"],
+        serde_json::json!({"proxied": true})
+    );
+    assert!(change["old"].get("settings").is_none(), "{change}");
+
+    assert_eq!(
+        render::canonical_change(&on.zones[0].changes[0]),
+        "update www.example.com. A 300 [192.0.2.1] => 300 [192.0.2.1] {\"proxied\":true}"
+    );
+    // Without settings the canonical line (and so every existing plan hash) is unchanged.
+    let (k, s) = a("www.example.com", [192, 0, 2, 1], 300);
+    let c = Change::Create { key: k, new: s };
+    assert_eq!(
+        render::canonical_change(&c),
+        "create www.example.com. A - => 300 [192.0.2.1]"
+    );
 }

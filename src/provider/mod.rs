@@ -12,6 +12,9 @@ pub mod rfc2136;
 pub mod rfc3597;
 pub mod zonefile;
 
+#[cfg(test)]
+mod settings_tests;
+
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
@@ -313,9 +316,11 @@ pub trait Provider: Send + Sync {
     /// Rewrites a desired RRset into the form this provider stores and reports it in
     /// (e.g. Cloudflare's TTL 1 = automatic, settings at their default dropped), so a read
     /// back compares equal and no perpetual diff appears. Returns a note for the plan when
-    /// something the user wrote was changed. Default: stored as given.
-    fn normalize(&self, _key: &RrKey, _set: &mut RrSet) -> Option<String> {
-        None
+    /// something the user wrote was changed. Default: [`drop_unstored_settings`] (values and
+    /// TTL as given; settings the target does not store, per
+    /// [`Capabilities::record_settings`], dropped with a note).
+    fn normalize(&self, key: &RrKey, set: &mut RrSet) -> Option<String> {
+        drop_unstored_settings(self.kind(), self.capabilities(), key, set)
     }
 
     /// Zones the provider holds.
@@ -345,4 +350,40 @@ pub trait Provider: Send + Sync {
         observed: &Observed,
         changes: &[Change],
     ) -> Vec<ChangeOutcome>;
+}
+
+/// Drops the provider settings (`octodns: {<kind>: {...}}`) of `set` that a target of type
+/// `kind` does not store ([`Capabilities::record_settings`]), so they never show as a
+/// change the target cannot make. Returns a note naming what was dropped, or `None` when
+/// nothing was.
+pub fn drop_unstored_settings(
+    kind: &str,
+    caps: &Capabilities,
+    key: &RrKey,
+    set: &mut RrSet,
+) -> Option<String> {
+    let ext = set.ext()?;
+    if caps.record_settings.is_empty() {
+        set.set_ext(None);
+        return Some(format!(
+            "{key}: {kind} stores no per-record settings: octodns.{kind} ignored"
+        ));
+    }
+    if ext.iter().all(|(k, _)| caps.stores_setting(k)) {
+        return None;
+    }
+    let mut kept = ext.clone();
+    let mut dropped = Vec::new();
+    kept.retain(|k, _| {
+        let stored = caps.stores_setting(k);
+        if !stored {
+            dropped.push(format!("octodns.{kind}.{k}"));
+        }
+        stored
+    });
+    set.set_ext(Some(Arc::new(kept)));
+    Some(format!(
+        "{key}: {kind} does not store {}: ignored",
+        dropped.join(", ")
+    ))
 }

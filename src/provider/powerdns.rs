@@ -213,6 +213,8 @@ impl PowerdnsProvider {
             root_ns: true,
             creates_zones: settings.create_zones,
             transport_retries: true,
+            // PowerDNS keeps comments per RRset, but zonekeeper does not manage them yet.
+            record_settings: BTreeSet::new(),
         };
         let http = client(name, &settings, &api_key, ctx);
         PowerdnsProvider {

@@ -206,6 +206,8 @@ impl Rfc2136Provider {
         caps.atomic_batches = true;
         // Zones are declared in the server's configuration; UPDATE cannot create one.
         caps.creates_zones = false;
+        // DNS UPDATE carries only records: no per-record settings.
+        caps.record_settings.clear();
         let server = if settings.server.parse::<std::net::SocketAddr>().is_ok()
             || settings
                 .server

@@ -106,6 +106,8 @@ impl ZonefileProvider {
         // ALIAS is a provider pseudo-type: a master file cannot hold it.
         caps.types.remove(&RecordType::ALIAS);
         caps.granularity = Granularity::Zone;
+        // A master file holds only records: no per-record settings.
+        caps.record_settings.clear();
         ZonefileProvider {
             name: name.to_string(),
             settings,

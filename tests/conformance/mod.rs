@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use zonekeeper::apply::{apply_zone_plan, ApplyOptions};
 use zonekeeper::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
-use zonekeeper::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
+use zonekeeper::model::{ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone};
 use zonekeeper::plan::{
     plan_zone, Capabilities, Change, IgnoreRule, IgnoreSet, PlanInput, Policy, Thresholds, ZonePlan,
 };
@@ -36,6 +36,8 @@ pub struct Step {
     pub expect: Option<Zone>,
     /// The step must not call the provider's write method at all.
     pub expect_no_write: bool,
+    /// The step's plan must hold exactly this many changes.
+    pub expect_changes: Option<usize>,
 }
 
 /// Steps run in order against one zone.
@@ -77,7 +79,16 @@ impl SuiteReport {
 /// Runs every group of [`groups`] under `base` and panics with every failure found.
 pub async fn run_suite(provider: &dyn Provider, base: &str) -> SuiteReport {
     let base = Fqdn::parse(base).expect("suite base zone name");
-    run_groups(provider, groups(&base)).await
+    let mut all = groups(&base);
+    // Per-record provider settings only where the provider declares it stores some.
+    match settings_group(&base, provider.capabilities()) {
+        Some(g) => all.push(g),
+        None => println!(
+            "conformance [{}]: no per-record settings declared, settings group not run",
+            provider.name()
+        ),
+    }
+    run_groups(provider, all).await
 }
 
 /// Runs the given groups; a failing step ends its group, the other groups still run, and
@@ -138,6 +149,20 @@ fn unsupported(desired: &Zone, caps: &Capabilities) -> Option<String> {
     (!why.is_empty()).then(|| why.into_iter().collect::<Vec<_>>().join("; "))
 }
 
+/// `z` as the provider stores it: every RRset through its `normalize`.
+fn normalized(p: &dyn Provider, z: &Zone) -> Zone {
+    let mut out = z.clone();
+    for (k, s) in out.rrsets.iter_mut() {
+        p.normalize(k, s);
+    }
+    out
+}
+
+/// One line per RRset's settings, for failure messages.
+fn settings_of(s: &RrSet) -> String {
+    s.ext().map(|e| format!(" {{{e}}}")).unwrap_or_default()
+}
+
 fn describe(z: &Zone) -> String {
     if z.rrsets.is_empty() {
         return "    (empty)".into();
@@ -146,7 +171,12 @@ fn describe(z: &Zone) -> String {
         .iter()
         .map(|(k, s)| {
             let vals: Vec<String> = s.values().iter().map(ToString::to_string).collect();
-            format!("    {k} ttl {} [{}]", s.ttl, vals.join(" | "))
+            format!(
+                "    {k} ttl {} [{}]{}",
+                s.ttl,
+                vals.join(" | "),
+                settings_of(s)
+            )
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -159,7 +189,7 @@ fn zone_diff(want: &Zone, got: &Zone) -> Vec<String> {
         None => "absent".to_string(),
         Some(s) => {
             let vals: Vec<String> = s.values().iter().map(|v| format!("{v}")).collect();
-            format!("ttl {} [{}]", s.ttl, vals.join(" | "))
+            format!("ttl {} [{}]{}", s.ttl, vals.join(" | "), settings_of(s))
         }
     };
     keys.into_iter()
@@ -192,6 +222,7 @@ fn plan_for(
         live_exists: live.exists,
         unmanaged: &unmanaged,
         caps: provider.capabilities(),
+        normalize: &|k, s| provider.normalize(k, s),
         policy: step.policy,
         // The suite deletes and rewrites whole zones on purpose.
         thresholds: Thresholds {
@@ -259,6 +290,24 @@ async fn run_group(p: &Counting<'_>, g: &Group, report: &mut SuiteReport) -> Res
         }
         let live = read(n, &step.title).await?;
         let plan = plan_for(p, step, &live, &baseline);
+        if let Some(want) = step.expect_changes {
+            if plan.changes.len() != want {
+                let lines: Vec<String> = plan
+                    .changes
+                    .iter()
+                    .map(|c| format!("    {} {}", c.op().as_str(), c.key()))
+                    .collect();
+                return Err(fail(
+                    n,
+                    &step.title,
+                    format!(
+                        "  expected a plan of {want} change(s), got {}:\n{}",
+                        lines.len(),
+                        lines.join("\n")
+                    ),
+                ));
+            }
+        }
         let writes_before = p.writes.load(Ordering::SeqCst);
         let applied = apply_zone_plan(p, &plan, &live, &opts).await;
         let failed: Vec<String> = applied
@@ -300,8 +349,9 @@ async fn run_group(p: &Counting<'_>, g: &Group, report: &mut SuiteReport) -> Res
         let after = read(n, &step.title).await?;
         let mut got = after.zone.clone();
         got.rrsets.retain(|k, _| !baseline.contains(k));
-        let want = step.expect.as_ref().unwrap_or(&step.desired);
-        let diff = zone_diff(want, &got);
+        // Compared in the form the provider stores (its `normalize`), as the plan does.
+        let want = normalized(p, step.expect.as_ref().unwrap_or(&step.desired));
+        let diff = zone_diff(&want, &got);
         if !diff.is_empty() {
             return Err(fail(
                 n,
@@ -360,6 +410,9 @@ impl Provider for Counting<'_> {
     fn cost(&self, change: &Change) -> zonekeeper::provider::BatchCost {
         self.inner.cost(change)
     }
+    fn normalize(&self, key: &RrKey, set: &mut RrSet) -> Option<String> {
+        self.inner.normalize(key, set)
+    }
     async fn create_zone(&self, zone: &Fqdn) -> Result<(), ProviderError> {
         self.inner.create_zone(zone).await
     }
@@ -393,6 +446,25 @@ impl Z {
         self
     }
 
+    /// Adds an RRset that carries provider settings (`octodns: {<kind>: {...}}`).
+    pub fn rr_with(
+        mut self,
+        rel: &str,
+        ttl: u32,
+        values: Vec<RData>,
+        settings: &[(&str, ExtValue)],
+    ) -> Z {
+        let name = Fqdn::parse_relative(rel, &self.0.origin).expect("suite owner name");
+        let rtype = values.first().expect("at least one value").rtype();
+        let ext: RecordExt = settings
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect();
+        let set = RrSet::new(ttl, values).with_ext(Some(std::sync::Arc::new(ext)));
+        self.0.put(RrKey::new(name, rtype), set);
+        self
+    }
+
     /// A step that makes the zone exactly this.
     pub fn step(self, title: &str) -> Step {
         Step {
@@ -402,6 +474,7 @@ impl Z {
             ignore: Vec::new(),
             expect: None,
             expect_no_write: false,
+            expect_changes: None,
         }
     }
 }
@@ -427,6 +500,10 @@ impl Step {
     }
     pub fn no_write(mut self) -> Step {
         self.expect_no_write = true;
+        self
+    }
+    pub fn changes(mut self, n: usize) -> Step {
+        self.expect_changes = Some(n);
         self
     }
 }
@@ -538,6 +615,43 @@ const SHA256_B: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15
 // ---- the groups -------------------------------------------------------------------------
 
 /// Every group, each in its own zone `gNN.<base>`.
+/// g17: a per-record provider setting (`octodns: {<kind>: {<key>: ...}}`) created, toggled,
+/// changed with the values, and removed; each toggle is exactly one update. `None` when the
+/// provider declares it stores no settings. The key is one the provider declares (`proxied`
+/// for a provider that stores any).
+pub fn settings_group(base: &Fqdn, caps: &Capabilities) -> Option<Group> {
+    let key = if caps.stores_setting("proxied") {
+        "proxied"
+    } else {
+        caps.record_settings.iter().next()?
+    };
+    let o = n(&format!("g17.{base}"));
+    let on = [(key, ExtValue::Bool(true))];
+    let off = [(key, ExtValue::Bool(false))];
+    let plain = |z: Z| z.rr("plain", 3600, vec![a("192.0.2.9")]);
+    Some(Group {
+        id: "g17".into(),
+        title: format!("per-record provider setting `{key}`"),
+        steps: vec![
+            plain(Z::new(&o).rr_with("www", 300, vec![a("192.0.2.1")], &on))
+                .step("create with the setting on")
+                .changes(2),
+            plain(Z::new(&o).rr_with("www", 300, vec![a("192.0.2.1")], &off))
+                .step("turn the setting off")
+                .changes(1),
+            plain(Z::new(&o).rr_with("www", 300, vec![a("192.0.2.1")], &on))
+                .step("turn it on again")
+                .changes(1),
+            plain(Z::new(&o).rr_with("www", 300, vec![a("192.0.2.1"), a("192.0.2.2")], &on))
+                .step("add a value, keep the setting")
+                .changes(1),
+            plain(Z::new(&o).rr("www", 300, vec![a("192.0.2.1"), a("192.0.2.2")]))
+                .step("remove the setting"),
+            Z::new(&o).step("delete everything"),
+        ],
+    })
+}
+
 pub fn groups(base: &Fqdn) -> Vec<Group> {
     let zone = |id: &str| n(&format!("{id}.{base}"));
     let group = |id: &str, title: &str, steps: Vec<Step>| Group {

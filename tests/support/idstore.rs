@@ -13,10 +13,10 @@
 //! - **a whole-zone writer** ([`Mode::WholeZone`]): one call with every change, the desired
 //!   zone built as observed + changes (no re-read), guarded by the observed version.
 //!
-//! TODO(provider settings): once `RrSet` carries per-provider record settings (the
-//! `octodns: {<provider>: {...}}` block, another branch of issue 9), store them per record
-//! in [`Record`] (like Cloudflare's `proxied`), return them from `read_zone`, and assert in
-//! `tests/conformance_idstore.rs` that turning one on is an update that survives a read.
+//! - **a provider-specific record setting**: `proxied` (Cloudflare's), stored per record,
+//!   read back into the RRset's settings (`octodns: {idstore: {proxied: true}}`), written
+//!   by patching the records when only the setting changes; `normalize` drops the default
+//!   (`proxied: false`) and any key the API does not have.
 
 #![allow(dead_code)]
 
@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use zonekeeper::model::{Fqdn, RData, RrKey, RrSet, Zone};
+use zonekeeper::model::{ExtValue, Fqdn, RData, RecordExt, RrKey, RrSet, Zone};
 use zonekeeper::plan::{diff::apply_to, BatchLimit, Capabilities, Change, Granularity};
 use zonekeeper::provider::{
     outcome, BatchCost, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError, ProviderState,
@@ -41,6 +41,7 @@ pub struct Record {
     pub key: RrKey,
     pub ttl: u32,
     pub value: RData,
+    pub proxied: bool,
 }
 
 /// A record to create or to write over an existing id.
@@ -49,6 +50,14 @@ pub struct NewRecord {
     pub key: RrKey,
     pub ttl: u32,
     pub value: RData,
+    pub proxied: bool,
+}
+
+/// The `proxied` setting of an RRset (false when absent).
+pub fn proxied(set: &RrSet) -> bool {
+    set.ext()
+        .and_then(|e| e.get("proxied"))
+        .is_some_and(|v| *v == ExtValue::Bool(true))
 }
 
 /// One batch request, applied all-or-nothing in this order: deletes, patches, posts.
@@ -185,6 +194,7 @@ impl IdServer {
                     key: r.key,
                     ttl: r.ttl,
                     value: r.value,
+                    proxied: r.proxied,
                 },
             );
         }
@@ -197,6 +207,7 @@ impl IdServer {
                     key: r.key,
                     ttl: r.ttl,
                     value: r.value,
+                    proxied: r.proxied,
                 },
             );
         }
@@ -254,6 +265,7 @@ impl IdServer {
                     key: r.key,
                     ttl: r.ttl,
                     value: r.value,
+                    proxied: r.proxied,
                 },
             );
         }
@@ -293,6 +305,7 @@ impl IdStoreProvider {
     /// A provider writing in `mode` against a fresh server.
     pub fn new(name: &str, mode: Mode) -> IdStoreProvider {
         let mut caps = Capabilities::everything();
+        caps.record_settings = ["proxied"].into();
         caps.atomic_batches = true;
         caps.creates_zones = true;
         match mode {
@@ -382,6 +395,7 @@ impl IdStoreProvider {
             key: key.clone(),
             ttl: new.ttl,
             value: v.clone(),
+            proxied: proxied(new),
         };
         // A changed value takes over a removed value's id (PATCH); the rest are deleted or
         // posted. Unchanged values keep their id, patched only for a new TTL.
@@ -394,7 +408,10 @@ impl IdStoreProvider {
         for a in added.iter().skip(removed.len()) {
             req.posts.push(record(a));
         }
-        if !old.is_empty() && !new.is_empty() && old.ttl != new.ttl {
+        if !old.is_empty()
+            && !new.is_empty()
+            && (old.ttl != new.ttl || proxied(old) != proxied(new))
+        {
             for v in new.values().iter().filter(|v| old.values().contains(v)) {
                 req.patches.push((id(v)?, record(v)));
             }
@@ -443,6 +460,7 @@ impl IdStoreProvider {
                         key: key.clone(),
                         ttl: set.ttl,
                         value: v.clone(),
+                        proxied: proxied(set),
                     },
                 ));
             }
@@ -493,6 +511,16 @@ impl Provider for IdStoreProvider {
         }
     }
 
+    /// Keeps `proxied` only when true (false is the API's default, read back as no
+    /// setting) and drops keys the API does not have.
+    fn normalize(&self, key: &RrKey, set: &mut RrSet) -> Option<String> {
+        let note = zonekeeper::provider::drop_unstored_settings(self.kind(), &self.caps, key, set);
+        if set.ext().is_some() && !proxied(set) {
+            set.set_ext(None);
+        }
+        note
+    }
+
     async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
         Ok(self.server.lock().zones.keys().cloned().collect())
     }
@@ -501,17 +529,22 @@ impl Provider for IdStoreProvider {
         let Some((records, version)) = self.list(zone) else {
             return Ok(Observed::absent(zone.clone()));
         };
-        let mut values: BTreeMap<RrKey, (u32, Vec<RData>)> = BTreeMap::new();
+        let mut values: BTreeMap<RrKey, (u32, Vec<RData>, bool)> = BTreeMap::new();
         let mut ids = IdMap::default();
         for r in records {
-            let e = values.entry(r.key.clone()).or_insert((r.ttl, Vec::new()));
+            let e = values
+                .entry(r.key.clone())
+                .or_insert((r.ttl, Vec::new(), true));
             e.0 = e.0.min(r.ttl);
             e.1.push(r.value.clone());
+            // An RRset is proxied when every record of it is (Cloudflare keeps it per record).
+            e.2 &= r.proxied;
             ids.0.entry(r.key).or_default().insert(r.value, r.id);
         }
         let mut z = Zone::new(zone.clone());
-        for (k, (ttl, vals)) in values {
-            z.put(k, RrSet::new(ttl, vals));
+        for (k, (ttl, vals, on)) in values {
+            let ext = on.then(|| Arc::new(RecordExt::new().with("proxied", ExtValue::Bool(true))));
+            z.put(k, RrSet::new(ttl, vals).with_ext(ext));
         }
         let mut observed = Observed::present(z).with_state(ProviderState::new(ids));
         observed.version = Some(version.to_string());
