@@ -451,3 +451,46 @@ fn provider_settings_for_a_target_that_stores_none_are_noted_and_plan_empty() {
         "{err}"
     );
 }
+
+#[test]
+fn domain_changes_are_applied_journaled_and_verified_like_zones() {
+    let ex = Example::new();
+    let journal = ex.dir.join("journal.jsonl");
+    let journal_arg = journal.to_string_lossy().into_owned();
+    let f = ex.dir.join("domains/example.com.yaml");
+    let text = std::fs::read_to_string(&f).unwrap();
+    std::fs::write(&f, text.replace("lock: true", "lock: false")).unwrap();
+    let out = ex.ok(&["apply", "--journal", &journal_arg]);
+    assert!(
+        out.contains("applied 1 change(s) to domain example.com. at registry; verified in sync"),
+        "{out}"
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["type"] == "lock")
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["zone"], "example.com.");
+    assert_eq!(lines[0]["target"], "registry");
+    assert_eq!(lines[0]["before"], "true");
+    assert_eq!(lines[0]["after"], "false");
+    assert_eq!(lines[0]["outcome"], "ok");
+
+    // Moving every nameserver waits for --force (exit 3), and is applied with it.
+    std::fs::write(
+        &f,
+        "nameservers: [ns1.elsewhere.example., ns2.elsewhere.example.]\n",
+    )
+    .unwrap();
+    let o = ex.run(&["apply", "--journal", &journal_arg]);
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .contains("not applied: domain example.com. at registry is unsafe"));
+    let out = ex.ok(&["apply", "--force", "--journal", &journal_arg]);
+    assert!(
+        out.contains("applied 1 change(s) to domain example.com."),
+        "{out}"
+    );
+}

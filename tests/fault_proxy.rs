@@ -183,12 +183,34 @@ fn twenty_applies_through_a_faulty_api_all_converge() {
 
     let started = Instant::now();
     let mut codes = Vec::new();
+    let metrics_dir = tempfile::tempdir().expect("temp dir");
+    let (mut counted_429, mut counted_retries) = (0, 0);
     for run in 0..runs {
         rt.block_on(delete_zone(&pdns, &zone));
         repo.write_zone(run);
+        let before = proxy.counts();
         let t = Instant::now();
-        let out = repo.run(&["apply"]);
+        let metrics_file = metrics_dir.path().join(format!("run{run}.prom"));
+        let out = repo.run(&["apply", "--metrics-file", &metrics_file.to_string_lossy()]);
         let took = t.elapsed();
+        // The run's own metrics count the faults this run met, one for one.
+        let text = std::fs::read_to_string(&metrics_file).expect("apply wrote --metrics-file");
+        let after = proxy.counts();
+        let ratelimited = metric_sum(&text, "zonekeeper_provider_ratelimited_total");
+        let retries = metric_sum(&text, "zonekeeper_provider_retries_total");
+        assert_eq!(
+            ratelimited,
+            after.rate_limited - before.rate_limited,
+            "run {run}: 429s counted"
+        );
+        assert_eq!(
+            retries,
+            (after.rate_limited + after.unavailable + after.dropped)
+                - (before.rate_limited + before.unavailable + before.dropped),
+            "run {run}: retries counted"
+        );
+        counted_429 += ratelimited;
+        counted_retries += retries;
         codes.push(out.status.code());
         assert!(out.status.success(), "run {run} failed:\n{}", show(&out));
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -215,7 +237,7 @@ fn twenty_applies_through_a_faulty_api_all_converge() {
     println!(
         "{runs} runs of `zonekeeper apply` through the fault proxy ({faults:?}): exit codes {codes:?}, \
          {:.1} s; {} requests ({} writes): {} answered 429, {} answered 503, {} writes dropped, {} forwarded; \
-         re-plan through the proxy empty",
+         re-plan through the proxy empty; the runs' metrics counted {counted_429} 429s and {counted_retries} retries",
         wall.as_secs_f64(),
         c.requests,
         c.writes,
@@ -234,6 +256,14 @@ fn twenty_applies_through_a_faulty_api_all_converge() {
     if faults.drop_write_every > 0 {
         assert!(c.dropped > 0, "{c:?}");
     }
+}
+
+/// The sum of every sample of `name` in a Prometheus text exposition.
+fn metric_sum(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 /// Counter value for `provider="pdns"` plus one more label value (or the plain counter).

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::sync::Arc;
 use zonekeeper::config::controller::ControllerConfig;
 use zonekeeper::config::{Config, SecretPolicy};
 use zonekeeper::controller::load::load_manifests;
@@ -22,8 +23,13 @@ use zonekeeper::manifest::{render as yaml_render, schema};
 use zonekeeper::model::Fqdn;
 use zonekeeper::plan::render;
 use zonekeeper::plan::Plan;
-use zonekeeper::provider::BuildContext;
+
+use zonekeeper::controller::domains::{
+    reconcile_domain, DomainOptions, DomainOutcome, DomainReport,
+};
+use zonekeeper::provider::{BuildContext, CallObserver, NoObserver};
 use zonekeeper::telemetry::journal::Journal;
+use zonekeeper::telemetry::metrics::Metrics;
 
 const ABOUT: &str =
     "Keeps DNS zones exactly as a repository of octoDNS-format YAML manifests says.";
@@ -176,6 +182,10 @@ pub struct ApplyArgs {
     /// Apply plans over the safety thresholds and apex NS changes.
     #[arg(long)]
     pub force: bool,
+    /// Also write the run's metrics (Prometheus text format: requests, retries, 429s,
+    /// outcomes) to this file, for node_exporter's textfile collector.
+    #[arg(long)]
+    pub metrics_file: Option<PathBuf>,
     /// Audit journal (JSON lines, one per applied change) [default: the config's
     /// `controller.journal`, else `<controller.state_dir>/journal.jsonl`, else
     /// `zonekeeper-state/journal.jsonl` beside the config file].
@@ -300,38 +310,65 @@ fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds the providers of a one-shot command: secrets from the environment's policy,
-/// the default retry policy.
-fn one_shot_providers(config: &Config) -> anyhow::Result<controller::Providers> {
-    let secrets = SecretPolicy::from_env().context("ZONEKEEPER_ALLOWED_SECRETS")?;
-    Ok(controller::build_providers(
-        config,
-        &BuildContext::new(secrets),
-    )?)
+/// Everything a one-shot `plan` or `apply` has read and planned.
+struct OneShot {
+    config: Config,
+    ctx: BuildContext,
+    providers: controller::Providers,
+    plan: Plan,
+    zones: Vec<PlannedZone>,
 }
 
+/// Loads the config, builds the providers (secrets from the environment's policy, the
+/// transports reporting to `observer`), reads and plans every zone (or only `--zone`), and
+/// every domain unless `--zone` is given.
 async fn make_plan(
     path: &std::path::Path,
     zone: &Option<String>,
     opts: &ReconcileOptions,
-) -> anyhow::Result<(Plan, Vec<PlannedZone>, controller::Providers)> {
+    observer: Arc<dyn CallObserver>,
+) -> anyhow::Result<OneShot> {
     let config = load_config(path)?;
     let only = zone_arg(zone, &config)?;
-    let providers = one_shot_providers(&config)?;
-    let (mut plan, planned) =
+    let secrets = SecretPolicy::from_env().context("ZONEKEEPER_ALLOWED_SECRETS")?;
+    let ctx = BuildContext {
+        retry: opts.apply.retry.clone(),
+        observer,
+        ..BuildContext::new(secrets)
+    };
+    let providers = controller::build_providers(&config, &ctx)?;
+    let (mut plan, zones) =
         controller::plan_configured(&config, only.as_ref(), &providers, &opts.apply.retry).await?;
     // `--zone` narrows the plan to that zone; domains are planned otherwise.
     if only.is_none() {
-        let secrets = SecretPolicy::from_env().context("ZONEKEEPER_ALLOWED_SECRETS")?;
-        let ctx = BuildContext::new(secrets);
-        let dopts = controller::domains::DomainOptions::default();
+        let dopts = DomainOptions {
+            retry: opts.apply.retry.clone(),
+            observer: ctx.observer.clone(),
+            ..DomainOptions::default()
+        };
         plan.domains = controller::domains::plan_configured(&config, &ctx, &dopts).await?;
     }
-    Ok((plan, planned, providers))
+    Ok(OneShot {
+        config,
+        ctx,
+        providers,
+        plan,
+        zones,
+    })
 }
 
 async fn plan(path: &std::path::Path, args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let (plan, planned, _) = make_plan(path, &args.zone, &ReconcileOptions::default()).await?;
+    let OneShot {
+        plan,
+        zones: planned,
+        ..
+    } = make_plan(
+        path,
+        &args.zone,
+        &ReconcileOptions::default(),
+        Arc::new(NoObserver),
+    )
+    .await?;
     if let Some(e) = planned.iter().find_map(PlannedZone::read_error) {
         bail!(e);
     }
@@ -374,15 +411,24 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
     let journal_file = journal_path(path, args.journal.clone())?;
     let journal = Journal::open(&journal_file)
         .with_context(|| format!("cannot open the audit journal {}", journal_file.display()))?;
-    let opts = ReconcileOptions {
+    let journal = Arc::new(std::sync::Mutex::new(journal));
+    let metrics = Arc::new(Metrics::new()?);
+    let mut opts = ReconcileOptions {
         force: args.force,
         journal: Some(JournalSink {
-            journal: std::sync::Arc::new(std::sync::Mutex::new(journal)),
+            journal: journal.clone(),
             revision: "local".into(),
         }),
         ..ReconcileOptions::default()
     };
-    let (plan, planned, providers) = make_plan(path, &args.zone, &opts).await?;
+    opts.apply.observer = metrics.clone();
+    let OneShot {
+        config,
+        ctx,
+        providers,
+        mut plan,
+        zones: planned,
+    } = make_plan(path, &args.zone, &opts, metrics.clone()).await?;
     if let Some(expected) = &args.plan_hash {
         let actual = plan.hash();
         if !actual.eq_ignore_ascii_case(expected) {
@@ -393,12 +439,53 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
         }
     }
     print!("{}", render::text(&plan, std::io::stdout().is_terminal()));
+    let domain_plans = std::mem::take(&mut plan.domains);
     let paired = controller::pair_plans(plan, &planned);
     let mut worst = Outcome::Success;
     for (pz, targets) in planned.iter().zip(paired) {
         let report = apply_planned(&pz.config, &pz.manifest, &providers, targets, &opts).await;
         print_report(&report);
+        report.record(&metrics);
         worst = worst.max(report.outcome());
+    }
+    if !domain_plans.is_empty() {
+        let specs = controller::domains::load_domains(&config).map_err(RunError::Manifest)?;
+        let registrars = controller::domains::build_registrars(&config, &ctx)?;
+        for dp in &domain_plans {
+            let (Some(spec), Some(registrar)) = (
+                specs.iter().find(|s| s.domain == dp.domain),
+                registrars.get(&dp.registrar),
+            ) else {
+                continue;
+            };
+            // What was printed (and hashed) is what is applied, or nothing.
+            let dopts = DomainOptions {
+                force: args.force,
+                expect_hash: Some(dp.hash()),
+                retry: opts.apply.retry.clone(),
+                observer: metrics.clone(),
+            };
+            let report = reconcile_domain(registrar.as_ref(), spec, &dopts).await;
+            let entries = controller::domains::journal_entries(&report, "local");
+            if let Ok(mut j) = journal.lock() {
+                j.append(&entries).with_context(|| {
+                    format!("cannot write the audit journal {}", journal_file.display())
+                })?;
+            }
+            print_domain_report(&report);
+            metrics.record_reconcile(
+                report.domain.as_str(),
+                report.outcome.outcome().as_str(),
+                std::time::Duration::ZERO,
+                report.outcome == DomainOutcome::Unsafe,
+            );
+            worst = worst.max(report.outcome.outcome());
+        }
+    }
+    if let Some(path) = &args.metrics_file {
+        metrics
+            .write_textfile(path)
+            .with_context(|| format!("cannot write the metrics file {}", path.display()))?;
     }
     if worst != Outcome::Success {
         eprintln!(
@@ -407,6 +494,35 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
         );
     }
     Ok(ExitCode::from(worst.exit_code()))
+}
+
+/// One line for a domain's reconcile, then its failed changes.
+fn print_domain_report(report: &DomainReport) {
+    let head = format!("domain {} at {}", report.domain, report.registrar);
+    match report.outcome {
+        DomainOutcome::InSync => println!("in sync: {head}"),
+        DomainOutcome::Applied => println!(
+            "applied {} change(s) to {head}; verified in sync",
+            report.ok_count()
+        ),
+        DomainOutcome::Unsafe => {
+            println!("not applied: {head} is unsafe (review, then apply --force)")
+        }
+        DomainOutcome::PlanChanged => {
+            println!("not applied: {head} changed since it was planned; plan again")
+        }
+        other => {
+            let err = report
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            println!("FAILED: {head}: {} {err}", other.as_str());
+            for (c, e) in report.failed() {
+                println!("  failed: {}: {e}", c.field().as_str());
+            }
+        }
+    }
 }
 
 /// One line per target of a zone's reconcile, then its failed changes.

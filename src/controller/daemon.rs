@@ -307,23 +307,7 @@ impl Controller {
 
     fn zone_finished(&mut self, zone: &Fqdn, revision: &str, report: &ZoneReport) {
         let outcome = report.outcome();
-        self.metrics.record_reconcile(
-            zone.as_str(),
-            outcome.as_str(),
-            report.duration,
-            !report.unsafe_reasons().is_empty(),
-        );
-        for t in &report.targets {
-            self.metrics.record_drift(zone.as_str(), &t.target, t.drift);
-            if let Some(a) = &t.apply {
-                for (c, o) in &a.results {
-                    if o.is_ok() {
-                        self.metrics
-                            .record_applied(zone.as_str(), &t.target, c.op().as_str());
-                    }
-                }
-            }
-        }
+        report.record(&self.metrics);
         let result = match outcome {
             Outcome::Success => {
                 self.metrics

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use super::reconcile::Outcome;
 use crate::config::Config;
 use crate::input::read_input;
 use crate::input::{Diagnostic, Diagnostics};
@@ -20,6 +21,7 @@ use crate::provider::{
 use crate::registrar::{self, DomainState, Registrar};
 use crate::retry::{retry, RetryPolicy};
 use crate::secret::SecretError;
+use crate::telemetry::journal::{now_rfc3339, Entry};
 
 /// Registrars built from the configuration, by provider name.
 pub type Registrars = BTreeMap<String, Arc<dyn Registrar>>;
@@ -333,6 +335,47 @@ impl DomainOutcome {
     }
 }
 
+impl DomainOutcome {
+    /// Where this sits on the zones' scale ([`Outcome`]), for one exit status and one
+    /// `reconcile_total` result label across zones and domains.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            DomainOutcome::InSync | DomainOutcome::Applied => Outcome::Success,
+            DomainOutcome::Unsafe => Outcome::Unsafe,
+            DomainOutcome::PlanChanged
+            | DomainOutcome::ReadFailed
+            | DomainOutcome::Failed
+            | DomainOutcome::NotConverged => Outcome::Failed,
+        }
+    }
+}
+
+/// One audit-journal line per domain change sent: `zone` and `name` are the domain,
+/// `target` the registrar, `op` `update`, `type` the field (`nameservers`, `lock`, ...),
+/// `before`/`after` the values as plans show them.
+pub fn journal_entries(report: &DomainReport, revision: &str) -> Vec<Entry> {
+    report
+        .results
+        .iter()
+        .map(|(c, o)| Entry {
+            time: now_rfc3339(),
+            zone: report.domain.to_string(),
+            target: report.registrar.clone(),
+            op: "update".into(),
+            name: report.domain.to_string(),
+            rtype: c.field().as_str().into(),
+            before: Some(serde_json::Value::String(c.old().to_string())),
+            after: Some(serde_json::Value::String(c.new_value().to_string())),
+            commit: revision.to_string(),
+            outcome: match o {
+                Ok(()) => "ok".into(),
+                Err(e) => e.kind.as_str().into(),
+            },
+            error: o.as_ref().err().map(|e| e.message.clone()),
+        })
+        .collect()
+}
+
 /// What reconciling one domain did.
 #[derive(Clone, Debug)]
 pub struct DomainReport {
@@ -454,7 +497,7 @@ async fn apply_changes(
             let mut out = registrar.apply(domain, state, &batch).await;
             if out.len() != batch.len() {
                 let bug = ProviderError::new(
-                    ErrorKind::Rejected,
+                    ErrorKind::ProviderBug,
                     format!(
                         "registrar {name:?} returned {} outcome(s) for {} change(s) (a registrar bug)",
                         out.len(),

@@ -22,6 +22,7 @@ use crate::plan::{Change, Op, Policy, UnsafeReason, ZonePlan};
 use crate::provider::{ChangeOutcome, Observed, Provider, ProviderError};
 use crate::retry::{self, RetryPolicy};
 use crate::telemetry::journal::{now_rfc3339, Entry, Journal};
+use crate::telemetry::metrics::Metrics;
 use crate::telemetry::status::Drift;
 
 /// Where applied changes are journaled, and under which revision.
@@ -207,6 +208,28 @@ impl ZoneReport {
                     .map(move |r| format!("{}: {r}", t.target))
             })
             .collect()
+    }
+}
+
+impl ZoneReport {
+    /// Feeds the report to the metrics (the one place both `apply` and the daemon do it):
+    /// the outcome, duration and unsafe flag, each target's drift, each applied change.
+    pub fn record(&self, m: &Metrics) {
+        let zone = self.zone.as_str();
+        m.record_reconcile(
+            zone,
+            self.outcome().as_str(),
+            self.duration,
+            self.targets.iter().any(|t| !t.unsafe_reasons.is_empty()),
+        );
+        for t in &self.targets {
+            m.record_drift(zone, &t.target, t.drift);
+            for (c, o) in t.apply.iter().flat_map(|a| &a.results) {
+                if o.is_ok() {
+                    m.record_applied(zone, &t.target, c.op().as_str());
+                }
+            }
+        }
     }
 }
 
