@@ -260,3 +260,94 @@ fn apply_and_the_daemon_agree() {
         assert_eq!(live(&a), live(&d), "{}: live zones differ", c.name);
     }
 }
+
+/// Runs the daemon on `dir` until `/status` has an outcome for `domain`.
+fn daemon_domain_outcome(dir: &Path, journal: &Path, domain: &str) -> String {
+    let port = free_port();
+    let mut child = bin()
+        .args(["run", "--dir"])
+        .arg(dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .arg("--journal")
+        .arg(journal)
+        .args(["--interval", "1h", "--resync-interval", "1h"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let outcome = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no domain outcome in 60 s"
+        );
+        if let Some(body) = http_get(port, "/status") {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
+                if let Some(o) = v["domains"][domain]["last_outcome"].as_str() {
+                    break o.to_string();
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    outcome
+}
+
+#[test]
+fn domains_take_the_same_path_in_apply_and_the_daemon() {
+    let tmp = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-example");
+    for (change, exit, outcome, lines) in [
+        // The example registrar holds what the manifests say: nothing to do.
+        (None, 0, "success", 0),
+        // Unlock: one change, applied and verified.
+        (Some(("lock: true", "lock: false")), 0, "success", 1),
+        // Every nameserver replaced: waits for --force in both.
+        (
+            Some((
+                "nameservers: [ns1.example.net., ns2.example.net.]",
+                "nameservers: [ns1.elsewhere.example., ns2.elsewhere.example.]",
+            )),
+            3,
+            "unsafe",
+            0,
+        ),
+    ] {
+        let (a, d) = (tmp.path().join("a"), tmp.path().join("d"));
+        let _ = std::fs::remove_dir_all(&a);
+        let _ = std::fs::remove_dir_all(&d);
+        for dir in [&a, &d] {
+            copy_dir(&example, dir);
+            let _ = std::fs::remove_dir_all(dir.join("live"));
+            if let Some((from, to)) = change {
+                let f = dir.join("domains/example.com.yaml");
+                let text = std::fs::read_to_string(&f).unwrap();
+                assert!(text.contains(from));
+                std::fs::write(&f, text.replace(from, to)).unwrap();
+            }
+        }
+        let (ja, jd) = (tmp.path().join("a.jsonl"), tmp.path().join("d.jsonl"));
+        let _ = std::fs::remove_file(&ja);
+        let _ = std::fs::remove_file(&jd);
+        let o = apply(&a, &ja);
+        assert_eq!(o.status.code(), Some(exit), "{change:?}: {o:?}");
+        assert_eq!(
+            daemon_domain_outcome(&d, &jd, "example.com."),
+            outcome,
+            "{change:?}"
+        );
+        let only_domain = |path: &Path| -> Vec<serde_json::Value> {
+            journal_lines(path)
+                .into_iter()
+                .filter(|v| v["target"] == "registry")
+                .collect()
+        };
+        let (la, ld) = (only_domain(&ja), only_domain(&jd));
+        assert_eq!(la.len(), lines, "{change:?}: {la:#?}");
+        assert_eq!(la, ld, "{change:?}: the journals differ");
+    }
+}

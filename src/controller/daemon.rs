@@ -19,6 +19,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::chain;
+use super::domains::{
+    journal_entries, reconcile_domain, DomainOptions, DomainOutcome, DomainReport,
+};
 use super::reconcile::{reconcile_zone, JournalSink, Outcome, ReconcileOptions, ZoneReport};
 use super::revision::{load_snapshot, Revision};
 use super::scheduler::{jitter, RetryTimes, RunResult, Scheduler, Work};
@@ -77,6 +80,11 @@ enum Finished {
         revision: String,
         report: ZoneReport,
     },
+    Domain {
+        revision: String,
+        report: DomainReport,
+        duration: Duration,
+    },
 }
 
 fn unix_now() -> f64 {
@@ -97,10 +105,11 @@ struct Controller {
     /// A revision already refused: not reloaded on every poll.
     refused: Option<String>,
     work: Scheduler<Work>,
-    /// Zones of the first good revision not yet reconciled once (readiness).
-    initial: Option<BTreeSet<Fqdn>>,
-    /// When each zone's newest input change was committed (commit-to-applied SLO).
-    committed: HashMap<Fqdn, SystemTime>,
+    /// Work of the first good revision not yet reconciled once (readiness).
+    initial: Option<BTreeSet<Work>>,
+    /// When each zone's or domain's newest input change was committed (commit-to-applied
+    /// SLO).
+    committed: HashMap<Work, SystemTime>,
     /// Which work each running task does (to clean up after a panic).
     task_work: HashMap<tokio::task::Id, (Work, String)>,
 }
@@ -183,11 +192,11 @@ impl Controller {
     fn put_in_force(&mut self, new: Arc<Revision>) {
         self.metrics.manifest_errors.set(0);
         self.metrics.set_revision(&new.revision);
-        let changed: Vec<Fqdn> = new
+        let changed: Vec<Work> = new
             .inputs
             .iter()
-            .filter(|(z, h)| self.loaded.as_ref().and_then(|l| l.inputs.get(*z)) != Some(*h))
-            .map(|(z, _)| z.clone())
+            .filter(|(w, h)| self.loaded.as_ref().and_then(|l| l.inputs.get(*w)) != Some(*h))
+            .map(|(w, _)| w.clone())
             .collect();
         if let Some(old) = self.loaded.clone() {
             for (z, entry) in old
@@ -204,12 +213,21 @@ impl Controller {
                 // Its series go too, or alerts would fire for a zone no longer managed.
                 self.metrics.forget_zone(z.as_str(), &entry.0.targets);
             }
+            for d in old.domains.keys().filter(|d| !new.domains.contains_key(*d)) {
+                // Likewise a domain: its registrar settings stay as they are.
+                tracing::warn!(domain = %d, "domain manifest removed: no longer managed (the registrar keeps its settings)");
+                self.work.forget(&Work::Domain(d.clone()));
+                if let Ok(mut st) = self.status.write() {
+                    st.domains.remove(d.as_str());
+                }
+                self.metrics.forget_domain(d.as_str());
+            }
         }
-        tracing::info!(revision = %new.revision, zones = new.zones.len(), changed = changed.len(), "revision in force");
+        tracing::info!(revision = %new.revision, zones = new.zones.len(), domains = new.domains.len(), changed = changed.len(), "revision in force");
         match &mut self.initial {
-            None => self.initial = Some(new.zones.keys().cloned().collect()),
-            // Zones dropped before their first reconcile no longer hold readiness back.
-            Some(initial) => initial.retain(|z| new.zones.contains_key(z)),
+            None => self.initial = Some(new.work().collect()),
+            // Work dropped before its first reconcile no longer holds readiness back.
+            Some(initial) => initial.retain(|w| new.inputs.contains_key(w)),
         }
         let ready_now = self.initial.as_ref().is_some_and(BTreeSet::is_empty);
         if let Ok(mut st) = self.status.write() {
@@ -219,6 +237,9 @@ impl Controller {
             for z in new.zones.keys() {
                 st.zones.entry(z.to_string()).or_default();
             }
+            for d in new.domains.keys() {
+                st.domains.entry(d.to_string()).or_default();
+            }
         }
         if let Some(t) = new.committed_at {
             for z in &changed {
@@ -227,8 +248,8 @@ impl Controller {
         }
         self.refused = None;
         self.loaded = Some(new);
-        for z in changed {
-            self.work.enqueue(Work::Zone(z));
+        for w in changed {
+            self.work.enqueue(w);
         }
     }
 
@@ -237,10 +258,12 @@ impl Controller {
             return;
         };
         while let Some(work) = self.work.start_next() {
-            let Work::Zone(zone) = &work else {
-                // Domains join the queue with the registrar work.
-                self.work.finished(&work, RunResult::Done);
-                continue;
+            let zone = match &work {
+                Work::Zone(zone) => zone,
+                Work::Domain(domain) => {
+                    self.dispatch_domain(tasks, &loaded, work.clone(), domain.clone());
+                    continue;
+                }
             };
             let Some(entry) = loaded.zones.get(zone).cloned() else {
                 self.work.finished(&work, RunResult::Done);
@@ -270,6 +293,54 @@ impl Controller {
         }
     }
 
+    fn dispatch_domain(
+        &mut self,
+        tasks: &mut JoinSet<Finished>,
+        loaded: &Arc<Revision>,
+        work: Work,
+        domain: Fqdn,
+    ) {
+        let (Some(spec), Some(registrar)) = (
+            loaded.domains.get(&domain).cloned(),
+            loaded
+                .domains
+                .get(&domain)
+                .and_then(|s| loaded.registrars.get(&s.registrar))
+                .cloned(),
+        ) else {
+            self.work.finished(&work, RunResult::Done);
+            return;
+        };
+        let opts = DomainOptions {
+            force: false,
+            expect_hash: None,
+            retry: self.settings.reconcile.apply.retry.clone(),
+            observer: self.metrics.clone(),
+        };
+        let journal = self.journal.clone();
+        let revision = loaded.revision.clone();
+        let handle = tasks.spawn(async move {
+            let started = Instant::now();
+            let report = reconcile_domain(registrar.as_ref(), &spec, &opts).await;
+            let entries = journal_entries(&report, &revision);
+            match journal.lock() {
+                Ok(mut j) => {
+                    if let Err(e) = j.append(&entries) {
+                        tracing::error!(error = %e, journal = %j.path().display(), "cannot write the audit journal");
+                    }
+                }
+                Err(_) => tracing::error!("the audit journal lock is poisoned; entries lost"),
+            }
+            Finished::Domain {
+                revision,
+                report,
+                duration: started.elapsed(),
+            }
+        });
+        self.task_work
+            .insert(handle.id(), (work, loaded.revision.clone()));
+    }
+
     fn joined(&mut self, done: Result<(tokio::task::Id, Finished), tokio::task::JoinError>) {
         match done {
             Ok((
@@ -283,22 +354,31 @@ impl Controller {
                 self.task_work.remove(&id);
                 self.zone_finished(&zone, &revision, &report);
             }
+            Ok((
+                id,
+                Finished::Domain {
+                    revision,
+                    report,
+                    duration,
+                },
+            )) => {
+                self.task_work.remove(&id);
+                self.domain_finished(&revision, &report, duration);
+            }
             Err(e) => {
                 tracing::error!(error = %e, "a reconcile task panicked");
                 if let Some((work, revision)) = self.task_work.remove(&e.id()) {
                     // Handled like any transient failure: status, retry timer, readiness,
                     // and a re-run if the zone changed meanwhile.
-                    if let Work::Zone(zone) = &work {
-                        self.record_status(
-                            zone,
-                            &revision,
-                            Outcome::Failed,
-                            0,
-                            Duration::ZERO,
-                            Some(format!("the reconcile task panicked: {e}")),
-                        );
-                        self.mark_initial_done(zone);
-                    }
+                    self.record_status(
+                        &work,
+                        &revision,
+                        Outcome::Failed,
+                        0,
+                        Duration::ZERO,
+                        Some(format!("the reconcile task panicked: {e}")),
+                    );
+                    self.mark_initial_done(&work);
                     self.work.finished(&work, RunResult::Transient);
                 }
             }
@@ -314,7 +394,7 @@ impl Controller {
                     .last_success
                     .with_label_values(&[zone.as_str()])
                     .set(unix_now());
-                if let Some(t) = self.committed.remove(zone) {
+                if let Some(t) = self.committed.remove(&Work::Zone(zone.clone())) {
                     if let Ok(age) = SystemTime::now().duration_since(t) {
                         self.metrics.commit_to_applied.observe(age.as_secs_f64());
                     }
@@ -338,23 +418,72 @@ impl Controller {
                 .map(|t| (t.target.clone(), t.drift))
                 .collect();
         }
+        let work = Work::Zone(zone.clone());
         self.record_status(
-            zone,
+            &work,
             revision,
             outcome,
             report.applied(),
             report.duration,
             report.error_text(),
         );
-        self.mark_initial_done(zone);
+        self.mark_initial_done(&work);
         if let Some(delay) = self.work.finished(&Work::Zone(zone.clone()), result) {
             tracing::warn!(%zone, retry_in = ?delay, "zone failed transiently; retrying");
         }
     }
 
+    fn domain_finished(&mut self, revision: &str, report: &DomainReport, duration: Duration) {
+        let domain = report.domain.as_str();
+        let outcome = report.outcome.outcome();
+        self.metrics.record_domain(
+            domain,
+            report.outcome.as_str(),
+            report.plan.as_ref().and_then(|p| p.expires),
+        );
+        let result = match report.outcome {
+            DomainOutcome::InSync | DomainOutcome::Applied => RunResult::Done,
+            DomainOutcome::Unsafe | DomainOutcome::PlanChanged => RunResult::Done,
+            DomainOutcome::ReadFailed | DomainOutcome::Failed | DomainOutcome::NotConverged => {
+                let transient = report.error.as_ref().is_none_or(|e| e.kind.is_retryable())
+                    && report.failed().all(|(_, e)| e.kind.is_retryable());
+                if transient {
+                    RunResult::Transient
+                } else {
+                    RunResult::Permanent
+                }
+            }
+        };
+        let error = report.error.as_ref().map(ToString::to_string).or_else(|| {
+            report
+                .failed()
+                .next()
+                .map(|(c, e)| format!("{}: {e}", c.field().as_str()))
+        });
+        if outcome != Outcome::Success {
+            tracing::warn!(%domain, outcome = report.outcome.as_str(), error = error.as_deref().unwrap_or(""), "domain not as its manifest says");
+        } else {
+            tracing::info!(%domain, applied = report.ok_count(), "domain in sync");
+        }
+        let work = Work::Domain(report.domain.clone());
+        if let Ok(mut st) = self.status.write() {
+            let ds = st.domains.entry(domain.to_string()).or_default();
+            ds.unsafe_reasons = report
+                .plan
+                .as_ref()
+                .map(|p| p.unsafe_reasons.iter().map(ToString::to_string).collect())
+                .unwrap_or_default();
+        }
+        self.record_status(&work, revision, outcome, report.ok_count(), duration, error);
+        self.mark_initial_done(&work);
+        if let Some(delay) = self.work.finished(&work, result) {
+            tracing::warn!(%domain, retry_in = ?delay, "domain failed transiently; retrying");
+        }
+    }
+
     fn record_status(
         &self,
-        zone: &Fqdn,
+        work: &Work,
         revision: &str,
         outcome: Outcome,
         applied: usize,
@@ -362,9 +491,12 @@ impl Controller {
         error: Option<String>,
     ) {
         if let Ok(mut st) = self.status.write() {
-            let zs = st
-                .zones
-                .entry(zone.to_string())
+            let (map, name) = match work {
+                Work::Zone(z) => (&mut st.zones, z),
+                Work::Domain(d) => (&mut st.domains, d),
+            };
+            let zs = map
+                .entry(name.to_string())
                 .or_insert_with(ZoneStatus::default);
             zs.record(Run {
                 time: now_rfc3339(),
@@ -377,9 +509,9 @@ impl Controller {
         }
     }
 
-    fn mark_initial_done(&mut self, zone: &Fqdn) {
+    fn mark_initial_done(&mut self, work: &Work) {
         if let Some(initial) = &mut self.initial {
-            initial.remove(zone);
+            initial.remove(work);
             if initial.is_empty() {
                 if let Ok(mut st) = self.status.write() {
                     st.ready = true;
@@ -461,10 +593,10 @@ pub async fn run(
             }
             _ = tokio::time::sleep_until(next_resync) => {
                 next_resync = Instant::now() + jitter(settings.resync_interval);
-                let zones: Vec<Fqdn> = c.loaded.as_ref().map(|l| l.zones.keys().cloned().collect()).unwrap_or_default();
-                tracing::info!(zones = zones.len(), "drift sweep");
-                for z in zones {
-                    c.work.enqueue(Work::Zone(z));
+                let all: Vec<Work> = c.loaded.as_ref().map(|l| l.work().collect()).unwrap_or_default();
+                tracing::info!(work = all.len(), "drift sweep");
+                for w in all {
+                    c.work.enqueue(w);
                 }
             }
             _ = async { tokio::time::sleep_until(next_retry.unwrap_or_else(Instant::now)).await }, if next_retry.is_some() => {

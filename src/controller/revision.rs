@@ -1,7 +1,8 @@
-//! A source revision put in force: its checked configuration, every zone's manifest, the
-//! providers built from it, and per zone a hash of everything its reconcile depends on (so
-//! a new revision reconciles at once only the zones whose inputs changed). Loaded all or
-//! nothing: one invalid file refuses the whole revision and the previous one stays.
+//! A source revision put in force: its checked configuration, every zone's manifest and
+//! every domain manifest, the providers and registrars built from it, and per unit of work
+//! a hash of everything its reconcile depends on (so a new revision reconciles at once only
+//! what changed). Loaded all or nothing: one invalid file refuses the whole revision and
+//! the previous one stays.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,9 +10,12 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
+use super::domains::{build_registrars, load_domains, Registrars};
 use super::instrument::Instrumented;
+use super::scheduler::Work;
 use super::Providers;
 use crate::config::{Config, ZoneConfig};
+use crate::manifest::domain::DomainSpec;
 use crate::manifest::ZoneManifest;
 use crate::model::Fqdn;
 use crate::provider::{self, BuildContext};
@@ -23,9 +27,22 @@ pub struct Revision {
     pub revision: String,
     pub committed_at: Option<SystemTime>,
     pub zones: BTreeMap<Fqdn, Arc<(ZoneConfig, ZoneManifest)>>,
-    /// What each zone's reconcile depends on, hashed (SHA-256 hex).
-    pub inputs: BTreeMap<Fqdn, String>,
+    /// Managed domains (registrar settings), by domain.
+    pub domains: BTreeMap<Fqdn, Arc<DomainSpec>>,
+    /// What each zone's or domain's reconcile depends on, hashed (SHA-256 hex).
+    pub inputs: BTreeMap<Work, String>,
     pub providers: Arc<Providers>,
+    pub registrars: Arc<Registrars>,
+}
+
+impl Revision {
+    /// Every unit of work of this revision: its zones, then its domains.
+    pub fn work(&self) -> impl Iterator<Item = Work> + '_ {
+        self.zones
+            .keys()
+            .map(|z| Work::Zone(z.clone()))
+            .chain(self.domains.keys().map(|d| Work::Domain(d.clone())))
+    }
 }
 
 /// Loads a snapshot: config, every manifest, every provider. Returns every problem found
@@ -41,8 +58,20 @@ pub fn load_snapshot(
     let config_path = snap.root.join("zonekeeper.yaml");
     let config = Config::load(&config_path)
         .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    let manifests = super::load::load_manifests(&config, None)
-        .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    // Zone and domain problems are reported together.
+    let (manifests, specs) = match (
+        super::load::load_manifests(&config, None),
+        load_domains(&config),
+    ) {
+        (Ok(m), Ok(d)) => (m, d),
+        (m, d) => {
+            let mut all: Vec<String> = Vec::new();
+            for diags in [m.err(), d.err()].into_iter().flatten() {
+                all.extend(diags.0.iter().map(ToString::to_string));
+            }
+            return Err(all);
+        }
+    };
     let mut providers: Providers = BTreeMap::new();
     let mut errors = Vec::new();
     for p in config.providers.values() {
@@ -56,21 +85,39 @@ pub fn load_snapshot(
             Err(e) => errors.push(format!("provider {:?}: {}", p.name, super::chain(&e))),
         }
     }
+    let registrars = if specs.is_empty() {
+        Registrars::new()
+    } else {
+        build_registrars(&config, &ctx).unwrap_or_else(|e| {
+            errors.push(super::chain(&e));
+            Registrars::new()
+        })
+    };
     if !errors.is_empty() {
         return Err(errors);
     }
     let mut zones = BTreeMap::new();
     let mut inputs = BTreeMap::new();
     for (zc, m) in manifests {
-        inputs.insert(zc.name.clone(), input_hash(&config, &zc, &m));
+        inputs.insert(Work::Zone(zc.name.clone()), input_hash(&config, &zc, &m));
         zones.insert(zc.name.clone(), Arc::new((zc, m)));
+    }
+    let mut domains = BTreeMap::new();
+    for spec in specs {
+        inputs.insert(
+            Work::Domain(spec.domain.clone()),
+            domain_hash(&config, &spec),
+        );
+        domains.insert(spec.domain.clone(), Arc::new(spec));
     }
     Ok(Revision {
         revision: snap.revision.clone(),
         committed_at: snap.committed_at,
         zones,
+        domains,
         inputs,
         providers: Arc::new(providers),
+        registrars: Arc::new(registrars),
     })
 }
 
@@ -88,6 +135,16 @@ fn input_hash(config: &Config, zc: &ZoneConfig, m: &ZoneManifest) -> String {
         if let Some(p) = config.providers.get(t) {
             h.update(format!("{:?}", p.settings));
         }
+    }
+    hex::encode(h.finalize())
+}
+
+/// The domain's desired settings and its registrar's settings, hashed (as [`input_hash`]).
+fn domain_hash(config: &Config, spec: &DomainSpec) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("{:?}|{}", spec.desired, spec.registrar));
+    if let Some(p) = config.providers.get(&spec.registrar) {
+        h.update(format!("{:?}", p.settings));
     }
     hex::encode(h.finalize())
 }

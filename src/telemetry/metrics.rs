@@ -43,6 +43,8 @@ pub struct Metrics {
     pub manifest_errors: IntGauge,
     pub unsafe_plans: IntGaugeVec,
     pub build_info: IntGaugeVec,
+    pub domain_reconcile_total: IntCounterVec,
+    pub domain_expiry: GaugeVec,
 }
 
 fn counter(
@@ -125,6 +127,15 @@ impl Metrics {
             },
             unsafe_plans: gauge(&r, "zonekeeper_unsafe_plans", "1 while a zone's plan exceeds the safety thresholds and waits for a human.", &["zone"])?,
             build_info: gauge(&r, "zonekeeper_build_info", "Build information (value 1).", &["version"])?,
+            domain_reconcile_total: counter(&r, "zonekeeper_domain_reconcile_total", "Domain (registrar settings) reconciles by result (in-sync, applied, unsafe, plan-changed, read-failed, failed, not-converged).", &["domain", "result"])?,
+            domain_expiry: {
+                let g = GaugeVec::new(
+                    Opts::new("zonekeeper_domain_expiry_timestamp_seconds", "Unix time the domain's registration expires, as its registrar last reported."),
+                    &["domain"],
+                )?;
+                r.register(Box::new(g.clone()))?;
+                g
+            },
             registry: r,
         };
         m.build_info
@@ -179,6 +190,28 @@ impl Metrics {
         self.changes_applied_total
             .with_label_values(&[zone, target, op])
             .inc();
+    }
+
+    /// One finished domain reconcile and the expiry its registrar reported (if any).
+    pub fn record_domain(
+        &self,
+        domain: &str,
+        result: &str,
+        expires: Option<std::time::SystemTime>,
+    ) {
+        self.domain_reconcile_total
+            .with_label_values(&[domain, result])
+            .inc();
+        if let Some(t) = expires.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
+            self.domain_expiry
+                .with_label_values(&[domain])
+                .set(t.as_secs_f64());
+        }
+    }
+
+    /// Drops a domain's series (its manifest was removed).
+    pub fn forget_domain(&self, domain: &str) {
+        let _ = self.domain_expiry.remove_label_values(&[domain]);
     }
 
     /// Drops a zone's series (the zone left the configuration), so alerts stop firing.

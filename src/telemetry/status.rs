@@ -84,4 +84,7 @@ pub struct DaemonStatus {
     /// True after every zone of the first good revision was reconciled once.
     pub ready: bool,
     pub zones: BTreeMap<String, ZoneStatus>,
+    /// Managed domains (registrar settings): the same record of runs as zones (`drift` is
+    /// unused).
+    pub domains: BTreeMap<String, ZoneStatus>,
 }
