@@ -82,7 +82,7 @@ enum Finished {
     },
     Domain {
         revision: String,
-        report: DomainReport,
+        report: Box<DomainReport>,
         duration: Duration,
     },
 }
@@ -333,7 +333,7 @@ impl Controller {
             }
             Finished::Domain {
                 revision,
-                report,
+                report: Box::new(report),
                 duration: started.elapsed(),
             }
         });
