@@ -66,6 +66,12 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 
 /// Runs the daemon on `dir` until the zone's first outcome shows in `/status`.
 fn daemon_outcome(dir: &Path, journal: &Path) -> String {
+    daemon_status(dir, journal, "/zones/example.com./last_outcome")
+}
+
+/// Runs the daemon on `dir` until `/status` has a string at `pointer` (a JSON pointer), then
+/// stops it and returns that string.
+fn daemon_status(dir: &Path, journal: &Path, pointer: &str) -> String {
     let port = free_port();
     let mut child = bin()
         .args(["run", "--dir"])
@@ -81,23 +87,26 @@ fn daemon_outcome(dir: &Path, journal: &Path) -> String {
         .spawn()
         .unwrap();
     let start = Instant::now();
-    let outcome = loop {
+    let found = loop {
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "the daemon reported no outcome in 60 s"
+            "the daemon reported nothing at {pointer} in 60 s"
         );
-        if let Some(body) = http_get(port, "/status") {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
-                if let Some(o) = v["zones"]["example.com."]["last_outcome"].as_str() {
-                    break o.to_string();
-                }
-            }
+        let value = http_get(port, "/status")
+            .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+            .and_then(|v| {
+                v.pointer(pointer)
+                    .and_then(|o| o.as_str())
+                    .map(String::from)
+            });
+        if let Some(v) = value {
+            break v;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
     let _ = child.kill();
     let _ = child.wait();
-    outcome
+    found
 }
 
 /// Journal lines without the fields that differ by design (time, commit).
@@ -261,42 +270,6 @@ fn apply_and_the_daemon_agree() {
     }
 }
 
-/// Runs the daemon on `dir` until `/status` has an outcome for `domain`.
-fn daemon_domain_outcome(dir: &Path, journal: &Path, domain: &str) -> String {
-    let port = free_port();
-    let mut child = bin()
-        .args(["run", "--dir"])
-        .arg(dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--state-dir")
-        .arg(dir.join("state"))
-        .arg("--journal")
-        .arg(journal)
-        .args(["--interval", "1h", "--resync-interval", "1h"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let outcome = loop {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no domain outcome in 60 s"
-        );
-        if let Some(body) = http_get(port, "/status") {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
-                if let Some(o) = v["domains"][domain]["last_outcome"].as_str() {
-                    break o.to_string();
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let _ = child.kill();
-    let _ = child.wait();
-    outcome
-}
-
 #[test]
 fn domains_take_the_same_path_in_apply_and_the_daemon() {
     let tmp = tempfile::tempdir().unwrap();
@@ -336,7 +309,7 @@ fn domains_take_the_same_path_in_apply_and_the_daemon() {
         let o = apply(&a, &ja);
         assert_eq!(o.status.code(), Some(exit), "{change:?}: {o:?}");
         assert_eq!(
-            daemon_domain_outcome(&d, &jd, "example.com."),
+            daemon_status(&d, &jd, "/domains/example.com./last_outcome"),
             outcome,
             "{change:?}"
         );
