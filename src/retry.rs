@@ -107,7 +107,10 @@ where
         }
         let computed = backoff.next().unwrap_or(policy.max_delay);
         let wait = match e.kind {
-            ErrorKind::RateLimited => e.retry_after.unwrap_or(computed),
+            // `Retry-After: 0` (or a past date) must not turn into a busy loop.
+            ErrorKind::RateLimited => e
+                .retry_after
+                .map_or(computed, |ra| ra.max(policy.min_delay)),
             _ => {
                 transient += 1;
                 if transient > policy.retries {
@@ -116,7 +119,11 @@ where
                 e.retry_after.map_or(computed, |ra| ra.max(computed))
             }
         };
-        if Instant::now() + wait > deadline {
+        // `checked_add`: a wait no clock can represent is past any deadline.
+        if Instant::now()
+            .checked_add(wait)
+            .is_none_or(|end| end > deadline)
+        {
             return Err(failure);
         }
         on_retry(e, wait);
@@ -161,6 +168,37 @@ mod tests {
         assert_eq!(r, Ok(7));
         assert_eq!(calls.load(Ordering::SeqCst), 11);
         assert!(start.elapsed() >= Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_zero_or_huge_retry_after_neither_spins_nor_overflows() {
+        let policy = RetryPolicy::default();
+        let calls = AtomicUsize::new(0);
+        let start = Instant::now();
+        let r: Result<(), ProviderError> = retry(
+            &policy,
+            Instant::now() + Duration::from_secs(10),
+            |e| e,
+            |_, _| {},
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(err(ErrorKind::RateLimited, Some(0)))
+            },
+        )
+        .await;
+        assert!(r.is_err());
+        // At most one try per `min_delay` (200 ms) over the 10 s deadline.
+        assert!(calls.load(Ordering::SeqCst) <= 51, "{calls:?}");
+        assert!(start.elapsed() <= Duration::from_secs(10));
+        let r: Result<(), ProviderError> = retry(
+            &policy,
+            policy.deadline_from_now(),
+            |e| e,
+            |_, _| {},
+            || async { Err(err(ErrorKind::RateLimited, Some(u64::MAX))) },
+        )
+        .await;
+        assert!(r.is_err());
     }
 
     #[tokio::test(start_paused = true)]

@@ -494,3 +494,19 @@ fn domain_changes_are_applied_journaled_and_verified_like_zones() {
         "{out}"
     );
 }
+
+#[test]
+fn a_domain_the_registrar_cannot_read_does_not_stop_the_zones() {
+    let ex = Example::new();
+    // The example registrar does not hold example.net: reading it fails (not found).
+    std::fs::write(ex.dir.join("domains/example.net.yaml"), "lock: true\n").unwrap();
+    let o = ex.run(&["plan"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let o = ex.run(&["apply"]);
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("FAILED: domains:"), "{out}");
+    // ... but every zone was applied and verified.
+    assert!(out.contains("verified in sync"), "{out}");
+    assert!(ex.live("example.com").exists());
+}

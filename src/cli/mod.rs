@@ -317,6 +317,9 @@ struct OneShot {
     providers: controller::Providers,
     plan: Plan,
     zones: Vec<PlannedZone>,
+    /// Why the domains could not be planned (a registrar down, a domain it does not hold):
+    /// `plan` stops on it, `apply` still applies the zones and then fails.
+    domain_error: Option<controller::domains::DomainError>,
 }
 
 /// Loads the config, builds the providers (secrets from the environment's policy, the
@@ -340,13 +343,17 @@ async fn make_plan(
     let (mut plan, zones) =
         controller::plan_configured(&config, only.as_ref(), &providers, &opts.apply.retry).await?;
     // `--zone` narrows the plan to that zone; domains are planned otherwise.
+    let mut domain_error = None;
     if only.is_none() {
         let dopts = DomainOptions {
             retry: opts.apply.retry.clone(),
             observer: ctx.observer.clone(),
             ..DomainOptions::default()
         };
-        plan.domains = controller::domains::plan_configured(&config, &ctx, &dopts).await?;
+        match controller::domains::plan_configured(&config, &ctx, &dopts).await {
+            Ok(d) => plan.domains = d,
+            Err(e) => domain_error = Some(e),
+        }
     }
     Ok(OneShot {
         config,
@@ -354,6 +361,7 @@ async fn make_plan(
         providers,
         plan,
         zones,
+        domain_error,
     })
 }
 
@@ -361,6 +369,7 @@ async fn plan(path: &std::path::Path, args: PlanArgs) -> anyhow::Result<ExitCode
     let OneShot {
         plan,
         zones: planned,
+        domain_error,
         ..
     } = make_plan(
         path,
@@ -370,6 +379,9 @@ async fn plan(path: &std::path::Path, args: PlanArgs) -> anyhow::Result<ExitCode
     )
     .await?;
     if let Some(e) = planned.iter().find_map(PlannedZone::read_error) {
+        bail!(e);
+    }
+    if let Some(e) = domain_error {
         bail!(e);
     }
     // The process ends next; freeing a 100k-record zone record by record costs more than
@@ -422,12 +434,21 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
         ..ReconcileOptions::default()
     };
     opts.apply.observer = metrics.clone();
+    if let Some(path) = &args.metrics_file {
+        // Found out now, not after everything was applied.
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot write the metrics file {}", path.display()))?;
+    }
     let OneShot {
         config,
         ctx,
         providers,
         mut plan,
         zones: planned,
+        domain_error,
     } = make_plan(path, &args.zone, &opts, metrics.clone()).await?;
     if let Some(expected) = &args.plan_hash {
         let actual = plan.hash();
@@ -467,20 +488,30 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
             };
             let report = reconcile_domain(registrar.as_ref(), spec, &dopts).await;
             let entries = controller::domains::journal_entries(&report, "local");
+            // As for zones: a journal failure is reported loudly, never stops the run
+            // (what was applied is applied; stopping would only hide the rest).
             if let Ok(mut j) = journal.lock() {
-                j.append(&entries).with_context(|| {
-                    format!("cannot write the audit journal {}", journal_file.display())
-                })?;
+                if let Err(e) = j.append(&entries) {
+                    tracing::error!(error = %e, journal = %journal_file.display(), "cannot write the audit journal");
+                    eprintln!(
+                        "zonekeeper: cannot write the audit journal {}: {e}",
+                        journal_file.display()
+                    );
+                }
             }
             print_domain_report(&report);
-            metrics.record_reconcile(
+            metrics.record_domain(
                 report.domain.as_str(),
-                report.outcome.outcome().as_str(),
-                std::time::Duration::ZERO,
-                report.outcome == DomainOutcome::Unsafe,
+                report.outcome.as_str(),
+                report.plan.as_ref().and_then(|p| p.expires),
             );
             worst = worst.max(report.outcome.outcome());
         }
+    }
+    if let Some(e) = &domain_error {
+        // The zones were applied; the domains could not even be planned.
+        println!("FAILED: domains: {}", controller::chain(e));
+        worst = worst.max(Outcome::Failed);
     }
     if let Some(path) = &args.metrics_file {
         metrics
@@ -500,7 +531,16 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
 fn print_domain_report(report: &DomainReport) {
     let head = format!("domain {} at {}", report.domain, report.registrar);
     match report.outcome {
-        DomainOutcome::InSync => println!("in sync: {head}"),
+        DomainOutcome::InSync => match report.plan.as_ref().map(|p| &p.unsupported) {
+            Some(u) if !u.is_empty() => println!(
+                "in sync except what the registrar cannot do: {head} ({})",
+                u.iter()
+                    .map(|x| x.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => println!("in sync: {head}"),
+        },
         DomainOutcome::Applied => println!(
             "applied {} change(s) to {head}; verified in sync",
             report.ok_count()

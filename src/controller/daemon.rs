@@ -370,22 +370,37 @@ impl Controller {
                 if let Some((work, revision)) = self.task_work.remove(&e.id()) {
                     // Handled like any transient failure: status, retry timer, readiness,
                     // and a re-run if the zone changed meanwhile.
-                    self.record_status(
-                        &work,
-                        &revision,
-                        Outcome::Failed,
-                        0,
-                        Duration::ZERO,
-                        Some(format!("the reconcile task panicked: {e}")),
-                    );
-                    self.mark_initial_done(&work);
+                    if self.still_managed(&work) {
+                        self.record_status(
+                            &work,
+                            &revision,
+                            Outcome::Failed,
+                            0,
+                            Duration::ZERO,
+                            Some(format!("the reconcile task panicked: {e}")),
+                        );
+                        self.mark_initial_done(&work);
+                    }
                     self.work.finished(&work, RunResult::Transient);
                 }
             }
         }
     }
 
+    /// True when `work` is still part of the revision in force (a run that ends after its
+    /// zone or domain was removed leaves no status, metrics or retry behind).
+    fn still_managed(&self, work: &Work) -> bool {
+        self.loaded
+            .as_ref()
+            .is_some_and(|l| l.inputs.contains_key(work))
+    }
+
     fn zone_finished(&mut self, zone: &Fqdn, revision: &str, report: &ZoneReport) {
+        let work = Work::Zone(zone.clone());
+        if !self.still_managed(&work) {
+            self.work.finished(&work, RunResult::Done);
+            return;
+        }
         let outcome = report.outcome();
         report.record(&self.metrics);
         let result = match outcome {
@@ -418,7 +433,6 @@ impl Controller {
                 .map(|t| (t.target.clone(), t.drift))
                 .collect();
         }
-        let work = Work::Zone(zone.clone());
         self.record_status(
             &work,
             revision,
@@ -434,6 +448,11 @@ impl Controller {
     }
 
     fn domain_finished(&mut self, revision: &str, report: &DomainReport, duration: Duration) {
+        let work = Work::Domain(report.domain.clone());
+        if !self.still_managed(&work) {
+            self.work.finished(&work, RunResult::Done);
+            return;
+        }
         let domain = report.domain.as_str();
         let outcome = report.outcome.outcome();
         self.metrics.record_domain(
@@ -465,7 +484,6 @@ impl Controller {
         } else {
             tracing::info!(%domain, applied = report.ok_count(), "domain in sync");
         }
-        let work = Work::Domain(report.domain.clone());
         if let Ok(mut st) = self.status.write() {
             let ds = st.domains.entry(domain.to_string()).or_default();
             ds.unsafe_reasons = report

@@ -411,7 +411,7 @@ impl DomainReport {
 /// `force`, `expect_hash`), apply the changes (failed retryable changes are sent again
 /// under `opts.retry`, each change succeeds or fails on its own), re-read and re-plan to
 /// verify. Never panics on registrar misbehaviour: a registrar returning the wrong number
-/// of outcomes fails every change of that call as `Rejected`.
+/// of outcomes fails every change of that call as `ProviderBug`.
 pub async fn reconcile_domain(
     registrar: &dyn Registrar,
     spec: &DomainSpec,
@@ -740,7 +740,7 @@ mod tests {
         assert_eq!(rep.outcome, DomainOutcome::Failed);
         assert_eq!(rep.results.len(), 2);
         for (_, e) in rep.failed() {
-            assert_eq!(e.kind, ErrorKind::Rejected);
+            assert_eq!(e.kind, ErrorKind::ProviderBug);
             assert!(e.message.contains("1 outcome(s) for 2 change(s)"), "{e}");
         }
     }

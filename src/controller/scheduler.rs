@@ -65,6 +65,8 @@ pub struct Scheduler<K> {
     dirty: BTreeSet<K>,
     streak: HashMap<K, u32>,
     retry_at: BTreeMap<Instant, Vec<K>>,
+    /// Forgotten while running: the run's end schedules nothing.
+    gone: BTreeSet<K>,
 }
 
 impl<K: Clone + Ord + std::hash::Hash> Scheduler<K> {
@@ -79,11 +81,13 @@ impl<K: Clone + Ord + std::hash::Hash> Scheduler<K> {
             dirty: BTreeSet::new(),
             streak: HashMap::new(),
             retry_at: BTreeMap::new(),
+            gone: BTreeSet::new(),
         }
     }
 
     /// Asks for a run of `key`: queued once, or marked dirty while it runs.
     pub fn enqueue(&mut self, key: K) {
+        self.gone.remove(&key);
         if self.running.contains(&key) {
             self.dirty.insert(key);
         } else if self.queued.insert(key.clone()) {
@@ -105,6 +109,10 @@ impl<K: Clone + Ord + std::hash::Hash> Scheduler<K> {
     /// Records the end of `key`'s run. Returns the retry delay when one was scheduled.
     pub fn finished(&mut self, key: &K, result: RunResult) -> Option<Duration> {
         self.running.remove(key);
+        if self.gone.remove(key) {
+            // Removed from the configuration while it ran: no retry, no re-run.
+            return None;
+        }
         let delay = match result {
             RunResult::Done => {
                 self.streak.remove(key);
@@ -152,6 +160,9 @@ impl<K: Clone + Ord + std::hash::Hash> Scheduler<K> {
     /// Drops every trace of `key` (a zone removed from the configuration). A run in
     /// progress finishes but is not re-queued.
     pub fn forget(&mut self, key: &K) {
+        if self.running.contains(key) {
+            self.gone.insert(key.clone());
+        }
         self.queue.retain(|k| k != key);
         self.queued.remove(key);
         self.dirty.remove(key);
@@ -279,5 +290,21 @@ mod tests {
         assert_eq!(s.streak(&"z"), 0);
         s.fire_due(Instant::now() + Duration::from_secs(3600));
         assert_eq!(s.start_next(), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_forgotten_while_running_is_not_retried_or_rerun() {
+        let mut s = sched(2);
+        s.enqueue("z");
+        assert_eq!(s.start_next(), Some("z"));
+        s.enqueue("z"); // dirty
+        s.forget(&"z");
+        assert_eq!(s.finished(&"z", RunResult::Transient), None);
+        assert_eq!(s.next_retry(), None);
+        assert_eq!(s.start_next(), None, "not re-run either");
+        // Added back later: scheduled as usual.
+        s.enqueue("z");
+        assert_eq!(s.start_next(), Some("z"));
+        assert!(s.finished(&"z", RunResult::Transient).is_some());
     }
 }

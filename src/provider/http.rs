@@ -353,13 +353,20 @@ pub fn error_for_status(
 }
 
 /// `Retry-After` as seconds or an HTTP date (RFC 9110); a date in the past is zero.
+/// Longer waits are cut to this: a server's `Retry-After` is advice, and a day-long (or
+/// `u64::MAX`) value must neither overflow a clock nor stall a zone; the retry deadline
+/// decides whether even this much is waited.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
-    if let Ok(secs) = v.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(v).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let d = if let Ok(secs) = v.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let at = httpdate::parse_http_date(v).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(d.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -635,6 +642,11 @@ mod tests {
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(90));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
+        // Absurd values are cut, never overflow a clock.
+        assert_eq!(
+            parse_retry_after("18446744073709551615", now),
+            Some(MAX_RETRY_AFTER)
+        );
     }
 
     #[test]
