@@ -143,9 +143,14 @@ pub async fn apply_zone_plan_observed(
     after_batch: &mut BatchObserver<'_>,
 ) -> ApplyReport {
     let span = tracing::info_span!("apply", zone = %plan.zone, target = %plan.target);
-    apply_inner(provider, plan, observed, opts, after_batch)
-        .instrument(span)
-        .await
+    // The whole write, transport retries included, ends by the policy's deadline.
+    let deadline = opts.retry.deadline_from_now();
+    retry::within(
+        deadline,
+        apply_inner(provider, plan, observed, opts, after_batch),
+    )
+    .instrument(span)
+    .await
 }
 
 async fn apply_inner(
@@ -159,7 +164,7 @@ async fn apply_inner(
     if plan.changes.is_empty() {
         return report;
     }
-    let deadline = opts.retry.deadline_from_now();
+    let deadline = retry::effective(opts.retry.deadline_from_now());
     let policy = opts.retry.above(provider.capabilities().transport_retries);
     let created;
     let observed = if observed.exists {

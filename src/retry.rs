@@ -9,7 +9,10 @@
 //! - a rate-limit answer (429, Route 53's `Throttling`) is a wait, not a failure: it never
 //!   spends `retries`; it waits `Retry-After` (or the backoff when none was given);
 //! - nothing waits past the operation's deadline: when the next wait would end after it,
-//!   the last error is returned with the reason.
+//!   the last error is returned with the reason. An operation run [`within`] a deadline
+//!   (a zone's write, a zone's read) lends it to every retry inside it, down to the
+//!   transport's per-request retries, so the earlier deadline always wins and the whole
+//!   operation is bounded, however many requests it makes.
 //!
 //! Times come from `tokio::time`, so tests run on paused time.
 
@@ -76,6 +79,24 @@ impl RetryPolicy {
     }
 }
 
+tokio::task_local! {
+    /// The deadline of the operation this task is running (see [`within`]).
+    static DEADLINE: Instant;
+}
+
+/// Runs `fut` with `deadline` as the bound of every [`retry`] inside it (the earlier of it
+/// and an enclosing one).
+pub async fn within<F: Future>(deadline: Instant, fut: F) -> F::Output {
+    DEADLINE.scope(effective(deadline), fut).await
+}
+
+/// `deadline`, or the enclosing operation's deadline when that is earlier.
+pub fn effective(deadline: Instant) -> Instant {
+    DEADLINE
+        .try_with(|outer| (*outer).min(deadline))
+        .unwrap_or(deadline)
+}
+
 /// Runs `op` until it succeeds, fails for good, runs out of `policy.retries` transient
 /// failures, or would wait past `deadline`. `error` picks the provider error out of `op`'s
 /// error type (apply keeps per-change outcomes beside it); `on_retry` is called with the
@@ -94,6 +115,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
+    let deadline = effective(deadline);
     let mut backoff = policy.backoff();
     let mut transient = 0usize;
     loop {
@@ -168,6 +190,34 @@ mod tests {
         assert_eq!(r, Ok(7));
         assert_eq!(calls.load(Ordering::SeqCst), 11);
         assert!(start.elapsed() >= Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_enclosing_deadline_bounds_the_retries_inside_it() {
+        let policy = RetryPolicy::default();
+        let start = Instant::now();
+        let inner = || {
+            retry(
+                &policy,
+                policy.deadline_from_now(), // 300 s of its own
+                |e: &ProviderError| e,
+                |_, _| {},
+                || async { Err::<(), _>(err(ErrorKind::RateLimited, Some(2))) },
+            )
+        };
+        // Three requests in a row, each allowed 300 s alone: 30 s in all.
+        let r = within(Instant::now() + Duration::from_secs(30), async {
+            for _ in 0..3 {
+                let _ = inner().await;
+            }
+        })
+        .await;
+        assert_eq!(r, ());
+        assert!(
+            start.elapsed() <= Duration::from_secs(30),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

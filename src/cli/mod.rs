@@ -182,6 +182,10 @@ pub struct ApplyArgs {
     /// Apply plans over the safety thresholds and apex NS changes.
     #[arg(long)]
     pub force: bool,
+    /// The most one zone read or write may take, retries and rate-limit waits included
+    /// (e.g. 90s, 5m). Changes not sent by then fail as transient.
+    #[arg(long, default_value = "5m")]
+    pub deadline: zonekeeper::input::HumanDuration,
     /// Also write the run's metrics (Prometheus text format: requests, retries, 429s,
     /// outcomes) to this file, for node_exporter's textfile collector.
     #[arg(long)]
@@ -431,7 +435,7 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
             journal: journal.clone(),
             revision: "local".into(),
         }),
-        ..ReconcileOptions::default()
+        ..ReconcileOptions::with_deadline(args.deadline.get())
     };
     opts.apply.observer = metrics.clone();
     if let Some(path) = &args.metrics_file {

@@ -66,6 +66,11 @@ pub struct RunArgs {
     /// Zones reconciled at the same time [default: 4].
     #[arg(long)]
     pub concurrency: Option<usize>,
+    /// The most one zone read or write may take, retries and rate-limit waits included,
+    /// e.g. 5m [default: 5m]. Changes not sent by then fail as transient and the zone is
+    /// retried later.
+    #[arg(long)]
+    pub deadline: Option<HumanDuration>,
     /// Audit journal (JSON lines) [default: <state-dir>/journal.jsonl].
     #[arg(long)]
     pub journal: Option<PathBuf>,
@@ -104,6 +109,7 @@ pub async fn run(
         interval: a.interval,
         resync_interval: a.resync_interval,
         concurrency: a.concurrency,
+        deadline: a.deadline,
         journal: a.journal,
         verify: a
             .allowed_signers
@@ -151,7 +157,7 @@ pub async fn run(
         concurrency: c.concurrency,
         journal: c.journal.clone(),
         webhook_secret: resolve(&c.webhook_secret, "webhook-secret")?,
-        reconcile: ReconcileOptions::default(),
+        reconcile: ReconcileOptions::with_deadline(c.deadline),
         zone_retry: RetryTimes {
             min: Duration::from_secs(5),
             max: Duration::from_secs(300),

@@ -27,6 +27,9 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(600);
 /// Default `concurrency`.
 pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Default `deadline`: the most one zone read or write may take, retries and rate-limit
+/// waits included.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
 
 /// The `controller:` section as written. Every key has a flag of the same name
 /// (`--repo`, `--state-dir`, ...) that overrides it.
@@ -57,6 +60,9 @@ pub struct ControllerConfig {
     pub resync_interval: Option<HumanDuration>,
     /// Zones reconciled at the same time (default 4).
     pub concurrency: Option<usize>,
+    /// The most one zone read or write may take, retries and rate-limit waits included,
+    /// e.g. `5m` (default 5 min).
+    pub deadline: Option<HumanDuration>,
     /// Audit journal path (default `<state_dir>/journal.jsonl`).
     pub journal: Option<PathBuf>,
     /// Accept only commits signed by these SSH keys.
@@ -112,6 +118,8 @@ pub struct ControllerSettings {
     pub resync_interval: Duration,
     /// At least 1.
     pub concurrency: usize,
+    /// Bound of one zone read or write (retries included).
+    pub deadline: Duration,
     pub journal: PathBuf,
     /// `None`: `ZONEKEEPER_ALLOWED_SECRETS`, else any.
     pub allowed_secrets: Option<Vec<String>>,
@@ -185,6 +193,7 @@ impl ControllerConfig {
             interval: over.interval.or(self.interval),
             resync_interval: over.resync_interval.or(self.resync_interval),
             concurrency: over.concurrency.or(self.concurrency),
+            deadline: over.deadline.or(self.deadline),
             journal: over.journal.or(self.journal),
             verify: over.verify.or(self.verify),
             allow_rewind: match (over.allow_rewind, self.allow_rewind) {
@@ -226,6 +235,7 @@ impl ControllerConfig {
                 .resync_interval
                 .map_or(DEFAULT_RESYNC_INTERVAL, HumanDuration::get),
             concurrency: self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
+            deadline: self.deadline.map_or(DEFAULT_DEADLINE, HumanDuration::get),
             journal: self
                 .journal
                 .unwrap_or_else(|| state_dir.join("journal.jsonl")),

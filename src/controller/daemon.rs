@@ -145,6 +145,7 @@ impl Controller {
         // The transports report requests, retries and 429s to the metrics.
         let ctx = BuildContext {
             observer: self.metrics.clone(),
+            retry: self.settings.reconcile.apply.retry.clone(),
             ..BuildContext::new(self.settings.secrets.clone())
         };
         let loaded =

@@ -46,6 +46,15 @@ pub struct ReconcileOptions {
     pub journal: Option<JournalSink>,
 }
 
+impl ReconcileOptions {
+    /// The default options with the retry policy's deadline set to `deadline`.
+    pub fn with_deadline(deadline: Duration) -> ReconcileOptions {
+        let mut o = ReconcileOptions::default();
+        o.apply.retry.deadline = deadline;
+        o
+    }
+}
+
 /// Why a target did not converge.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum TargetError {
@@ -248,14 +257,19 @@ pub async fn read_with_retry(
     zone: &Fqdn,
     policy: &RetryPolicy,
 ) -> Result<Observed, ProviderError> {
-    retry::retry(
-        &policy.above(p.capabilities().transport_retries),
-        Instant::now() + policy.deadline,
+    let deadline = Instant::now() + policy.deadline;
+    // The read, transport retries included, ends by the deadline.
+    retry::within(
+        deadline,
+        retry::retry(
+            &policy.above(p.capabilities().transport_retries),
+            deadline,
         |e: &ProviderError| e,
         |e, wait| {
             tracing::warn!(provider = p.name(), %zone, error = %e, retry_in = ?wait, "read failed, retrying");
         },
-        || p.read_zone(zone),
+            || p.read_zone(zone),
+        ),
     )
     .await
 }
