@@ -26,6 +26,13 @@ use serde_saphyr::Spanned;
 use crate::input::{from_yaml_error, Diagnostic, Pos};
 use crate::model::{domain, DomainField, DomainSettings, Fqdn};
 
+/// Most nameservers a domain manifest may list (registries take at most 13; a longer list
+/// is a mistake, and checking it must stay cheap).
+pub const MAX_NAMESERVERS: usize = 20;
+
+/// Most DS records a domain manifest may list (a key roll-over needs a handful).
+pub const MAX_DS: usize = 16;
+
 /// A domain manifest as written.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -195,10 +202,21 @@ pub fn parse_domain(
                     .into(),
             );
         }
+        if list.value.len() > MAX_NAMESERVERS {
+            diag(
+                pos(list),
+                "nameservers",
+                format!(
+                    "{} nameservers: registries accept at most {MAX_NAMESERVERS}",
+                    list.value.len()
+                ),
+            );
+        }
         let mut names: Vec<Fqdn> = Vec::new();
-        for ns in &list.value {
+        let mut seen = std::collections::BTreeSet::new();
+        for ns in list.value.iter().take(MAX_NAMESERVERS) {
             match domain::nameserver(&ns.value) {
-                Ok(n) if names.contains(&n) => {
+                Ok(n) if !seen.insert(n.clone()) => {
                     diag(pos(ns), "nameservers", format!("{n} is listed twice"))
                 }
                 Ok(n) => names.push(n),
@@ -223,8 +241,19 @@ pub fn parse_domain(
     }
     if let Some(list) = &raw.ds {
         positions.insert(DomainField::Ds, pos(list));
+        if list.value.len() > MAX_DS {
+            diag(
+                pos(list),
+                "ds",
+                format!(
+                    "{} DS records: more than {MAX_DS} is no real key roll-over",
+                    list.value.len()
+                ),
+            );
+        }
         let mut records = Vec::new();
-        for r in &list.value {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in list.value.iter().take(MAX_DS) {
             let d = &r.value;
             match domain::ds(
                 d.key_tag.value,
@@ -232,7 +261,7 @@ pub fn parse_domain(
                 d.digest_type.value,
                 &d.digest.value,
             ) {
-                Ok(ds) if records.contains(&ds) => {
+                Ok(ds) if !seen.insert(ds.clone()) => {
                     diag(pos(r), "ds", "this DS record is listed twice".into())
                 }
                 Ok(ds) => records.push(ds),
@@ -291,6 +320,18 @@ mod tests {
         };
         parse_domain(text, Path::new(file), &ctx)
             .map_err(|d| d.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn long_lists_are_refused_cheaply() {
+        let names: Vec<String> = (0..5000).map(|i| format!("ns{i}.example.net.")).collect();
+        let text = format!("registrar: reg\nnameservers: [{}]\n", names.join(", "));
+        let e = parse("domains/example.com.yaml", &text, None).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|m| m.contains("5000 nameservers: registries accept at most 20")),
+            "{e:?}"
+        );
     }
 
     #[test]
