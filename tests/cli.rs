@@ -428,6 +428,16 @@ fn provider_settings_for_a_target_that_stores_none_are_noted_and_plan_empty() {
     );
     // The block is not shown as a setting of the record: the target does not store it.
     assert!(!plan.contains("proxied=true"), "{plan}");
+    // A block for a provider type zonekeeper does not have (here: Cloudflare, not yet
+    // built) is a warning, not an error: octoDNS ignores it too.
+    let o = ex.run(&["validate"]);
+    assert!(o.status.success(), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("zonekeeper has no provider type \"cloudflare\"")
+            && err.contains("first: settings-test.example.com. A"),
+        "{err}"
+    );
     ex.ok(&["apply"]);
     assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 0);
 

@@ -297,6 +297,31 @@ fn lower_layers_never_name_higher_ones() {
     );
 }
 
+/// `super::super::x` reaches a module the rules above cannot see by name; every path
+/// across modules is written from `crate::`, so the rules catch it.
+#[test]
+fn no_module_reaches_two_levels_up() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let offending: Vec<String> = files
+        .iter()
+        .filter(|f| has_super_super(&std::fs::read_to_string(f).unwrap()))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offending.is_empty(),
+        "write these paths from `crate::`: {offending:?}"
+    );
+    // The control: the check sees it in code, not in comments.
+    assert!(has_super_super("use super::super::config::Config;"));
+    assert!(!has_super_super("// see super::super::config"));
+}
+
+fn has_super_super(src: &str) -> bool {
+    strip_comments(src).contains("super::super")
+}
+
 /// Negative controls: the checker flags what it must, and only that.
 #[test]
 fn the_checker_flags_offending_lines() {

@@ -99,7 +99,7 @@ pub enum Command {
     /// as its newest valid revision says.
     ///
     /// Fetches every --interval (and at once on a valid POST /hooks/git), re-plans the zones
-    /// whose files changed, re-plans every zone every --resync-interval to catch drift, and
+    /// and domains (domains/*.yaml: registrar settings) whose files changed, re-plans every zone every --resync-interval to catch drift, and
     /// applies what is safe. A revision whose manifests do not validate is never applied: the
     /// last good one stays in force. Plans over the safety thresholds wait for a human.
     /// Serves /metrics, /healthz, /readyz, /status. Stops cleanly on SIGTERM/SIGINT.
@@ -117,7 +117,8 @@ pub enum Command {
     /// Exit codes: 0 success; 1 error. With --detailed-exitcode: 0 no changes, 2 changes
     /// present, 1 error.
     Plan(PlanArgs),
-    /// Make every target match the manifests.
+    /// Make every zone's targets, and every domain's registrar settings, match the
+    /// manifests.
     ///
     /// Takes the same path as the daemon, zone by zone and target by target: read, plan,
     /// gate, apply, read back and re-plan to prove it converged. A target whose plan is over
@@ -302,6 +303,26 @@ fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             bail!(RunError::Manifest(all));
         }
     };
+    // A settings block for a provider type zonekeeper does not have is kept by octoDNS's
+    // rules (ignored), but is most often a typo (`cloudfare:`): say so.
+    let known = zonekeeper::provider::registry::PROVIDER_TYPES;
+    for (zc, m) in &manifests {
+        let mut unknown: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for (key, blocks) in &m.settings {
+            for kind in blocks.keys().filter(|k| !known.contains(&k.as_str())) {
+                unknown.entry(kind).or_default().push(key.to_string());
+            }
+        }
+        for (kind, records) in unknown {
+            eprintln!(
+                "warning: {}: `octodns: {{{kind}: ...}}` on {} record(s) (first: {}): zonekeeper has no provider type {kind:?} (known: {}), so these settings are ignored; a typo?",
+                zc.file.display(),
+                records.len(),
+                records[0],
+                known.join(", ")
+            );
+        }
+    }
     let records: usize = manifests.iter().map(|(_, m)| m.zone.record_count()).sum();
     let rrsets: usize = manifests.iter().map(|(_, m)| m.zone.len()).sum();
     println!(

@@ -195,8 +195,9 @@ mod tests {
         let yaml = zone_to_yaml(&z, "memory");
         assert!(yaml.contains("octodns:\n    memory:\n"), "{yaml}");
         assert_eq!(yaml.matches("octodns").count(), 1, "{yaml}");
-        let m = super::super::octodns::parse_zone(&yaml, std::path::Path::new("x.yaml"), &origin)
-            .unwrap();
+        let m =
+            crate::manifest::octodns::parse_zone(&yaml, std::path::Path::new("x.yaml"), &origin)
+                .unwrap();
         assert_eq!(m.desired_for("t", "memory"), z);
         // For another kind the block is not this target's: values equal, no settings.
         assert_ne!(m.desired_for("t", "powerdns"), z);
