@@ -99,8 +99,8 @@ pub enum Command {
     /// as its newest valid revision says.
     ///
     /// Fetches every --interval (and at once on a valid POST /hooks/git), re-plans the zones
-    /// and domains (domains/*.yaml: registrar settings) whose files changed, re-plans every zone every --resync-interval to catch drift, and
-    /// applies what is safe. A revision whose manifests do not validate is never applied: the
+    /// and domains (domains/*.yaml: registrar settings) whose files changed, re-plans all of
+    /// them every --resync-interval to catch drift, and applies what is safe. A revision whose manifests do not validate is never applied: the
     /// last good one stays in force. Plans over the safety thresholds wait for a human.
     /// Serves /metrics, /healthz, /readyz, /status. Stops cleanly on SIGTERM/SIGINT.
     ///
