@@ -27,6 +27,10 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_RESYNC_INTERVAL: Duration = Duration::from_secs(600);
 /// Default `concurrency`.
 pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Shortest `interval`: below it the daemon spins on fetches and never gets to a revision.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Shortest `resync_interval`: below it every zone is re-read from its providers nonstop.
+pub const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The `controller:` section as written. Every key has a flag of the same name
 /// (`--repo`, `--state-dir`, ...) that overrides it.
@@ -124,6 +128,29 @@ pub enum ControllerError {
     NoSource,
     #[error("give either a repository (--repo) or a directory (--dir), not both")]
     TwoSources,
+    #[error("--{flag} (controller.{key}) is {got}; it must be at least {min}", flag = key.replace('_', "-"), got = humantime::format_duration(*got), min = humantime::format_duration(*min))]
+    TooShort {
+        /// The key, as in the `controller:` section.
+        key: &'static str,
+        got: Duration,
+        min: Duration,
+    },
+}
+
+/// `value`, or [`ControllerError::TooShort`] when it is under `min`.
+fn at_least(
+    key: &'static str,
+    value: Duration,
+    min: Duration,
+) -> Result<Duration, ControllerError> {
+    if value < min {
+        return Err(ControllerError::TooShort {
+            key,
+            got: value,
+            min,
+        });
+    }
+    Ok(value)
 }
 
 impl ControllerConfig {
@@ -198,7 +225,8 @@ impl ControllerConfig {
     /// Fills in the defaults and chooses the source.
     ///
     /// # Errors
-    /// Neither or both of `repo` and `dir` are given.
+    /// Neither or both of `repo` and `dir` are given, or an interval is under its minimum
+    /// ([`MIN_INTERVAL`], [`MIN_RESYNC_INTERVAL`]).
     pub fn resolve(self) -> Result<ControllerSettings, ControllerError> {
         let state_dir = self
             .state_dir
@@ -221,10 +249,17 @@ impl ControllerConfig {
             source,
             listen: self.listen.unwrap_or(DEFAULT_LISTEN),
             webhook_secret: self.webhook_secret,
-            interval: self.interval.map_or(DEFAULT_INTERVAL, HumanDuration::get),
-            resync_interval: self
-                .resync_interval
-                .map_or(DEFAULT_RESYNC_INTERVAL, HumanDuration::get),
+            interval: at_least(
+                "interval",
+                self.interval.map_or(DEFAULT_INTERVAL, HumanDuration::get),
+                MIN_INTERVAL,
+            )?,
+            resync_interval: at_least(
+                "resync_interval",
+                self.resync_interval
+                    .map_or(DEFAULT_RESYNC_INTERVAL, HumanDuration::get),
+                MIN_RESYNC_INTERVAL,
+            )?,
             concurrency: self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
             journal: self
                 .journal
@@ -348,5 +383,39 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(both.resolve(), Err(ControllerError::TwoSources));
+    }
+
+    #[test]
+    fn intervals_under_their_minimum_are_refused() {
+        let with = |interval: u64, resync: u64| ControllerConfig {
+            dir: Some("d".into()),
+            interval: Some(HumanDuration::from_secs(interval)),
+            resync_interval: Some(HumanDuration::from_secs(resync)),
+            ..Default::default()
+        };
+        let e = with(0, 600).resolve().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--interval (controller.interval) is 0s; it must be at least 1s"
+        );
+        let e = with(60, 9).resolve().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--resync-interval (controller.resync_interval) is 9s; it must be at least 10s"
+        );
+        // The file's value is checked the same way as the flag's.
+        let (file, _dir) = section("controller:\n  dir: x\n  resync_interval: 0s\n");
+        assert!(matches!(
+            file.unwrap().resolve(),
+            Err(ControllerError::TooShort {
+                key: "resync_interval",
+                ..
+            })
+        ));
+        let s = with(1, 10).resolve().unwrap();
+        assert_eq!(
+            (s.interval, s.resync_interval),
+            (Duration::from_secs(1), Duration::from_secs(10))
+        );
     }
 }
