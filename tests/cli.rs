@@ -281,6 +281,64 @@ fn run_refuses_intervals_under_their_minimum() {
 }
 
 #[test]
+fn a_second_run_on_the_same_state_directory_is_refused() {
+    let ex = Example::new();
+    let dir = ex.dir.to_str().unwrap().to_string();
+    let state = ex.dir.join("state");
+    let state_arg = state.to_str().unwrap().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .args([
+            "run",
+            "--dir",
+            &dir,
+            "--state-dir",
+            &state_arg,
+            "--listen",
+            &listen,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the first run did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Another listen address, so only the lock can stop it.
+    let (code, err) = ex.run_briefly(&[
+        "run",
+        "--dir",
+        &dir,
+        "--state-dir",
+        &state_arg,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "another zonekeeper run uses the state directory {}",
+            state.display()
+        )) && err.contains(&format!("(pid {})", first.id())),
+        "{err}"
+    );
+    // Once the first is gone (even killed), the directory is free again.
+    zonekeeper::controller::lock::StateLock::acquire(&state).unwrap();
+}
+
+#[test]
 fn unsafe_plans_need_force_and_root_ns_changes_too() {
     let ex = Example::new();
     ex.ok(&["apply"]);

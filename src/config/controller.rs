@@ -51,6 +51,9 @@ pub struct ControllerConfig {
     pub listen: Option<SocketAddr>,
     /// Shared secret for `POST /hooks/git` (`env:`/`file:`).
     pub webhook_secret: Option<SecretRef>,
+    /// Bearer token that `/status` and `/metrics` require (`env:`/`file:`); unset, they are
+    /// open. `/healthz` and `/readyz` never need it.
+    pub status_token: Option<SecretRef>,
     /// HTTPS token for the repository (`env:`/`file:`).
     pub token: Option<SecretRef>,
     /// SSH private key file for `ssh://` repositories.
@@ -110,6 +113,7 @@ pub struct ControllerSettings {
     pub state_dir: PathBuf,
     pub listen: SocketAddr,
     pub webhook_secret: Option<SecretRef>,
+    pub status_token: Option<SecretRef>,
     /// Poll interval (jittered by the daemon).
     pub interval: Duration,
     /// Drift sweep interval (jittered by the daemon).
@@ -192,6 +196,7 @@ impl ControllerConfig {
             }
         }
         self.webhook_secret = self.webhook_secret.map(|s| s.relative_to(base));
+        self.status_token = self.status_token.map(|s| s.relative_to(base));
         self.token = self.token.map(|s| s.relative_to(base));
         self
     }
@@ -207,6 +212,7 @@ impl ControllerConfig {
             state_dir: over.state_dir.or(self.state_dir),
             listen: over.listen.or(self.listen),
             webhook_secret: over.webhook_secret.or(self.webhook_secret),
+            status_token: over.status_token.or(self.status_token),
             token: over.token.or(self.token),
             ssh_key: over.ssh_key.or(self.ssh_key),
             interval: over.interval.or(self.interval),
@@ -249,6 +255,7 @@ impl ControllerConfig {
             source,
             listen: self.listen.unwrap_or(DEFAULT_LISTEN),
             webhook_secret: self.webhook_secret,
+            status_token: self.status_token,
             interval: at_least(
                 "interval",
                 self.interval.map_or(DEFAULT_INTERVAL, HumanDuration::get),
@@ -285,7 +292,14 @@ impl ControllerSettings {
             SourceSettings::Git { token, .. } => token.as_ref(),
             SourceSettings::Dir(_) => None,
         };
-        for own in [self.webhook_secret.as_ref(), token].into_iter().flatten() {
+        for own in [
+            self.webhook_secret.as_ref(),
+            self.status_token.as_ref(),
+            token,
+        ]
+        .into_iter()
+        .flatten()
+        {
             p = p.deny(own.clone());
         }
         Ok(p)

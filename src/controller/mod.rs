@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod domains;
 pub mod instrument;
 pub mod load;
+pub mod lock;
 pub mod reconcile;
 pub mod revision;
 pub mod scheduler;
