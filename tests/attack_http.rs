@@ -181,6 +181,10 @@ fn half_sent_and_silent_connections_neither_block_healthz_nor_stay_open() {
         .collect();
     // One that connects and sends nothing at all.
     let mut silent = TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    // One that makes a keep-alive request and then stays idle.
+    let mut idle = TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(200));
 
     let t = Instant::now();
@@ -207,6 +211,15 @@ fn half_sent_and_silent_connections_neither_block_healthz_nor_stay_open() {
     // hyper may answer 408 before closing; either way the socket ends.
     let _ = n;
     assert_eq!(silent.read(&mut buf).unwrap_or(0), 0, "not closed");
+    // So is the idle keep-alive one (its answer first, then EOF).
+    idle.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = Vec::new();
+    assert!(
+        idle.read_to_end(&mut answer).is_ok(),
+        "an idle keep-alive connection is still open"
+    );
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
     // So are the half-sent ones.
     for s in slow.iter_mut().take(20) {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
