@@ -252,6 +252,12 @@ fn status_and_metrics_need_the_bearer_token_probes_do_not() {
         let (code, body) = http(&d, "GET", path, &[("Authorization", &good)], b"").unwrap();
         assert_eq!(code, 200, "{path}");
         assert!(!body.is_empty());
+        let lower = format!("bearer {STATUS_TOKEN}");
+        assert_eq!(
+            status_of(&d, "GET", path, &[("Authorization", &lower)], b""),
+            200,
+            "{path}: the scheme is case-insensitive"
+        );
     }
     // Probes stay open.
     assert_eq!(status_of(&d, "GET", "/healthz", &[], b""), 200);

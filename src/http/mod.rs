@@ -157,8 +157,10 @@ async fn bearer(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respo
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(|v| v.split_once(' '))
+            // The scheme is case-insensitive (RFC 9110).
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim());
         let ok =
             given.is_some_and(|g| webhook::same_secret(g.as_bytes(), token.expose().as_bytes()));
         if !ok {
