@@ -39,8 +39,9 @@ pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// A request (its body included) must be answered within this time, else 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Connections open at once. Further clients wait in the listen backlog until one closes;
-/// well under the 65536 descriptors the shipped units allow.
+/// Connections open at once (and never more than half the process's descriptor limit, so
+/// git, providers and the journal always have descriptors left). Further clients wait in
+/// the listen backlog until one closes.
 pub const MAX_CONNECTIONS: usize = 1024;
 /// Source addresses whose webhook rate-limit state is kept before idle ones are dropped.
 const MAX_TRACKED_SOURCES: usize = 10_000;
@@ -88,7 +89,8 @@ impl Shared {
 /// Serves `app` on `listener` until the task is dropped, with the limits above. Each
 /// request carries the client's address as [`ConnectInfo<SocketAddr>`].
 pub async fn serve(listener: TcpListener, app: Router) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let cap = connection_cap(std::fs::read_to_string("/proc/self/limits").ok().as_deref());
+    let slots = Arc::new(Semaphore::new(cap));
     loop {
         // At the cap, stop accepting: new clients wait in the backlog, and the idle ones
         // holding slots are closed within HEADER_READ_TIMEOUT.
@@ -131,6 +133,20 @@ pub async fn serve(listener: TcpListener, app: Router) {
             drop(slot);
         });
     }
+}
+
+/// [`MAX_CONNECTIONS`], or half the soft descriptor limit if that is lower (at least 16),
+/// from the text of `/proc/self/limits` (Linux; elsewhere the constant).
+fn connection_cap(limits: Option<&str>) -> usize {
+    let soft = limits.and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+        line["Max open files".len()..]
+            .split_whitespace()
+            .next()?
+            .parse::<usize>()
+            .ok()
+    });
+    soft.map_or(MAX_CONNECTIONS, |n| (n / 2).clamp(16, MAX_CONNECTIONS))
 }
 
 /// The routes. `/status` and `/metrics` check the bearer token (when one is set).
@@ -232,4 +248,21 @@ async fn hook(
     tracing::info!("webhook: fetching now");
     s.fetch_now.notify_one();
     (StatusCode::ACCEPTED, "fetch scheduled\n").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_leaves_half_the_descriptors() {
+        let limits = |soft: &str| {
+            format!("Limit                     Soft Limit           Hard Limit           Units     \nMax open files            {soft}                 4096                 files     \n")
+        };
+        assert_eq!(connection_cap(Some(&limits("256"))), 128);
+        assert_eq!(connection_cap(Some(&limits("65536"))), MAX_CONNECTIONS);
+        assert_eq!(connection_cap(Some(&limits("unlimited"))), MAX_CONNECTIONS);
+        assert_eq!(connection_cap(Some(&limits("10"))), 16);
+        assert_eq!(connection_cap(None), MAX_CONNECTIONS);
+    }
 }
