@@ -8,7 +8,7 @@
 # (scripts/ci.d/build-release.sh), so the build commands are tested without a Docker engine.
 
 # ---- build ---------------------------------------------------------------------------------
-# Rust version: the toolchain CI uses (Cargo.toml's rust-version is the minimum, 1.85).
+# Rust version: the toolchain CI uses (Cargo.toml's rust-version is the minimum, 1.89: std File::try_lock for the state-directory lock).
 FROM rust:1.95-bookworm AS build
 # git2 (https, ssh) links OpenSSL and zlib dynamically; libgit2 and libssh2 are compiled in.
 RUN apt-get update \

@@ -60,6 +60,33 @@ impl Example {
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
+    /// Runs a command that must end by itself within 20 s (a daemon that starts instead is
+    /// killed): its exit code and stderr.
+    fn run_briefly(&self, args: &[&str]) -> (Option<i32>, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .arg("--config")
+            .arg(self.dir.join("zonekeeper.yaml"))
+            .args(args)
+            .current_dir(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > std::time::Duration::from_secs(20) {
+                child.kill().unwrap();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    }
+
     fn code(&self, args: &[&str]) -> i32 {
         self.run(args).status.code().unwrap_or(-1)
     }
@@ -167,6 +194,148 @@ fn apply_refuses_a_plan_whose_hash_changed() {
     let json: serde_json::Value =
         serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
     ex.ok(&["apply", "--plan-hash", json["hash"].as_str().unwrap()]);
+}
+
+#[test]
+fn plan_hash_prefixes_incomplete_hashes_and_plans_already_applied() {
+    let ex = Example::new();
+    let json: serde_json::Value =
+        serde_json::from_str(&ex.ok(&["plan", "--format", "json"])).unwrap();
+    let hash = json["hash"].as_str().unwrap().to_string();
+    // Shortened as a reviewer copies it: too short is "incomplete", not "the plan changed".
+    for short in [&hash[..4], &hash[..11]] {
+        let o = ex.run(&["apply", "--plan-hash", short]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("the hash is incomplete: give at least 12 hex digits"),
+            "{err}"
+        );
+        assert!(!err.contains("the plan changed"), "{err}");
+    }
+    assert!(!ex.dir.join("live").exists(), "nothing may be written");
+    // 12 digits (upper case too) are enough.
+    let out = ex.ok(&["apply", "--plan-hash", &hash[..12].to_ascii_uppercase()]);
+    assert!(out.contains("verified in sync"), "{out}");
+    // Running the same apply again: the plan is empty now.
+    let o = ex.run(&["apply", "--plan-hash", &hash[..12]]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("nothing to apply: the plan is empty now; was it already applied?"),
+        "{err}"
+    );
+    let o = ex.run(&["apply", "--plan-hash", "zzzzzzzzzzzzzzzz"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a plan hash"));
+}
+
+#[test]
+fn usage_errors_exit_1_never_2_and_help_exits_0() {
+    let ex = Example::new();
+    // 2 means "changes present" to `plan --detailed-exitcode`: a typo must not read so.
+    for args in [
+        &["plan", "--detailed-exitcode", "--formt", "json"][..],
+        &["plan", "--format", "yaml"],
+        &["aply"],
+        &[],
+    ] {
+        let o = ex.run(args);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!o.stderr.is_empty(), "{args:?} says nothing");
+    }
+    for args in [&["--help"][..], &["--version"], &["plan", "--help"]] {
+        let o = ex.run(args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        assert!(!o.stdout.is_empty());
+    }
+    assert!(ex.ok(&["--help"]).contains("Exit codes"));
+}
+
+#[test]
+fn run_refuses_intervals_under_their_minimum() {
+    let ex = Example::new();
+    let dir = ex.dir.to_str().unwrap().to_string();
+    for (flag, value, msg) in [
+        (
+            "--interval",
+            "0s",
+            "--interval (controller.interval) is 0s; it must be at least 1s",
+        ),
+        (
+            "--resync-interval",
+            "0s",
+            "--resync-interval (controller.resync_interval) is 0s; it must be at least 10s",
+        ),
+    ] {
+        let (code, err) =
+            ex.run_briefly(&["run", "--dir", &dir, "--listen", "127.0.0.1:0", flag, value]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains(msg), "{err}");
+    }
+}
+
+#[test]
+fn a_second_run_on_the_same_state_directory_is_refused() {
+    let ex = Example::new();
+    let dir = ex.dir.to_str().unwrap().to_string();
+    let state = ex.dir.join("state");
+    let state_arg = state.to_str().unwrap().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .args([
+            "run",
+            "--dir",
+            &dir,
+            "--state-dir",
+            &state_arg,
+            "--listen",
+            &listen,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the first run did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Another listen address, so only the lock can stop it.
+    let (code, err) = ex.run_briefly(&[
+        "run",
+        "--dir",
+        &dir,
+        "--state-dir",
+        &state_arg,
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "another zonekeeper run uses the state directory {}",
+            state.display()
+        )) && err.contains(&format!("(pid {})", first.id())),
+        "{err}"
+    );
+    // Once the first is gone (even killed), the directory is free again.
+    zonekeeper::controller::lock::StateLock::acquire(&state).unwrap();
 }
 
 #[test]

@@ -6,7 +6,7 @@
 #
 #  1. copy manifests-example, `zonekeeper apply` it once (zonefile target -> <copy>/live), then
 #     set example.com. to `policy: warn` (drift is reported, never fixed, so it persists);
-#  2. `zonekeeper run --dir <copy>` on a free loopback port, resync every 2 s;
+#  2. `zonekeeper run --dir <copy>` on a free loopback port, resync every 10 s;
 #  3. Prometheus 2.x on loopback scraping it every 1 s with deploy/prometheus's rules;
 #  4. query the HTTP API: build_info, reconcile_total{zone,result},
 #     zone_drift_records{zone,target,kind} (all 0 before the edit: the baseline that makes the
@@ -72,7 +72,7 @@ zk_port="$(free_port)"
 ZK_E2E_WEBHOOK_SECRET="e2e-$(date +%s%N)"
 export ZK_E2E_WEBHOOK_SECRET
 "$zk" run --dir "$work/m" --state-dir "$work/state" --listen "127.0.0.1:$zk_port" \
-  --interval 1s --resync-interval 2s --webhook-secret env:ZK_E2E_WEBHOOK_SECRET -v \
+  --interval 1s --resync-interval 10s --webhook-secret env:ZK_E2E_WEBHOOK_SECRET -v \
   > "$work/zonekeeper.log" 2>&1 &
 pids+=($!)
 zk_url="http://127.0.0.1:$zk_port"

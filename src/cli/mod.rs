@@ -47,7 +47,10 @@ Typical use:
   zonekeeper plan                           # what would change, per zone and target
   zonekeeper plan --format markdown         # the same as a pull-request comment
   zonekeeper apply --plan-hash <hash>       # apply exactly the reviewed plan
-  zonekeeper import --provider p --zone z   # start from what a provider has today";
+  zonekeeper import --provider p --zone z   # start from what a provider has today
+
+Exit codes: 0 success; 1 error, including a usage error (an unknown flag or a bad value);
+`plan --detailed-exitcode` 2 changes present; `apply` 3 a target waits for a human.";
 
 #[derive(Parser, Debug)]
 #[command(name = "zonekeeper", version, about = ABOUT, long_about = LONG_ABOUT)]
@@ -177,7 +180,8 @@ pub struct ApplyArgs {
     /// Only this zone (trailing dot optional).
     #[arg(long, short = 'z')]
     pub zone: Option<String>,
-    /// Apply only if the plan's hash is this one (from `plan`); otherwise change nothing.
+    /// Apply only if the plan's hash is this one (from `plan`; the full hash or its first 12
+    /// or more hex digits); otherwise change nothing and exit 1.
     #[arg(long)]
     pub plan_hash: Option<String>,
     /// Apply plans over the safety thresholds and apex NS changes.
@@ -476,13 +480,7 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
         domain_error,
     } = make_plan(path, &args.zone, &opts, metrics.clone()).await?;
     if let Some(expected) = &args.plan_hash {
-        let actual = plan.hash();
-        if !actual.eq_ignore_ascii_case(expected) {
-            bail!(RunError::PlanHashMismatch {
-                expected: expected.clone(),
-                actual,
-            });
-        }
+        controller::check_plan_hash(&plan, expected)?;
     }
     print!("{}", render::text(&plan, std::io::stdout().is_terminal()));
     let domain_plans = std::mem::take(&mut plan.domains);

@@ -43,6 +43,10 @@ pub struct RunArgs {
     /// Webhook secret, as env:NAME or file:PATH. Without one, every webhook call gets 401.
     #[arg(long)]
     pub webhook_secret: Option<String>,
+    /// Bearer token that /status and /metrics require, as env:NAME or file:PATH (Prometheus:
+    /// `authorization: {credentials_file: ...}`). /healthz and /readyz stay open.
+    #[arg(long)]
+    pub status_token: Option<String>,
     /// HTTPS token for the repository, as env:NAME or file:PATH.
     #[arg(long)]
     pub token: Option<String>,
@@ -104,6 +108,7 @@ pub async fn run(
         state_dir: a.state_dir,
         listen: a.listen,
         webhook_secret: secret_ref(a.webhook_secret, "webhook-secret")?,
+        status_token: secret_ref(a.status_token, "status-token")?,
         token: secret_ref(a.token, "token")?,
         ssh_key: a.ssh_key,
         interval: a.interval,
@@ -126,6 +131,8 @@ pub async fn run(
         };
     std::fs::create_dir_all(&c.state_dir)
         .with_context(|| format!("cannot create {}", c.state_dir.display()))?;
+    // Held until the process ends: a second daemon on this directory is refused.
+    let _lock = zonekeeper::controller::lock::StateLock::acquire(&c.state_dir)?;
     let source: Arc<dyn Source> = match &c.source {
         SourceSettings::Dir(dir) => Arc::new(DirSource::new(dir.clone())?),
         SourceSettings::Git {
@@ -157,6 +164,7 @@ pub async fn run(
         concurrency: c.concurrency,
         journal: c.journal.clone(),
         webhook_secret: resolve(&c.webhook_secret, "webhook-secret")?,
+        status_token: resolve(&c.status_token, "status-token")?,
         reconcile: ReconcileOptions::with_deadline(c.deadline),
         zone_retry: RetryTimes {
             min: Duration::from_secs(5),

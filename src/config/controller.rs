@@ -30,6 +30,10 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// Default `deadline`: the most one zone read or write may take, retries and rate-limit
 /// waits included.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
+/// Shortest `interval`: below it the daemon spins on fetches and never gets to a revision.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Shortest `resync_interval`: below it every zone is re-read from its providers nonstop.
+pub const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The `controller:` section as written. Every key has a flag of the same name
 /// (`--repo`, `--state-dir`, ...) that overrides it.
@@ -50,6 +54,9 @@ pub struct ControllerConfig {
     pub listen: Option<SocketAddr>,
     /// Shared secret for `POST /hooks/git` (`env:`/`file:`).
     pub webhook_secret: Option<SecretRef>,
+    /// Bearer token that `/status` and `/metrics` require (`env:`/`file:`); unset, they are
+    /// open. `/healthz` and `/readyz` never need it.
+    pub status_token: Option<SecretRef>,
     /// HTTPS token for the repository (`env:`/`file:`).
     pub token: Option<SecretRef>,
     /// SSH private key file for `ssh://` repositories.
@@ -112,6 +119,7 @@ pub struct ControllerSettings {
     pub state_dir: PathBuf,
     pub listen: SocketAddr,
     pub webhook_secret: Option<SecretRef>,
+    pub status_token: Option<SecretRef>,
     /// Poll interval (jittered by the daemon).
     pub interval: Duration,
     /// Drift sweep interval (jittered by the daemon).
@@ -132,6 +140,29 @@ pub enum ControllerError {
     NoSource,
     #[error("give either a repository (--repo) or a directory (--dir), not both")]
     TwoSources,
+    #[error("--{flag} (controller.{key}) is {got}; it must be at least {min}", flag = key.replace('_', "-"), got = humantime::format_duration(*got), min = humantime::format_duration(*min))]
+    TooShort {
+        /// The key, as in the `controller:` section.
+        key: &'static str,
+        got: Duration,
+        min: Duration,
+    },
+}
+
+/// `value`, or [`ControllerError::TooShort`] when it is under `min`.
+fn at_least(
+    key: &'static str,
+    value: Duration,
+    min: Duration,
+) -> Result<Duration, ControllerError> {
+    if value < min {
+        return Err(ControllerError::TooShort {
+            key,
+            got: value,
+            min,
+        });
+    }
+    Ok(value)
 }
 
 impl ControllerConfig {
@@ -173,6 +204,7 @@ impl ControllerConfig {
             }
         }
         self.webhook_secret = self.webhook_secret.map(|s| s.relative_to(base));
+        self.status_token = self.status_token.map(|s| s.relative_to(base));
         self.token = self.token.map(|s| s.relative_to(base));
         self
     }
@@ -188,6 +220,7 @@ impl ControllerConfig {
             state_dir: over.state_dir.or(self.state_dir),
             listen: over.listen.or(self.listen),
             webhook_secret: over.webhook_secret.or(self.webhook_secret),
+            status_token: over.status_token.or(self.status_token),
             token: over.token.or(self.token),
             ssh_key: over.ssh_key.or(self.ssh_key),
             interval: over.interval.or(self.interval),
@@ -207,7 +240,8 @@ impl ControllerConfig {
     /// Fills in the defaults and chooses the source.
     ///
     /// # Errors
-    /// Neither or both of `repo` and `dir` are given.
+    /// Neither or both of `repo` and `dir` are given, or an interval is under its minimum
+    /// ([`MIN_INTERVAL`], [`MIN_RESYNC_INTERVAL`]).
     pub fn resolve(self) -> Result<ControllerSettings, ControllerError> {
         let state_dir = self
             .state_dir
@@ -230,10 +264,18 @@ impl ControllerConfig {
             source,
             listen: self.listen.unwrap_or(DEFAULT_LISTEN),
             webhook_secret: self.webhook_secret,
-            interval: self.interval.map_or(DEFAULT_INTERVAL, HumanDuration::get),
-            resync_interval: self
-                .resync_interval
-                .map_or(DEFAULT_RESYNC_INTERVAL, HumanDuration::get),
+            status_token: self.status_token,
+            interval: at_least(
+                "interval",
+                self.interval.map_or(DEFAULT_INTERVAL, HumanDuration::get),
+                MIN_INTERVAL,
+            )?,
+            resync_interval: at_least(
+                "resync_interval",
+                self.resync_interval
+                    .map_or(DEFAULT_RESYNC_INTERVAL, HumanDuration::get),
+                MIN_RESYNC_INTERVAL,
+            )?,
             concurrency: self.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
             deadline: self.deadline.map_or(DEFAULT_DEADLINE, HumanDuration::get),
             journal: self
@@ -260,7 +302,14 @@ impl ControllerSettings {
             SourceSettings::Git { token, .. } => token.as_ref(),
             SourceSettings::Dir(_) => None,
         };
-        for own in [self.webhook_secret.as_ref(), token].into_iter().flatten() {
+        for own in [
+            self.webhook_secret.as_ref(),
+            self.status_token.as_ref(),
+            token,
+        ]
+        .into_iter()
+        .flatten()
+        {
             p = p.deny(own.clone());
         }
         Ok(p)
@@ -358,5 +407,39 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(both.resolve(), Err(ControllerError::TwoSources));
+    }
+
+    #[test]
+    fn intervals_under_their_minimum_are_refused() {
+        let with = |interval: u64, resync: u64| ControllerConfig {
+            dir: Some("d".into()),
+            interval: Some(HumanDuration::from_secs(interval)),
+            resync_interval: Some(HumanDuration::from_secs(resync)),
+            ..Default::default()
+        };
+        let e = with(0, 600).resolve().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--interval (controller.interval) is 0s; it must be at least 1s"
+        );
+        let e = with(60, 9).resolve().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--resync-interval (controller.resync_interval) is 9s; it must be at least 10s"
+        );
+        // The file's value is checked the same way as the flag's.
+        let (file, _dir) = section("controller:\n  dir: x\n  resync_interval: 0s\n");
+        assert!(matches!(
+            file.unwrap().resolve(),
+            Err(ControllerError::TooShort {
+                key: "resync_interval",
+                ..
+            })
+        ));
+        let s = with(1, 10).resolve().unwrap();
+        assert_eq!(
+            (s.interval, s.resync_interval),
+            (Duration::from_secs(1), Duration::from_secs(10))
+        );
     }
 }

@@ -45,6 +45,8 @@ pub struct DaemonSettings {
     pub concurrency: usize,
     pub journal: PathBuf,
     pub webhook_secret: Option<Secret>,
+    /// Bearer token `/status` and `/metrics` require, when set.
+    pub status_token: Option<Secret>,
     /// Reads, writes and their retries: the same options `zonekeeper apply` uses
     /// (`force` is always false here and `journal` is set by the daemon).
     pub reconcile: ReconcileOptions,
@@ -557,12 +559,15 @@ pub async fn run(
         source,
     })?;
     let fetch_now = Arc::new(Notify::new());
-    let shared = Arc::new(crate::http::Shared::new(
-        metrics.clone(),
-        status.clone(),
-        fetch_now.clone(),
-        settings.webhook_secret.clone(),
-    ));
+    let shared = Arc::new(
+        crate::http::Shared::new(
+            metrics.clone(),
+            status.clone(),
+            fetch_now.clone(),
+            settings.webhook_secret.clone(),
+        )
+        .with_status_token(settings.status_token.clone()),
+    );
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -570,11 +575,7 @@ pub async fn run(
             source,
         })?;
     tracing::info!(listen = %settings.listen, source = %source.describe(), "zonekeeper daemon started");
-    let server = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, crate::http::router(shared)).await {
-            tracing::error!(error = %e, "HTTP server stopped");
-        }
-    });
+    let server = tokio::spawn(crate::http::serve(listener, crate::http::router(shared)));
 
     let mut c = Controller {
         work: Scheduler::new(settings.concurrency, settings.zone_retry),

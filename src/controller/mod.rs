@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod domains;
 pub mod instrument;
 pub mod load;
+pub mod lock;
 pub mod reconcile;
 pub mod revision;
 pub mod scheduler;
@@ -53,6 +54,47 @@ pub enum RunError {
     UnknownProvider(String),
     #[error("the plan changed since it was reviewed: expected hash {expected}, the plan now is {actual}; nothing was applied")]
     PlanHashMismatch { expected: String, actual: String },
+    #[error(
+        "--plan-hash {0:?}: the hash is incomplete: give at least {MIN_HASH_PREFIX} hex digits"
+    )]
+    PlanHashIncomplete(String),
+    #[error("--plan-hash {0:?} is not a plan hash (hex digits, as `plan` prints them)")]
+    PlanHashInvalid(String),
+    #[error(
+        "nothing to apply: the plan is empty now; was it already applied? (reviewed hash {0})"
+    )]
+    NothingToApply(String),
+}
+
+/// The fewest hex digits `apply --plan-hash` accepts: 48 bits, no accidental match.
+pub const MIN_HASH_PREFIX: usize = 12;
+
+/// Checks `apply --plan-hash`: `expected` must be the plan's hash or a prefix of it of at
+/// least [`MIN_HASH_PREFIX`] hex digits (any case).
+///
+/// # Errors
+/// The hash is too short or not hex; or it does not match, which is
+/// [`RunError::NothingToApply`] when the plan is empty now (it was most likely applied
+/// already) and [`RunError::PlanHashMismatch`] otherwise.
+pub fn check_plan_hash(plan: &Plan, expected: &str) -> Result<(), RunError> {
+    let given = expected.trim().to_ascii_lowercase();
+    if !given.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(RunError::PlanHashInvalid(expected.to_string()));
+    }
+    if given.len() < MIN_HASH_PREFIX {
+        return Err(RunError::PlanHashIncomplete(expected.to_string()));
+    }
+    let actual = plan.hash();
+    if actual.starts_with(&given) {
+        return Ok(());
+    }
+    if plan.is_empty() {
+        return Err(RunError::NothingToApply(expected.to_string()));
+    }
+    Err(RunError::PlanHashMismatch {
+        expected: expected.to_string(),
+        actual,
+    })
 }
 
 /// An error with its causes, `outer: inner: ...` (messages never repeat their source).

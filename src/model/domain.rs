@@ -159,7 +159,7 @@ pub fn ds(key_tag: i64, algorithm: i64, digest_type: i64, digest: &str) -> Resul
             "digest has {} hex digits; digest type {digest_type_v} needs {n}",
             digest.len()
         ));
-    } else if digest.len() % 2 != 0 {
+    } else if !digest.len().is_multiple_of(2) {
         errs.push(format!(
             "digest has an odd number ({}) of hex digits",
             digest.len()

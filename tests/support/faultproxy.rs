@@ -157,7 +157,7 @@ fn fate(shared: &Shared, is_write: bool) -> Fate {
     if is_write {
         c.writes += 1;
     }
-    let every = |period: u64, n: u64| period > 0 && n % period == 0;
+    let every = |period: u64, n: u64| period > 0 && n.is_multiple_of(period);
     if is_write && every(f.drop_write_every, c.writes) {
         c.dropped += 1;
         Fate::Drop
