@@ -2,6 +2,8 @@
 //! loopback, attacked with unsigned webhook floods, hundreds of half-sent and silent
 //! connections, and calls to `/status` and `/metrics` without the bearer token.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -19,20 +21,9 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Copies manifests-example (without its `live/` output).
 fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_name() == "live" {
-            continue;
-        }
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
+    support::copy_dir_except(from, to, &["live"]);
 }
 
 /// `zonekeeper run --dir` on a copy of `manifests-example/`, killed when dropped.
@@ -90,7 +81,6 @@ impl Daemon {
     }
 }
 
-/// A minimal HTTP/1.0 client: (status, body).
 fn http(
     d: &Daemon,
     method: &str,
@@ -98,26 +88,7 @@ fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", d.port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    let mut req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).ok()?;
-    s.write_all(body).ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    let status = resp.split(' ').nth(1)?.parse().ok()?;
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Some((status, body))
+    support::http(d.port, method, path, headers, body)
 }
 
 fn status_of(d: &Daemon, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {

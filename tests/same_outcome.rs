@@ -3,8 +3,9 @@
 //! aside). Each case is set up once, copied twice, and run through both: the binary's
 //! `apply` (exit status) and `zonekeeper run --dir` (the zone's outcome in `/status`).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod support;
+
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -56,12 +57,7 @@ fn apply(dir: &Path, journal: &Path) -> Output {
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+    support::http(port, "GET", path, &[], &[]).map(|(_, body)| body)
 }
 
 /// Runs the daemon on `dir` until the zone's first outcome shows in `/status`.
@@ -126,16 +122,7 @@ fn journal_lines(path: &Path) -> Vec<serde_json::Value> {
 }
 
 fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
+    support::copy_dir_except(from, to, &[]);
 }
 
 struct Case {

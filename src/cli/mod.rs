@@ -381,7 +381,11 @@ async fn make_plan(
         };
         match controller::domains::plan_configured(&config, &ctx, &dopts).await {
             Ok(d) => plan.domains = d,
-            Err(e) => domain_error = Some(e),
+            // Reading a domain failed (a registrar down, a domain it does not hold): the
+            // zones go ahead, the run fails at the end.
+            Err(e @ controller::domains::DomainError::Read { .. }) => domain_error = Some(e),
+            // Invalid manifests or configuration: nothing at all is applied.
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(OneShot {

@@ -8,8 +8,10 @@ pub mod bind;
 pub mod faultproxy;
 pub mod pdns;
 
-use std::net::{TcpListener, UdpSocket};
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// True when the environment demands real servers (scripts/test.sh sets it).
 pub fn servers_required() -> bool {
@@ -61,4 +63,52 @@ pub fn find_binary(name: &str) -> Option<PathBuf> {
         .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
         .map(|d| d.join(name))
         .find(|p| p.is_file())
+}
+
+/// Copies a directory tree, leaving out entries named in `skip` (at any depth).
+pub fn copy_dir_except(from: &Path, to: &Path, skip: &[&str]) {
+    std::fs::create_dir_all(to).expect("create the copy's directory");
+    for e in std::fs::read_dir(from).expect("read the directory to copy") {
+        let e = e.expect("directory entry");
+        if skip.iter().any(|s| e.file_name() == *s) {
+            continue;
+        }
+        let dest = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_dir_except(&e.path(), &dest, skip);
+        } else {
+            std::fs::copy(e.path(), dest).expect("copy a file");
+        }
+    }
+}
+
+/// One HTTP/1.0 request to 127.0.0.1:`port`: (status, body), or `None` when the connection
+/// or the answer failed.
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let mut req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let status = resp.split(' ').nth(1)?.parse().ok()?;
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
 }
