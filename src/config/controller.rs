@@ -246,12 +246,21 @@ impl ControllerSettings {
             Some(list) => SecretPolicy::allowing(list)?,
             None => SecretPolicy::from_env()?,
         };
-        let token = match &self.source {
-            SourceSettings::Git { token, .. } => token.as_ref(),
-            SourceSettings::Dir(_) => None,
+        let (token, files) = match &self.source {
+            SourceSettings::Git {
+                token,
+                ssh_key,
+                allowed_signers,
+                ..
+            } => (token.as_ref(), [ssh_key.clone(), allowed_signers.clone()]),
+            SourceSettings::Dir(_) => (None, [None, None]),
         };
         for own in [self.webhook_secret.as_ref(), token].into_iter().flatten() {
             p = p.deny(own.clone());
+        }
+        // The repository's SSH key (and signers file) are the controller's too.
+        for f in files.into_iter().flatten() {
+            p = p.deny(SecretRef::File(f));
         }
         Ok(p)
     }
