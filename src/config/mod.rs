@@ -418,6 +418,7 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
         });
     }
     zones.sort_by(|a, b| a.name.cmp(&b.name));
+    zonefile_collisions(file, &providers, &zones, &mut diags);
     if diags.is_empty() {
         Ok(Config {
             file: file.to_path_buf(),
@@ -430,6 +431,38 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
     } else {
         diags.sort_by_key(|d| d.pos.line);
         Err(Diagnostics(diags))
+    }
+}
+
+/// Two zones on one zonefile target whose file names are the same (`0/26.x` and `0-26.x`):
+/// each would overwrite the other's file.
+fn zonefile_collisions(
+    file: &Path,
+    providers: &BTreeMap<String, ProviderConfig>,
+    zones: &[ZoneConfig],
+    diags: &mut Vec<Diagnostic>,
+) {
+    for p in providers.values() {
+        let AnySettings::Zonefile(s) = &p.settings else {
+            continue;
+        };
+        let mut seen: BTreeMap<String, &ZoneConfig> = BTreeMap::new();
+        for z in zones.iter().filter(|z| z.targets.contains(&p.name)) {
+            let name = crate::provider::zonefile::file_name(&z.name, &s.file_extension);
+            if let Some(other) = seen.get(&name) {
+                diags.push(Diagnostic::new(
+                    file,
+                    z.pos,
+                    Some(format!("zone {:?}", z.name.without_dot())),
+                    format!(
+                        "zonefile target {:?} would keep zone {} (line {}) and this zone in the same file {name:?}",
+                        p.name, other.name, other.pos.line
+                    ),
+                ));
+            } else {
+                seen.insert(name, z);
+            }
+        }
     }
 }
 
@@ -739,5 +772,26 @@ mod tests {
             e.contains("zone \"b.test\": uses the same zone file as zone a.test. (line 6)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn zonefile_names_are_one_file_per_zone_and_extensions_stay_in_the_directory() {
+        let text = "providers:\n  live:\n    type: zonefile\n    directory: live\nzones:\n  0/26.2.0.192.in-addr.arpa.:\n    targets: [live]\n  0-26.2.0.192.in-addr.arpa.:\n    targets: [live]\n";
+        let e = Config::parse(text, Path::new("/etc/zk/z.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("would keep zone 0-26.2.0.192.in-addr.arpa. (line 9) and this zone in the same file \"0-26.2.0.192.in-addr.arpa.zone\""),
+            "{e}"
+        );
+        for ext in ["/../../x", "..zone", "x/y"] {
+            let text = format!("providers:\n  live:\n    type: zonefile\n    directory: live\n    file_extension: {ext:?}\nzones:\n  a.test:\n    targets: [live]\n");
+            let e = Config::parse(&text, Path::new("/etc/zk/z.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("may not contain '/', '..'"), "{ext}: {e}");
+        }
+        let ok = "providers:\n  live:\n    type: zonefile\n    directory: live\n    file_extension: .\nzones:\n  a.test:\n    targets: [live]\n";
+        Config::parse(ok, Path::new("/etc/zk/z.yaml")).unwrap();
     }
 }
