@@ -198,3 +198,95 @@ fn the_daemon_refuses_the_revision_and_shows_no_secret() {
     assert!(!log.contains(&SECRET[..12]), "{log}");
     assert!(!tmp.path().join("live").exists(), "nothing is written");
 }
+
+/// Writes `text` to `path` whole (temp file and rename), as the daemon's watcher must
+/// never see half a file.
+fn put(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn a_commit_cannot_loosen_the_thresholds_that_judge_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let live = tmp.path().join("live");
+    std::fs::create_dir_all(root.join("zones")).unwrap();
+    let config = |extra: &str| {
+        format!(
+            "providers:\n  live:\n    type: zonefile\n    directory: {}\nzones:\n  a.test:\n    targets: [live]\n{extra}",
+            live.display()
+        )
+    };
+    let zone = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("h{i}:\n  type: A\n  value: 192.0.2.{}\n", i + 1))
+            .collect()
+    };
+    put(&root.join("zones/a.test.yaml"), &zone(12));
+    put(&root.join("zonekeeper.yaml"), &config(""));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .arg("run")
+        .arg("--dir")
+        .arg(&root)
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("ZONEKEEPER_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(tmp.path().join("daemon.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let live_zone = || std::fs::read_to_string(live.join("a.test.zone")).unwrap_or_default();
+    let status = || get(port, "/status").unwrap_or_default();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for("the first revision live", || {
+            live_zone().contains("192.0.2.12")
+        });
+        // One commit: delete_pct 100 and 10 of 12 records gone. Judged by the old 30%.
+        put(&root.join("zones/a.test.yaml"), &zone(2));
+        put(
+            &root.join("zonekeeper.yaml"),
+            &config("    thresholds: {delete_pct: 100}\n"),
+        );
+        wait_for("the unsafe plan in /status", || {
+            let s = status();
+            s.contains("too many deletes: 10 of 12") && s.contains("> 30%")
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            live_zone().contains("192.0.2.12"),
+            "nothing may be deleted yet"
+        );
+        // The next commit changes nothing else: now the declared 100% applies.
+        put(&root.join("README.md"), "notes\n");
+        wait_for("the deletes applied", || {
+            !live_zone().contains("192.0.2.12")
+        });
+        assert!(live_zone().contains("192.0.2.2"));
+    }));
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = result {
+        let log = std::fs::read_to_string(tmp.path().join("daemon.log")).unwrap_or_default();
+        eprintln!("daemon log:\n{log}");
+        std::panic::resume_unwind(e);
+    }
+}
