@@ -735,7 +735,7 @@ mod tests {
             let e = Config::parse(&text, &root.join("zonekeeper.yaml"))
                 .unwrap_err()
                 .to_string();
-            assert!(e.contains(&format!(":5:")), "{e}");
+            assert!(e.contains(":5:"), "{e}");
             assert!(
                 e.contains(&format!("defaults.{key}: \"../\" is outside")),
                 "{e}"
