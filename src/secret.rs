@@ -99,9 +99,15 @@ impl SecretPolicy {
         // The forms of a `file:` reference compared: as written (`..` applied), resolved.
         let forms = match r {
             SecretRef::Env(_) => None,
+            // Unresolvable (missing, a dangling symlink, a loop): refused, never read.
             SecretRef::File(p) => match std::fs::canonicalize(p) {
                 Ok(real) => Some((lexical(p), real)),
-                Err(_) => return denied("the path cannot be resolved"),
+                Err(source) => {
+                    return Err(SecretError::File {
+                        path: p.clone(),
+                        source,
+                    })
+                }
             },
         };
         let own = "it is one of the controller's own credentials";
@@ -143,8 +149,24 @@ impl SecretPolicy {
 }
 
 /// `path` made absolute with `.` and `..` applied to the text (symlinks not followed).
+/// (`input` has the same; `secret` is a leaf and names no other module.)
 fn lexical(path: &Path) -> PathBuf {
-    crate::input::read::lexical(path)
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 impl SecretRef {
@@ -277,8 +299,11 @@ mod tests {
         ));
         let p = SecretPolicy::default().deny(ok.clone());
         assert!(matches!(p.resolve(&ok), Err(SecretError::NotAllowed(..))));
-        let p = SecretPolicy::default().deny_files_under(PathBuf::from("/snap/abc"));
-        let in_repo = SecretRef::File("/snap/abc/secrets/key".into());
+        let snap = tempfile::tempdir().unwrap();
+        std::fs::create_dir(snap.path().join("secrets")).unwrap();
+        std::fs::write(snap.path().join("secrets/key"), "k").unwrap();
+        let p = SecretPolicy::default().deny_files_under(snap.path().to_path_buf());
+        let in_repo = SecretRef::File(snap.path().join("secrets/key"));
         assert!(matches!(
             p.resolve(&in_repo),
             Err(SecretError::NotAllowed(..))
@@ -322,7 +347,6 @@ mod tests {
                 .join("secrets/key"),
             base.join("own/../own/token"),
             base.join("link-own"),
-            base.join("nothing-here"),
         ];
         for t in tricks {
             let r = SecretRef::File(t.clone());
@@ -330,6 +354,17 @@ mod tests {
                 matches!(p.resolve(&r), Err(SecretError::NotAllowed(..))),
                 "{} was allowed",
                 t.display()
+            );
+        }
+        // A path that does not resolve is refused before any check could be fooled.
+        std::os::unix::fs::symlink(base.join("nothing"), base.join("dangling")).unwrap();
+        for r in [base.join("nothing-here"), base.join("dangling")] {
+            assert!(
+                matches!(
+                    p.resolve(&SecretRef::File(r)),
+                    Err(SecretError::File { .. })
+                ),
+                "unresolvable path allowed"
             );
         }
         // An ordinary operator file is still read.

@@ -330,12 +330,20 @@ mod tests {
         assert_eq!(token, &Some(SecretRef::File(base.join("secrets/token"))));
         assert_eq!(allowed_signers.as_deref(), Some(&*base.join("signers")));
         assert!(allow_rewind);
-        // The controller's own token is never a manifest's secret.
+        // The controller's own token (and signers file) is never a manifest's secret.
+        std::fs::create_dir_all(base.join("secrets")).unwrap();
+        std::fs::write(base.join("secrets/token"), "t").unwrap();
+        std::fs::write(base.join("signers"), "s").unwrap();
         let p = s.secret_policy().unwrap();
-        assert!(matches!(
-            p.resolve(&SecretRef::File(base.join("secrets/token"))),
-            Err(SecretError::NotAllowed(..))
-        ));
+        for own in ["secrets/token", "secrets/../signers"] {
+            assert!(
+                matches!(
+                    p.resolve(&SecretRef::File(base.join(own))),
+                    Err(SecretError::NotAllowed(..))
+                ),
+                "{own}"
+            );
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn resolve_inside(root: &Path, path: &Path) -> Result<PathBuf, ConfineError>
 }
 
 /// `path` made absolute with `.` and `..` applied to the text (no filesystem access).
-pub fn lexical(path: &Path) -> PathBuf {
+fn lexical(path: &Path) -> PathBuf {
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
