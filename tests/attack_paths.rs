@@ -110,6 +110,20 @@ fn a_committed_symlink_out_of_the_root_is_refused() {
 }
 
 #[test]
+fn a_domain_manifest_symlinked_out_of_the_root_is_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = repo(tmp.path(), None);
+    std::fs::write(root.join("zones/a.test.yaml"), ZONE).unwrap();
+    std::fs::create_dir(root.join("domains")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("secret"), root.join("domains/a.test.yaml"))
+        .unwrap();
+    let (code, out) = zk(tmp.path(), &root, &["validate"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("domains/a.test.yaml: is outside"), "{out}");
+    assert!(!out.contains(&SECRET[..12]), "{out}");
+}
+
+#[test]
 fn a_secret_inside_the_root_is_quoted_only_in_part() {
     // A long one-line file read as a zone (it is inside the root): the error names it and
     // quotes at most an excerpt.
@@ -289,4 +303,73 @@ fn a_commit_cannot_loosen_the_thresholds_that_judge_it() {
         eprintln!("daemon log:\n{log}");
         std::panic::resume_unwind(e);
     }
+}
+
+#[test]
+fn the_daemon_never_reads_a_secret_from_the_repository_however_it_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    std::fs::create_dir_all(root.join("zones")).unwrap();
+    std::fs::create_dir_all(root.join("secrets")).unwrap();
+    std::fs::write(root.join("secrets/key"), format!("{SECRET}\n")).unwrap();
+    std::fs::write(root.join("zones/a.test.yaml"), ZONE).unwrap();
+    std::os::unix::fs::symlink(root.join("secrets/key"), tmp.path().join("link")).unwrap();
+    // Each provider names the committed key another way (the daemon's cwd is `tmp`).
+    let tricks = [
+        "../repo/secrets/key".to_string(),
+        "/proc/self/cwd/repo/secrets/key".to_string(),
+        tmp.path().join("link").display().to_string(),
+    ];
+    let mut config = String::from("providers:\n");
+    for (i, t) in tricks.iter().enumerate() {
+        config.push_str(&format!(
+            "  p{i}:\n    type: powerdns\n    url: http://127.0.0.1:9\n    api_key: \"file:{t}\"\n"
+        ));
+    }
+    config.push_str("zones:\n  a.test:\n    targets: [p0, p1, p2]\n");
+    std::fs::write(root.join("zonekeeper.yaml"), config).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .current_dir(tmp.path())
+        .arg("run")
+        .arg("--dir")
+        .arg(&root)
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("ZONEKEEPER_CONFIG")
+        .env_remove("ZONEKEEPER_ALLOWED_SECRETS")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = String::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        status = get(port, "/status").unwrap_or_default();
+        if status.contains("may not be read from the repository") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    for i in 0..tricks.len() {
+        assert!(
+            status.contains(&format!("provider \\\"p{i}\\\"")),
+            "p{i} not refused: {status}"
+        );
+    }
+    assert_eq!(
+        status
+            .matches("secrets may not be read from the repository")
+            .count(),
+        tricks.len(),
+        "{status}"
+    );
+    assert!(!status.contains(&SECRET[..12]), "{status}");
 }
