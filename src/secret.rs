@@ -89,33 +89,84 @@ impl SecretPolicy {
         self
     }
 
-    /// Checks a reference, then reads it.
+    /// Checks a reference, then reads it. `file:` paths are compared as written with `.`
+    /// and `..` applied, and again after resolving symlinks, so neither `<dir>/../<dir>/x`,
+    /// a symlink nor `/proc/self/cwd/...` gets around a denial; a path that cannot be
+    /// resolved is refused.
     pub fn resolve(&self, r: &SecretRef) -> Result<Secret, SecretError> {
         let text = r.to_string();
-        if self.denied.contains(r) {
-            return Err(SecretError::NotAllowed(
-                text,
-                "it is one of the controller's own credentials",
-            ));
+        let denied = |why| Err(SecretError::NotAllowed(text.clone(), why));
+        // The forms of a `file:` reference compared: as written (`..` applied), resolved.
+        let forms = match r {
+            SecretRef::Env(_) => None,
+            // Unresolvable (missing, a dangling symlink, a loop): refused, never read.
+            SecretRef::File(p) => match std::fs::canonicalize(p) {
+                Ok(real) => Some((lexical(p), real)),
+                Err(source) => {
+                    return Err(SecretError::File {
+                        path: p.clone(),
+                        source,
+                    })
+                }
+            },
+        };
+        let own = "it is one of the controller's own credentials";
+        for d in &self.denied {
+            match (d, r, &forms) {
+                (SecretRef::Env(_), SecretRef::Env(_), _) if d == r => return denied(own),
+                (SecretRef::File(dp), _, Some((written, real))) => {
+                    let dp_real = std::fs::canonicalize(dp).ok();
+                    if lexical(dp) == *written || dp_real.as_ref() == Some(real) {
+                        return denied(own);
+                    }
+                }
+                _ => {}
+            }
         }
-        if let (SecretRef::File(p), Some(dir)) = (r, &self.denied_dir) {
-            if p.starts_with(dir) {
-                return Err(SecretError::NotAllowed(
-                    text,
-                    "secrets may not be read from the repository",
-                ));
+        if let (Some((written, real)), Some(dir)) = (&forms, &self.denied_dir) {
+            let dirs = [Some(lexical(dir)), std::fs::canonicalize(dir).ok()];
+            let under = |p: &Path| dirs.iter().flatten().any(|d| p.starts_with(d));
+            if under(written) || under(real) {
+                return denied("secrets may not be read from the repository");
             }
         }
         if let Some(allowed) = &self.allowed {
-            if !allowed.iter().any(|g| g.matches(&text)) {
-                return Err(SecretError::NotAllowed(
-                    text,
-                    "not in the allowed secrets list",
-                ));
+            // Globs see the path with `..` applied, and `*` never crosses a `/`.
+            let subject = match &forms {
+                Some((written, _)) => format!("file:{}", written.display()),
+                None => text.clone(),
+            };
+            let opts = glob::MatchOptions {
+                require_literal_separator: true,
+                ..glob::MatchOptions::new()
+            };
+            if !allowed.iter().any(|g| g.matches_with(&subject, opts)) {
+                return denied("not in the allowed secrets list");
             }
         }
         r.resolve()
     }
+}
+
+/// `path` made absolute with `.` and `..` applied to the text (symlinks not followed).
+/// (`input` has the same; `secret` is a leaf and names no other module.)
+fn lexical(path: &Path) -> PathBuf {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 impl SecretRef {
@@ -248,8 +299,11 @@ mod tests {
         ));
         let p = SecretPolicy::default().deny(ok.clone());
         assert!(matches!(p.resolve(&ok), Err(SecretError::NotAllowed(..))));
-        let p = SecretPolicy::default().deny_files_under(PathBuf::from("/snap/abc"));
-        let in_repo = SecretRef::File("/snap/abc/secrets/key".into());
+        let snap = tempfile::tempdir().unwrap();
+        std::fs::create_dir(snap.path().join("secrets")).unwrap();
+        std::fs::write(snap.path().join("secrets/key"), "k").unwrap();
+        let p = SecretPolicy::default().deny_files_under(snap.path().to_path_buf());
+        let in_repo = SecretRef::File(snap.path().join("secrets/key"));
         assert!(matches!(
             p.resolve(&in_repo),
             Err(SecretError::NotAllowed(..))
@@ -265,5 +319,101 @@ mod tests {
         assert_eq!(format!("{:?}", r.resolve().unwrap()), "<redacted>");
         let r = SecretRef::parse("env:ZK_TEST_SURELY_UNSET_VAR", dir.path()).unwrap();
         assert!(matches!(r.resolve(), Err(SecretError::MissingEnv(_))));
+    }
+
+    /// The forms a committer could write to get around the policy: each is refused.
+    #[test]
+    fn file_references_are_compared_after_resolution() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let snap = base.join("snap");
+        let own = base.join("own");
+        std::fs::create_dir_all(snap.join("secrets")).unwrap();
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::write(snap.join("secrets/key"), "committed").unwrap();
+        std::fs::write(own.join("token"), "controller-token").unwrap();
+        std::os::unix::fs::symlink(snap.join("secrets/key"), base.join("link-in")).unwrap();
+        std::os::unix::fs::symlink(own.join("token"), base.join("link-own")).unwrap();
+        let p = SecretPolicy::default()
+            .deny(SecretRef::File(own.join("token")))
+            .deny_files_under(snap.clone());
+        let cwd = std::env::current_dir().unwrap();
+        let tricks = [
+            base.join("snap/../snap/secrets/key"),
+            base.join("link-in"),
+            // /proc/self/cwd/<relative path to the snapshot>, from wherever the test runs.
+            Path::new("/proc/self/cwd")
+                .join(pathdiff(&cwd, &snap))
+                .join("secrets/key"),
+            base.join("own/../own/token"),
+            base.join("link-own"),
+        ];
+        for t in tricks {
+            let r = SecretRef::File(t.clone());
+            assert!(
+                matches!(p.resolve(&r), Err(SecretError::NotAllowed(..))),
+                "{} was allowed",
+                t.display()
+            );
+        }
+        // A path that does not resolve is refused before any check could be fooled.
+        std::os::unix::fs::symlink(base.join("nothing"), base.join("dangling")).unwrap();
+        for r in [base.join("nothing-here"), base.join("dangling")] {
+            assert!(
+                matches!(
+                    p.resolve(&SecretRef::File(r)),
+                    Err(SecretError::File { .. })
+                ),
+                "unresolvable path allowed"
+            );
+        }
+        // An ordinary operator file is still read.
+        std::fs::write(base.join("pdns"), "k\n").unwrap();
+        assert_eq!(
+            p.resolve(&SecretRef::File(base.join("pdns")))
+                .unwrap()
+                .expose(),
+            "k"
+        );
+    }
+
+    /// `../` steps from `from` to `to` (both absolute, canonical).
+    fn pathdiff(from: &Path, to: &Path) -> PathBuf {
+        let from = std::fs::canonicalize(from).unwrap();
+        let mut out = PathBuf::new();
+        for _ in from.components().skip(1) {
+            out.push("..");
+        }
+        out.join(to.strip_prefix("/").unwrap())
+    }
+
+    #[test]
+    fn allowed_globs_never_cross_a_slash_or_climb_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(base.join("secrets/sub")).unwrap();
+        std::fs::write(base.join("secrets/pdns"), "k").unwrap();
+        std::fs::write(base.join("secrets/sub/deep"), "d").unwrap();
+        std::fs::write(base.join("other"), "o").unwrap();
+        let p = SecretPolicy::allowing(&[format!("file:{}/secrets/*", base.display())]).unwrap();
+        assert!(p
+            .resolve(&SecretRef::File(base.join("secrets/pdns")))
+            .is_ok());
+        for bad in [
+            "secrets/sub/deep",
+            "secrets/../other",
+            "secrets/sub/../../other",
+        ] {
+            assert!(
+                matches!(
+                    p.resolve(&SecretRef::File(base.join(bad))),
+                    Err(SecretError::NotAllowed(..))
+                ),
+                "{bad} was allowed"
+            );
+        }
+        std::env::set_var("ZK_GLOB_TEST_A", "v");
+        let p = SecretPolicy::allowing(&["env:ZK_GLOB_*".into()]).unwrap();
+        assert!(p.resolve(&SecretRef::Env("ZK_GLOB_TEST_A".into())).is_ok());
     }
 }

@@ -298,9 +298,14 @@ impl ControllerSettings {
             Some(list) => SecretPolicy::allowing(list)?,
             None => SecretPolicy::from_env()?,
         };
-        let token = match &self.source {
-            SourceSettings::Git { token, .. } => token.as_ref(),
-            SourceSettings::Dir(_) => None,
+        let (token, files) = match &self.source {
+            SourceSettings::Git {
+                token,
+                ssh_key,
+                allowed_signers,
+                ..
+            } => (token.as_ref(), [ssh_key.clone(), allowed_signers.clone()]),
+            SourceSettings::Dir(_) => (None, [None, None]),
         };
         for own in [
             self.webhook_secret.as_ref(),
@@ -311,6 +316,10 @@ impl ControllerSettings {
         .flatten()
         {
             p = p.deny(own.clone());
+        }
+        // The repository's SSH key (and signers file) are the controller's too.
+        for f in files.into_iter().flatten() {
+            p = p.deny(SecretRef::File(f));
         }
         Ok(p)
     }
@@ -380,12 +389,20 @@ mod tests {
         assert_eq!(token, &Some(SecretRef::File(base.join("secrets/token"))));
         assert_eq!(allowed_signers.as_deref(), Some(&*base.join("signers")));
         assert!(allow_rewind);
-        // The controller's own token is never a manifest's secret.
+        // The controller's own token (and signers file) is never a manifest's secret.
+        std::fs::create_dir_all(base.join("secrets")).unwrap();
+        std::fs::write(base.join("secrets/token"), "t").unwrap();
+        std::fs::write(base.join("signers"), "s").unwrap();
         let p = s.secret_policy().unwrap();
-        assert!(matches!(
-            p.resolve(&SecretRef::File(base.join("secrets/token"))),
-            Err(SecretError::NotAllowed(..))
-        ));
+        for own in ["secrets/token", "secrets/../signers"] {
+            assert!(
+                matches!(
+                    p.resolve(&SecretRef::File(base.join(own))),
+                    Err(SecretError::NotAllowed(..))
+                ),
+                "{own}"
+            );
+        }
     }
 
     #[test]

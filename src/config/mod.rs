@@ -93,9 +93,11 @@ impl<'de> Deserialize<'de> for RawProvider {
 pub struct RawZone {
     /// Provider names the zone is kept on.
     pub targets: Vec<String>,
-    /// The octoDNS YAML zone file (default `zones/<zone>.yaml`, relative to this file).
+    /// The octoDNS YAML zone file (default `zones/<zone>.yaml`, relative to this file). It
+    /// must resolve inside the directory holding this file.
     #[serde(default)]
-    pub file: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub file: Option<Spanned<String>>,
     #[serde(default)]
     pub policy: Option<Policy>,
     #[serde(default)]
@@ -115,13 +117,15 @@ pub struct RawDefaults {
     pub thresholds: Option<Thresholds>,
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
-    /// Directory of zone files (default `zones`).
+    /// Directory of zone files (default `zones`), inside the directory holding this file.
     #[serde(default)]
-    pub zones_dir: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub zones_dir: Option<Spanned<String>>,
     /// Directory of domain manifests, `<domain>.yaml` each (default `domains`, relative to
-    /// this file). Every file in it is a managed domain.
+    /// this file, inside its directory). Every file in it is a managed domain.
     #[serde(default)]
-    pub domains_dir: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub domains_dir: Option<Spanned<String>>,
     /// The registrar (a provider name) of domain manifests that name none.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -240,8 +244,29 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
             }
         }
     }
-    let zones_dir = base_dir.join(raw.defaults.zones_dir.as_deref().unwrap_or("zones"));
-    let domains_dir = base_dir.join(raw.defaults.domains_dir.as_deref().unwrap_or("domains"));
+    // Every path the file names stays inside its directory (the repository, in the
+    // daemon): a committer must not make the controller read the host's files.
+    // (A committed `zones` symlink counts too, so defaults are checked as well.)
+    let mut inside = |key: &str, written: &Option<Spanned<String>>, default: &str| {
+        let (value, pos) = match written {
+            Some(w) => (w.value.as_str(), Pos::from_saphyr(&w.referenced)),
+            None => (default, Pos::default()),
+        };
+        let path = base_dir.join(value);
+        let ok = crate::input::resolve_inside(base_dir, &path)
+            .map_err(|e| {
+                diags.push(Diagnostic::new(
+                    file,
+                    pos,
+                    Some(key.to_string()),
+                    format!("{value:?} {e}"),
+                ))
+            })
+            .is_ok();
+        (path, ok)
+    };
+    let (zones_dir, zones_dir_ok) = inside("defaults.zones_dir", &raw.defaults.zones_dir, "zones");
+    let (domains_dir, _) = inside("defaults.domains_dir", &raw.defaults.domains_dir, "domains");
     let default_registrar = raw.defaults.registrar.map(|r| {
         if !providers.contains_key(&r.value) {
             diags.push(Diagnostic::new(
@@ -254,6 +279,8 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
         r.value
     });
     let mut zones: Vec<ZoneConfig> = Vec::new();
+    // Each zone file (resolved) with the zone and the line that named it.
+    let mut files: BTreeMap<PathBuf, (Fqdn, Pos)> = BTreeMap::new();
     for (name, entry) in raw.zones {
         let pos = Pos::from_saphyr(&entry.referenced);
         let record = Some(format!("zone {name:?}"));
@@ -345,10 +372,41 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
                 IgnoreSet::default()
             }
         };
-        let file_path = match z.file {
-            Some(f) => base_dir.join(f),
-            None => zones_dir.join(format!("{}.yaml", fqdn.without_dot())),
+        let (file_path, file_pos) = match &z.file {
+            Some(f) => (base_dir.join(&f.value), Pos::from_saphyr(&f.referenced)),
+            None => (zones_dir.join(format!("{}.yaml", fqdn.without_dot())), pos),
         };
+        match crate::input::resolve_inside(base_dir, &file_path) {
+            Ok(resolved) => {
+                // Two zones on one file: each would plan the other's records away.
+                if let Some((other, other_pos)) = files.get(&resolved) {
+                    diags.push(Diagnostic::new(
+                        file,
+                        file_pos,
+                        record.clone(),
+                        format!(
+                            "uses the same zone file as zone {other} (line {}): give each zone its own file",
+                            other_pos.line
+                        ),
+                    ));
+                } else {
+                    files.insert(resolved, (fqdn.clone(), file_pos));
+                }
+            }
+            // A zone file in a directory already refused is reported once, there.
+            Err(_) if z.file.is_none() && !zones_dir_ok => {}
+            Err(e) => diags.push(Diagnostic::new(
+                file,
+                file_pos,
+                record.clone(),
+                format!(
+                    "file {:?} {e}",
+                    z.file
+                        .as_ref()
+                        .map_or_else(|| file_path.display().to_string(), |f| f.value.clone())
+                ),
+            )),
+        }
         zones.push(ZoneConfig {
             name: fqdn,
             targets: z.targets,
@@ -360,6 +418,7 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
         });
     }
     zones.sort_by(|a, b| a.name.cmp(&b.name));
+    zonefile_collisions(file, &providers, &zones, &mut diags);
     if diags.is_empty() {
         Ok(Config {
             file: file.to_path_buf(),
@@ -372,6 +431,38 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
     } else {
         diags.sort_by_key(|d| d.pos.line);
         Err(Diagnostics(diags))
+    }
+}
+
+/// Two zones on one zonefile target whose file names are the same (`0/26.x` and `0-26.x`):
+/// each would overwrite the other's file.
+fn zonefile_collisions(
+    file: &Path,
+    providers: &BTreeMap<String, ProviderConfig>,
+    zones: &[ZoneConfig],
+    diags: &mut Vec<Diagnostic>,
+) {
+    for p in providers.values() {
+        let AnySettings::Zonefile(s) = &p.settings else {
+            continue;
+        };
+        let mut seen: BTreeMap<String, &ZoneConfig> = BTreeMap::new();
+        for z in zones.iter().filter(|z| z.targets.contains(&p.name)) {
+            let name = crate::provider::zonefile::file_name(&z.name, &s.file_extension);
+            if let Some(other) = seen.get(&name) {
+                diags.push(Diagnostic::new(
+                    file,
+                    z.pos,
+                    Some(format!("zone {:?}", z.name.without_dot())),
+                    format!(
+                        "zonefile target {:?} would keep zone {} (line {}) and this zone in the same file {name:?}",
+                        p.name, other.name, other.pos.line
+                    ),
+                ));
+            } else {
+                seen.insert(name, z);
+            }
+        }
     }
 }
 
@@ -577,5 +668,130 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("invalid ignore pattern"), "{e}");
+    }
+
+    /// A repository in a temporary directory: `zonekeeper.yaml` with `zones`, plus a
+    /// secret file beside (outside) it.
+    fn repo(zones: &str) -> (tempfile::TempDir, PathBuf, Result<Config, Diagnostics>) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(root.join("zones")).unwrap();
+        std::fs::write(dir.path().join("secret"), "hunter2\n").unwrap();
+        let text = format!("providers:\n  m:\n    type: memory\nzones:\n{zones}");
+        let path = root.join("zonekeeper.yaml");
+        std::fs::write(&path, &text).unwrap();
+        let c = Config::load(&path);
+        (dir, root, c)
+    }
+
+    #[test]
+    fn zone_files_outside_the_manifest_root_are_refused_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "x").unwrap();
+        let outside = [
+            secret.display().to_string(),
+            "../secret".to_string(),
+            "zones/../../secret".to_string(),
+            "/proc/self/cwd/Cargo.toml".to_string(),
+            "/etc/passwd".to_string(),
+        ];
+        for f in &outside {
+            let (_d, _root, c) = repo(&format!("  a.test:\n    targets: [m]\n    file: {f:?}\n"));
+            let e = c.unwrap_err().to_string();
+            assert!(
+                e.contains("zonekeeper.yaml:7:11: zone \"a.test\""),
+                "{f}: {e}"
+            );
+            assert!(
+                e.contains("is outside the directory holding zonekeeper.yaml"),
+                "{f}: {e}"
+            );
+        }
+        // A symlink committed in the repository, pointing out.
+        let (d, root, _) = repo("  a.test:\n    targets: [m]\n");
+        std::os::unix::fs::symlink(d.path().join("secret"), root.join("zones/a.test.yaml"))
+            .unwrap();
+        let e = Config::load(&root.join("zonekeeper.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is outside"), "{e}");
+        // A symlinked directory too, and for the directories of `defaults`.
+        let (d, root, _) = repo("  a.test:\n    targets: [m]\n");
+        std::fs::remove_dir(root.join("zones")).unwrap();
+        std::os::unix::fs::symlink(d.path(), root.join("zones")).unwrap();
+        let e = Config::load(&root.join("zonekeeper.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("defaults.zones_dir: \"zones\" is outside"),
+            "{e}"
+        );
+        for key in ["zones_dir", "domains_dir"] {
+            let (_d, root, _) = repo("  a.test:\n    targets: [m]\n");
+            let text = format!(
+                "providers:\n  m:\n    type: memory\ndefaults:\n  {key}: ../\nzones:\n  a.test:\n    targets: [m]\n    file: zones/a.yaml\n"
+            );
+            let e = Config::parse(&text, &root.join("zonekeeper.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(":5:"), "{e}");
+            assert!(
+                e.contains(&format!("defaults.{key}: \"../\" is outside")),
+                "{e}"
+            );
+        }
+        // Inside stays fine, however it is written; a symlink inside the root too.
+        let (_d, root, _) =
+            repo("  a.test:\n    targets: [m]\n    file: zones/../zones/./a.yaml\n");
+        std::fs::write(root.join("zones/b.yaml"), "x").unwrap();
+        std::os::unix::fs::symlink("b.yaml", root.join("zones/c.yaml")).unwrap();
+        let text = format!(
+            "providers:\n  m:\n    type: memory\nzones:\n  a.test:\n    targets: [m]\n    file: {}\n  c.test:\n    targets: [m]\n    file: zones/c.yaml\n",
+            root.join("zones/a.yaml").display()
+        );
+        Config::parse(&text, &root.join("zonekeeper.yaml")).unwrap();
+    }
+
+    #[test]
+    fn two_zones_on_one_file_are_refused_with_both_lines() {
+        let (_d, _root, c) = repo(
+            "  a.test:\n    targets: [m]\n    file: zones/shared.yaml\n  b.test:\n    targets: [m]\n    file: ./zones/../zones/shared.yaml\n",
+        );
+        let e = c.unwrap_err().to_string();
+        assert!(
+            e.contains("zonekeeper.yaml:10:11: zone \"b.test\": uses the same zone file as zone a.test. (line 7)"),
+            "{e}"
+        );
+        // The default file of one zone named explicitly by another.
+        let (_d, _root, c) = repo(
+            "  a.test:\n    targets: [m]\n  b.test:\n    targets: [m]\n    file: zones/a.test.yaml\n",
+        );
+        let e = c.unwrap_err().to_string();
+        assert!(
+            e.contains("zone \"b.test\": uses the same zone file as zone a.test. (line 6)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn zonefile_names_are_one_file_per_zone_and_extensions_stay_in_the_directory() {
+        let text = "providers:\n  live:\n    type: zonefile\n    directory: live\nzones:\n  0/26.2.0.192.in-addr.arpa.:\n    targets: [live]\n  0-26.2.0.192.in-addr.arpa.:\n    targets: [live]\n";
+        let e = Config::parse(text, Path::new("/etc/zk/z.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("would keep zone 0-26.2.0.192.in-addr.arpa. (line 9) and this zone in the same file \"0-26.2.0.192.in-addr.arpa.zone\""),
+            "{e}"
+        );
+        for ext in ["/../../x", "..zone", "x/y"] {
+            let text = format!("providers:\n  live:\n    type: zonefile\n    directory: live\n    file_extension: {ext:?}\nzones:\n  a.test:\n    targets: [live]\n");
+            let e = Config::parse(&text, Path::new("/etc/zk/z.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("may not contain '/', '..'"), "{ext}: {e}");
+        }
+        let ok = "providers:\n  live:\n    type: zonefile\n    directory: live\n    file_extension: .\nzones:\n  a.test:\n    targets: [live]\n";
+        Config::parse(ok, Path::new("/etc/zk/z.yaml")).unwrap();
     }
 }

@@ -23,7 +23,7 @@ use super::domains::{
     journal_entries, reconcile_domain, DomainOptions, DomainOutcome, DomainReport,
 };
 use super::reconcile::{reconcile_zone, JournalSink, Outcome, ReconcileOptions, ZoneReport};
-use super::revision::{load_snapshot, Revision};
+use super::revision::{load_snapshot, GuardRails, Revision};
 use super::scheduler::{jitter, RetryTimes, RunResult, Scheduler, Work};
 use crate::model::Fqdn;
 use crate::provider::BuildContext;
@@ -104,6 +104,9 @@ struct Controller {
     status: Arc<RwLock<DaemonStatus>>,
     journal: Arc<Mutex<Journal>>,
     loaded: Option<Arc<Revision>>,
+    /// The guard rails the revision in force declared (before being held to its
+    /// predecessor's): what the next revision may not loosen in its own plan.
+    declared: Option<GuardRails>,
     /// A revision already refused: not reloaded on every poll.
     refused: Option<String>,
     work: Scheduler<Work>,
@@ -157,7 +160,16 @@ impl Controller {
             };
         match loaded {
             Err(reasons) => self.refuse(&snap.revision, reasons),
-            Ok(new) => self.put_in_force(Arc::new(new)),
+            Ok(new) => {
+                // The previous revision's own values, not the ones it was held to.
+                let declared = new.guard_rails();
+                let new = match &self.declared {
+                    Some(previous) => new.held_to(previous),
+                    None => new,
+                };
+                self.declared = Some(declared);
+                self.put_in_force(Arc::new(new));
+            }
         }
     }
 
@@ -585,6 +597,7 @@ pub async fn run(
         status,
         journal: Arc::new(Mutex::new(journal)),
         loaded: None,
+        declared: None,
         refused: None,
         initial: None,
         committed: HashMap::new(),

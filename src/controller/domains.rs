@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use super::reconcile::Outcome;
 use crate::config::Config;
-use crate::input::read_input;
+use crate::input::read_input_inside;
 use crate::input::{Diagnostic, Diagnostics};
 use crate::manifest::domain::{parse_domain, DomainContext, DomainSpec};
 use crate::model::Fqdn;
@@ -128,7 +128,7 @@ pub fn load_domains(config: &Config) -> Result<Vec<DomainSpec>, Diagnostics> {
     };
     let mut out = Vec::new();
     for f in &files {
-        let text = match read_input(f) {
+        let text = match read_input_inside(&config.base_dir, f) {
             Ok(t) => t,
             Err(d) => {
                 diags.push(d);

@@ -22,7 +22,7 @@ pub fn load_manifests(
         .iter()
         .filter(|z| only.is_none_or(|o| &z.name == o))
     {
-        match manifest::load_zone(&zc.file, &zc.name) {
+        match manifest::load_zone(&config.base_dir, &zc.file, &zc.name) {
             Ok(m) => out.push((zc.clone(), m)),
             Err(mut d) => diags.append(&mut d),
         }

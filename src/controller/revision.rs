@@ -18,6 +18,8 @@ use crate::config::{Config, ZoneConfig};
 use crate::manifest::domain::DomainSpec;
 use crate::manifest::ZoneManifest;
 use crate::model::Fqdn;
+use crate::plan::rules::guard_rails_in_force;
+use crate::plan::{Policy, Thresholds};
 use crate::provider::{self, BuildContext};
 use crate::source::Snapshot;
 use crate::telemetry::metrics::Metrics;
@@ -42,6 +44,48 @@ impl Revision {
             .keys()
             .map(|z| Work::Zone(z.clone()))
             .chain(self.domains.keys().map(|d| Work::Domain(d.clone())))
+    }
+}
+
+/// Each zone's guard rails (policy, thresholds) as its revision declares them.
+pub type GuardRails = BTreeMap<Fqdn, (Policy, Thresholds)>;
+
+impl Revision {
+    /// The policy and thresholds each zone declares in this revision.
+    pub fn guard_rails(&self) -> GuardRails {
+        self.zones
+            .iter()
+            .map(|(z, e)| (z.clone(), (e.0.policy, e.0.thresholds)))
+            .collect()
+    }
+
+    /// This revision with each zone's guard rails no looser than `previous` (the revision
+    /// before, as declared) had them: a commit that loosens them is judged by the old
+    /// values, and the next revision by its own ([`guard_rails_in_force`]). A zone held
+    /// to the old values gets another input hash, so the next revision reconciles it.
+    pub fn held_to(mut self, previous: &GuardRails) -> Revision {
+        for (z, entry) in self.zones.iter_mut() {
+            let Some(prev) = previous.get(z) else {
+                continue;
+            };
+            let declared = (entry.0.policy, entry.0.thresholds);
+            let in_force = guard_rails_in_force(*prev, declared);
+            if in_force == declared {
+                continue;
+            }
+            tracing::warn!(zone = %z, previous = ?prev, declared = ?declared, "this revision loosens the zone's guard rails: its plan keeps the stricter previous values; the new ones apply from the next revision");
+            let (mut zc, m) = (entry.0.clone(), entry.1.clone());
+            zc.policy = in_force.0;
+            zc.thresholds = in_force.1;
+            *entry = Arc::new((zc, m));
+            if let Some(h) = self.inputs.get_mut(&Work::Zone(z.clone())) {
+                let mut d = Sha256::new();
+                d.update(h.as_bytes());
+                d.update(format!("held to {in_force:?}"));
+                *h = hex::encode(d.finalize());
+            }
+        }
+        self
     }
 }
 

@@ -37,7 +37,7 @@ impl Diagnostic {
             file: file.to_path_buf(),
             pos,
             record,
-            message: message.into(),
+            message: shorten_quotes(&message.into(), EXCERPT_CHARS),
         }
     }
 
@@ -58,6 +58,52 @@ impl fmt::Display for Diagnostic {
         }
         write!(f, ": {}", self.message)
     }
+}
+
+/// The most characters of a file's content a message quotes: enough to find the value,
+/// too few for a secret file read by mistake to leak whole into logs or `/status`.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// `msg` with every quoted part (`"..."` or `` `...` ``, as parsers quote input) cut to
+/// `max` characters, and the whole cut to a few lines' worth.
+pub fn shorten_quotes(msg: &str, max: usize) -> String {
+    let mut out = String::with_capacity(msg.len().min(4 * max));
+    let mut quote: Option<char> = None;
+    let mut inside = 0usize;
+    let mut escaped = false;
+    for c in msg.chars() {
+        match quote {
+            None => {
+                if c == '"' || c == '`' {
+                    quote = Some(c);
+                    inside = 0;
+                }
+                out.push(c);
+            }
+            Some(q) => {
+                let closes = c == q && !escaped;
+                escaped = c == '\\' && !escaped;
+                if closes {
+                    quote = None;
+                    out.push(c);
+                } else {
+                    inside += 1;
+                    if inside <= max {
+                        out.push(c);
+                    } else if inside == max + 1 {
+                        out.push('…');
+                    }
+                }
+            }
+        }
+    }
+    // Unquoted input can be echoed too (a parser's own wording): bound the whole.
+    let limit = 4 * max;
+    if out.chars().count() > limit {
+        out = out.chars().take(limit).collect();
+        out.push('…');
+    }
+    out
 }
 
 /// Every problem found in a set of inputs; reading never stops at the first one.
@@ -97,4 +143,28 @@ pub fn from_yaml_error(file: &Path, err: &serde_saphyr::Error) -> Diagnostic {
         .trim()
         .to_string();
     Diagnostic::new(file, pos, None, msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_quote_only_an_excerpt_of_input() {
+        let long = "s".repeat(500);
+        let d = Diagnostic::file(
+            Path::new("z.yaml"),
+            format!("invalid type: string \"{long}\", expected a map; key `{long}`"),
+        );
+        assert!(!d.message.contains(&"s".repeat(EXCERPT_CHARS + 1)), "{d}");
+        assert!(
+            d.message
+                .contains(&format!("\"{}…\"", "s".repeat(EXCERPT_CHARS))),
+            "{d}"
+        );
+        assert!(d.message.ends_with("`"), "{d}");
+        assert_eq!(shorten_quotes("a \"b\\\"c\" d", 80), "a \"b\\\"c\" d");
+        let unquoted = "x".repeat(1000);
+        assert!(shorten_quotes(&unquoted, 80).chars().count() <= 4 * 80 + 1);
+    }
 }

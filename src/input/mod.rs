@@ -11,4 +11,4 @@ pub mod read;
 
 pub use diag::{from_yaml_error, Diagnostic, Diagnostics, Pos};
 pub use duration::HumanDuration;
-pub use read::{read_input, yaml_options};
+pub use read::{read_input, read_input_inside, resolve_inside, yaml_options, ConfineError};

@@ -1,8 +1,135 @@
 //! Reading an input file into text, and the YAML parser options every input is parsed with.
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
 
 use super::diag::Diagnostic;
+
+/// Why a path a manifest names is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfineError {
+    /// The path (after following symlinks and `..`) leaves the manifest root.
+    #[error("is outside the directory holding zonekeeper.yaml (resolved, symlinks and `..` followed); name files inside it")]
+    Outside,
+    /// The path or the root cannot be resolved (a dangling symlink, a loop, no permission).
+    #[error("cannot be resolved: {0}")]
+    Unresolvable(#[source] std::io::Error),
+}
+
+/// Resolves `path` as the filesystem would (symlinks, `..`) and checks that the result is
+/// inside `root`. Components that do not exist yet are taken as written, so a missing zone
+/// file inside the root resolves (and is reported as missing when read).
+///
+/// # Errors
+/// [`ConfineError::Outside`] when the resolved path leaves `root`,
+/// [`ConfineError::Unresolvable`] when it cannot be resolved.
+pub fn resolve_inside(root: &Path, path: &Path) -> Result<PathBuf, ConfineError> {
+    let (root, resolved) = match std::fs::canonicalize(root) {
+        Ok(r) => (r, resolve(path).map_err(ConfineError::Unresolvable)?),
+        // No root on disk (a configuration checked but not read from disk): nothing can be
+        // read either, so the path as written is checked.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (lexical(root), lexical(path)),
+        Err(e) => return Err(ConfineError::Unresolvable(e)),
+    };
+    if resolved.starts_with(&root) {
+        Ok(resolved)
+    } else {
+        Err(ConfineError::Outside)
+    }
+}
+
+/// `path` made absolute with `.` and `..` applied to the text (no filesystem access).
+fn lexical(path: &Path) -> PathBuf {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The canonical form of `path`; a missing tail is appended as written (`..` in it refused).
+fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    match std::fs::canonicalize(path) {
+        Ok(c) => Ok(c),
+        // A dangling symlink exists but does not resolve: refused, wherever it points.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && std::fs::symlink_metadata(path).is_err() =>
+        {
+            match (path.parent(), path.components().next_back()) {
+                (Some(parent), Some(Component::Normal(name))) => {
+                    let parent = if parent.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        parent
+                    };
+                    Ok(resolve(parent)?.join(name))
+                }
+                _ => Err(e),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(std::io::Error::other(
+            "a symlink to a file that does not exist",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads an input file a manifest names: refused unless it resolves inside `root` and is
+/// a regular file (never a device, a FIFO or a directory), so a committer cannot make the
+/// controller read the host's files or block on a pipe.
+///
+/// # Errors
+/// The problem as a [`Diagnostic`] naming `path` as written.
+pub fn read_input_inside(root: &Path, path: &Path) -> Result<String, Diagnostic> {
+    let resolved = match resolve_inside(root, path) {
+        Ok(p) => p,
+        Err(ConfineError::Unresolvable(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Diagnostic::file(path, "file not found"))
+        }
+        Err(e) => return Err(Diagnostic::file(path, e.to_string())),
+    };
+    // `resolved` holds no symlink: its metadata is the file's own. Checked before opening
+    // so a FIFO is never opened (that would block).
+    match std::fs::symlink_metadata(&resolved) {
+        Ok(m) if m.is_dir() => {
+            return Err(Diagnostic::file(
+                path,
+                "is a directory, expected a YAML file",
+            ))
+        }
+        Ok(m) if !m.is_file() => return Err(Diagnostic::file(path, "is not a regular file")),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Diagnostic::file(path, "file not found"));
+        }
+        Err(e) => return Err(Diagnostic::file(path, format!("cannot read: {e}"))),
+    }
+    let mut f = std::fs::File::open(&resolved)
+        .map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")))?;
+    // What was opened is checked again: the path may have changed since.
+    match f.metadata() {
+        Ok(m) if m.is_file() => {}
+        _ => return Err(Diagnostic::file(path, "is not a regular file")),
+    }
+    let mut text = String::new();
+    f.read_to_string(&mut text).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => Diagnostic::file(path, "is not UTF-8 text"),
+        _ => Diagnostic::file(path, format!("cannot read: {e}")),
+    })?;
+    Ok(text)
+}
 
 /// Reads an input file, turning "missing", "a directory", "unreadable" and "not UTF-8" into
 /// a [`Diagnostic`] naming the file.
@@ -58,5 +185,51 @@ mod tests {
         let ok = dir.path().join("ok.yaml");
         std::fs::write(&ok, "a: 1\n").unwrap();
         assert_eq!(read_input(&ok).unwrap(), "a: 1\n");
+    }
+
+    #[test]
+    fn files_a_manifest_names_stay_inside_the_root_and_are_regular() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::write(dir.path().join("secret"), "hunter2\n").unwrap();
+        std::fs::write(root.join("ok.yaml"), "a: 1\n").unwrap();
+        assert_eq!(
+            read_input_inside(&root, &root.join("ok.yaml")).unwrap(),
+            "a: 1\n"
+        );
+        std::os::unix::fs::symlink("ok.yaml", root.join("alias.yaml")).unwrap();
+        assert_eq!(
+            read_input_inside(&root, &root.join("alias.yaml")).unwrap(),
+            "a: 1\n"
+        );
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("out.yaml")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("nothing"), root.join("dangling.yaml")).unwrap();
+        let fifo = root.join("fifo.yaml");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let cases: [(PathBuf, &str); 8] = [
+            (root.join("out.yaml"), "is outside"),
+            (root.join("../secret"), "is outside"),
+            (dir.path().join("secret"), "is outside"),
+            ("/proc/self/cwd/Cargo.toml".into(), "is outside"),
+            ("/dev/zero".into(), "is outside"),
+            (fifo, "is not a regular file"),
+            (root.clone(), "is a directory"),
+            (root.join("dangling.yaml"), "cannot be resolved"),
+        ];
+        for (path, want) in cases {
+            let e = read_input_inside(&root, &path).unwrap_err();
+            assert!(e.message.contains(want), "{}: {e}", path.display());
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+        // With the root itself a device directory, a device is still not read.
+        let e = read_input_inside(Path::new("/dev"), Path::new("/dev/zero")).unwrap_err();
+        assert!(e.message.contains("is not a regular file"), "{e}");
+        let e = read_input_inside(&root, &root.join("missing.yaml")).unwrap_err();
+        assert_eq!(e.message, "file not found");
     }
 }

@@ -12,16 +12,17 @@ pub mod schema;
 
 use std::path::Path;
 
-use crate::input::{read_input, Diagnostic};
+use crate::input::{read_input_inside, Diagnostic};
 use crate::model::Fqdn;
 
 pub use octodns::{TargetFilter, ZoneManifest};
 
-/// Reads the manifest of zone `origin` from the octoDNS YAML file at `path`. Every
-/// problem in the file is returned, each with its line. A file with no records at all is
-/// refused: an emptied file must never turn into "delete every record".
-pub fn load_zone(path: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
-    let text = read_input(path).map_err(|d| vec![d])?;
+/// Reads the manifest of zone `origin` from the octoDNS YAML file at `path`, which must be
+/// a regular file inside `root` (the directory holding zonekeeper.yaml). Every problem in
+/// the file is returned, each with its line. A file with no records at all is refused: an
+/// emptied file must never turn into "delete every record".
+pub fn load_zone(root: &Path, path: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
+    let text = read_input_inside(root, path).map_err(|d| vec![d])?;
     let m = octodns::parse_zone(&text, path, origin)?;
     if m.zone.is_empty() && m.ignored.is_empty() {
         return Err(vec![Diagnostic::file(

@@ -47,6 +47,15 @@ pub enum UnsafeReason {
     ApexNs,
     /// The manifest holds nothing for this target, so every managed RRset would go.
     EmptiesZone { existing: usize },
+    /// An address RRset is deleted while an NS RRset that stays in the zone (the apex's or
+    /// a delegation's, managed or not) still names its owner: the name server would be
+    /// left without an address.
+    OrphansNameServer {
+        /// The A or AAAA RRset deleted.
+        address: RrKey,
+        /// The owner of the NS RRset that keeps naming it.
+        ns_owner: Fqdn,
+    },
 }
 
 impl std::fmt::Display for UnsafeReason {
@@ -69,6 +78,11 @@ impl std::fmt::Display for UnsafeReason {
             UnsafeReason::EmptiesZone { existing } => write!(
                 f,
                 "the manifest has no records for this target: this would delete all {existing} managed RRsets"
+            ),
+            UnsafeReason::OrphansNameServer { address, ns_owner } => write!(
+                f,
+                "{address} is deleted but the NS RRset of {ns_owner} still names {}: that name server would have no address",
+                address.name
             ),
         }
     }
@@ -210,6 +224,7 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     if desired_managed == 0 && existing > 0 && changes.iter().any(|c| c.op() == Op::Delete) {
         unsafe_reasons.push(UnsafeReason::EmptiesZone { existing });
     }
+    unsafe_reasons.extend(orphaned_name_servers(input.live, &changes));
     // A missing zone the target cannot create: the target is skipped as a whole, not a
     // pile of NotFound errors at write time.
     let blocked =
@@ -309,6 +324,51 @@ fn safety(origin: &Fqdn, changes: &[Change], existing: usize, t: &Thresholds) ->
         .any(|c| c.op() != Op::Create && c.key().rtype == RecordType::NS && &c.key().name == origin)
     {
         reasons.push(UnsafeReason::ApexNs);
+    }
+    reasons
+}
+
+/// Address RRsets the plan deletes whose owner an NS RRset still names after the plan (one
+/// left alone, or one the plan writes with that name kept).
+fn orphaned_name_servers(live: &Zone, changes: &[Change]) -> Vec<UnsafeReason> {
+    let deleted: Vec<&RrKey> = changes
+        .iter()
+        .filter(|c| {
+            c.op() == Op::Delete && matches!(c.key().rtype, RecordType::A | RecordType::AAAA)
+        })
+        .map(Change::key)
+        .collect();
+    if deleted.is_empty() {
+        return Vec::new();
+    }
+    // NS RRsets as they stand after the plan: changed ones in their new form, the rest live.
+    let changed = |k: &RrKey| changes.iter().find(|c| c.key() == k);
+    let after = live
+        .rrsets
+        .iter()
+        .filter(|(k, _)| k.rtype == RecordType::NS)
+        .filter_map(|(k, s)| match changed(k) {
+            Some(c) => c.new_set().map(|n| (k, n)),
+            None => Some((k, s)),
+        })
+        .chain(changes.iter().filter_map(|c| match c {
+            Change::Create { key, new } if key.rtype == RecordType::NS => Some((key, new)),
+            _ => None,
+        }));
+    let mut reasons = Vec::new();
+    for (ns_key, set) in after {
+        for addr in &deleted {
+            let named = set
+                .values()
+                .iter()
+                .any(|v| matches!(v, crate::model::RData::Ns(t) if *t == addr.name));
+            if named {
+                reasons.push(UnsafeReason::OrphansNameServer {
+                    address: (*addr).clone(),
+                    ns_owner: ns_key.name.clone(),
+                });
+            }
+        }
     }
     reasons
 }

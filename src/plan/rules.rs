@@ -20,6 +20,15 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// How much the policy forbids: `sync` < `upsert-only` < `warn`.
+    fn strictness(self) -> u8 {
+        match self {
+            Policy::Sync => 0,
+            Policy::UpsertOnly => 1,
+            Policy::Warn => 2,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Policy::Sync => "sync",
@@ -50,6 +59,34 @@ impl Default for Thresholds {
             min_records: 10,
         }
     }
+}
+
+impl Thresholds {
+    /// Per field the value that allows less: the lower percentages, and the lower
+    /// `min_records` (fewer zones spared).
+    pub fn stricter(self, other: Thresholds) -> Thresholds {
+        Thresholds {
+            update_pct: self.update_pct.min(other.update_pct),
+            delete_pct: self.delete_pct.min(other.delete_pct),
+            min_records: self.min_records.min(other.min_records),
+        }
+    }
+}
+
+/// The guard rails a plan obeys when a revision declares `declared` for a zone that the
+/// revision before declared `previous` for: the stricter of the two, field by field. A
+/// commit cannot loosen the rules that judge that same commit; the next revision's plan
+/// uses what it declares.
+pub fn guard_rails_in_force(
+    previous: (Policy, Thresholds),
+    declared: (Policy, Thresholds),
+) -> (Policy, Thresholds) {
+    let policy = if previous.0.strictness() > declared.0.strictness() {
+        previous.0
+    } else {
+        declared.0
+    };
+    (policy, previous.1.stricter(declared.1))
 }
 
 /// Records zonekeeper leaves alone wherever they are (e.g. ACME challenges written by
@@ -124,5 +161,54 @@ impl IgnoreSet {
         self.rules
             .iter()
             .any(|(p, t)| t.is_none_or(|t| t == key.rtype) && p.matches(rel))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(update_pct: f64, delete_pct: f64, min_records: usize) -> Thresholds {
+        Thresholds {
+            update_pct,
+            delete_pct,
+            min_records,
+        }
+    }
+
+    #[test]
+    fn a_revision_cannot_loosen_the_rules_that_judge_it() {
+        // Loosening: the previous values stay, field by field.
+        assert_eq!(
+            guard_rails_in_force(
+                (Policy::UpsertOnly, t(30.0, 30.0, 10)),
+                (Policy::Sync, t(100.0, 100.0, 1000))
+            ),
+            (Policy::UpsertOnly, t(30.0, 30.0, 10))
+        );
+        // Mixed: the stricter of each.
+        assert_eq!(
+            guard_rails_in_force(
+                (Policy::Sync, t(50.0, 10.0, 10)),
+                (Policy::Warn, t(20.0, 40.0, 5))
+            ),
+            (Policy::Warn, t(20.0, 10.0, 5))
+        );
+        // Tightening applies at once; unchanged values are what they were.
+        let same = (Policy::UpsertOnly, t(5.0, 5.0, 3));
+        assert_eq!(
+            guard_rails_in_force((Policy::Sync, Thresholds::default()), same),
+            same
+        );
+        assert_eq!(guard_rails_in_force(same, same), same);
+        for (a, b, want) in [
+            (Policy::Sync, Policy::UpsertOnly, Policy::UpsertOnly),
+            (Policy::Warn, Policy::UpsertOnly, Policy::Warn),
+            (Policy::Warn, Policy::Sync, Policy::Warn),
+            (Policy::UpsertOnly, Policy::Sync, Policy::UpsertOnly),
+        ] {
+            let d = Thresholds::default();
+            assert_eq!(guard_rails_in_force((a, d), (b, d)).0, want, "{a:?} {b:?}");
+        }
     }
 }

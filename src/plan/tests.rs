@@ -480,3 +480,84 @@ fn every_plan_format_shows_settings() {
         "create www.example.com. A - => 300 [192.0.2.1]"
     );
 }
+
+fn ns(owner: &str, targets: &[&str]) -> (RrKey, RrSet) {
+    (
+        RrKey::new(n(owner), RecordType::NS),
+        RrSet::new(3600, targets.iter().map(|t| RData::Ns(n(t))).collect()),
+    )
+}
+
+fn orphans(p: &ZonePlan) -> Vec<String> {
+    p.unsafe_reasons
+        .iter()
+        .filter(|r| matches!(r, UnsafeReason::OrphansNameServer { .. }))
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn a_name_servers_address_is_never_deleted_while_an_ns_rrset_names_it() {
+    // The apex NS is not in the manifest (left alone), its server's A record is dropped.
+    let live = zone(vec![
+        ns("example.com", &["ns1.example.com", "ns2.example.net"]),
+        a("ns1.example.com", [192, 0, 2, 53], 3600),
+        a("www.example.com", [192, 0, 2, 1], 3600),
+    ]);
+    let desired = zone(vec![a("www.example.com", [192, 0, 2, 1], 3600)]);
+    let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
+    assert_eq!(
+        orphans(&p),
+        ["ns1.example.com. A is deleted but the NS RRset of example.com. still names ns1.example.com.: that name server would have no address"]
+    );
+
+    // A delegation's glue: the NS RRset of the child stays, its address goes.
+    let live = zone(vec![
+        ns("child.example.com", &["ns.child.example.com"]),
+        (
+            RrKey::new(n("ns.child.example.com"), RecordType::AAAA),
+            RrSet::new(3600, vec![RData::Aaaa("2001:db8::53".parse().unwrap())]),
+        ),
+        a("www.example.com", [192, 0, 2, 1], 3600),
+    ]);
+    let desired = zone(vec![
+        ns("child.example.com", &["ns.child.example.com"]),
+        a("www.example.com", [192, 0, 2, 1], 3600),
+    ]);
+    let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
+    assert_eq!(orphans(&p).len(), 1, "{:?}", p.unsafe_reasons);
+
+    // The same plan changes the delegation away from that name: fine.
+    let desired = zone(vec![
+        ns("child.example.com", &["ns.elsewhere.example.net"]),
+        a("www.example.com", [192, 0, 2, 1], 3600),
+    ]);
+    let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
+    assert!(orphans(&p).is_empty(), "{:?}", p.unsafe_reasons);
+    // ... or removes the delegation altogether.
+    let desired = zone(vec![a("www.example.com", [192, 0, 2, 1], 3600)]);
+    let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
+    assert!(orphans(&p).is_empty(), "{:?}", p.unsafe_reasons);
+
+    // An address no NS names is an ordinary delete.
+    let live = zone(vec![
+        ns("example.com", &["ns1.example.net"]),
+        a("old.example.com", [192, 0, 2, 9], 3600),
+        a("www.example.com", [192, 0, 2, 1], 3600),
+    ]);
+    let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
+    assert!(p.unsafe_reasons.is_empty(), "{:?}", p.unsafe_reasons);
+    assert_eq!(p.count(Op::Delete), 1);
+
+    // A new NS RRset naming an address the plan deletes is unsafe too.
+    let live = zone(vec![
+        a("ns.child.example.com", [192, 0, 2, 53], 3600),
+        a("www.example.com", [192, 0, 2, 1], 3600),
+    ]);
+    let desired = zone(vec![
+        ns("child.example.com", &["ns.child.example.com"]),
+        a("www.example.com", [192, 0, 2, 1], 3600),
+    ]);
+    let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
+    assert_eq!(orphans(&p).len(), 1, "{:?}", p.unsafe_reasons);
+}

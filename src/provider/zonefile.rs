@@ -32,10 +32,26 @@ pub const KIND: &str = "zonefile";
 /// This backend's settings, under the name the registry looks for.
 pub type Settings = ZonefileSettings;
 
-/// Makes `directory` absolute (relative to the config file's directory).
+/// Makes `directory` absolute (relative to the config file's directory) and checks that
+/// `file_extension` stays a file name suffix (no `/`, no `..`): files are written only in
+/// `directory`.
 pub fn check(settings: &mut Settings, base_dir: &Path) -> Result<(), String> {
+    let ext = &settings.file_extension;
+    if ext.contains('/') || ext.contains("..") || ext.contains('\0') {
+        return Err(format!(
+            "file_extension {:?} may not contain '/', '..' or NUL: it is the end of a file name in `directory`",
+            ext.chars().take(40).collect::<String>()
+        ));
+    }
     settings.directory = base_dir.join(&settings.directory);
     Ok(())
+}
+
+/// The name of `zone`'s file: the zone without its trailing dot, `/` (classless reverse
+/// zones) written as `-`, then `extension`. Not injective (`0/26.x` and `0-26.x` share a
+/// name), so configuration refuses two zones of one target that map to one file.
+pub fn file_name(zone: &Fqdn, extension: &str) -> String {
+    format!("{}{extension}", zone.without_dot().replace('/', "-"))
 }
 
 /// A provider over the files in `settings.directory` (nothing is read until used).
@@ -117,11 +133,9 @@ impl ZonefileProvider {
 
     /// The file that holds `zone`.
     pub fn path_for(&self, zone: &Fqdn) -> PathBuf {
-        self.settings.directory.join(format!(
-            "{}{}",
-            zone.without_dot().replace('/', "-"),
-            self.settings.file_extension
-        ))
+        self.settings
+            .directory
+            .join(file_name(zone, &self.settings.file_extension))
     }
 
     fn read(&self, zone: &Fqdn) -> Result<Option<Parsed>, ProviderError> {
