@@ -18,7 +18,10 @@
 //!   ([`ErrorKind::ProviderBug`] on every change of that call), never a shortened report.
 //!
 //! The batch, retry and bisect engine ([`write_all`]) is generic over a [`Writer`], so other
-//! write paths (registrar domain changes) reuse it; [`apply_zone_plan`] is the DNS one.
+//! write paths can reuse it; [`apply_zone_plan`] is the DNS one. Registrar writes
+//! (`controller::domains`) still have their own small loop (one call per change set, only
+//! failed retryable changes re-sent); moving them onto `write_all`, with the
+//! transport-retries rule, is due before the first HTTP registrar lands.
 //!
 //! Knows providers and plans only: no git, manifests, metrics registry or journal. Retries
 //! are reported to a [`CallObserver`] and every batch's results to a callback; the caller
