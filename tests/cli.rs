@@ -1,6 +1,6 @@
-//! The command line as a new user meets it, on a copy of `manifests-example/`: the README tour, validate,
-//! plan, apply, plan again (empty), zone files BIND accepts, import round trip, plan-hash
-//! pinning, safety thresholds, and the three plan formats.
+//! The command line as a new user meets it, on a copy of `manifests-example/`: the README's
+//! tour, validate, plan, apply, plan again (empty), zone files BIND accepts, import round
+//! trip, plan-hash pinning, safety thresholds, and the three plan formats.
 
 mod support;
 
