@@ -1,6 +1,6 @@
-//! The command line as a new user meets it, on a copy of `manifests-example/`: validate,
-//! plan, apply, plan again (empty), zone files BIND accepts, import round trip, plan-hash
-//! pinning, safety thresholds, and the three plan formats.
+//! The command line as a new user meets it, on a copy of `manifests-example/`: the README's
+//! tour, validate, plan, apply, plan again (empty), zone files BIND accepts, import round
+//! trip, plan-hash pinning, safety thresholds, and the three plan formats.
 
 mod support;
 
@@ -677,4 +677,109 @@ fn a_domain_the_registrar_cannot_read_does_not_stop_the_zones() {
     // ... but every zone was applied and verified.
     assert!(out.contains("verified in sync"), "{out}");
     assert!(ex.live("example.com").exists());
+}
+
+/// The README's first command and its "A tour" block, run in order on a fresh copy of
+/// `manifests-example/` as a new user would, so the README cannot drift from the tool. The
+/// commands are read from README.md; each must exit 0 and print its key phrase.
+#[test]
+fn the_readme_tour_works_as_written() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let block = |from: &str| -> Vec<String> {
+        let rest = &readme[readme.find(from).expect("README section")..];
+        let rest = &rest[rest.find("```sh\n").expect("sh block") + 6..];
+        rest[..rest.find("```").expect("block end")]
+            .lines()
+            .map(|l| l.split(" #").next().unwrap_or("").trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let first = block("# zonekeeper\n")[0].clone();
+    assert_eq!(
+        first, "cargo run --release -- run --dir manifests-example",
+        "the README's first command changed; update this test"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests-example"),
+        &tmp.path().join("manifests-example"),
+    );
+
+    // The first command is the daemon: run it until every zone is in sync, then stop it.
+    let port = support::free_port();
+    let log = tmp.path().join("run.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .current_dir(tmp.path())
+        .args(["run", "--dir", "manifests-example"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("ZONEKEEPER_CONFIG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut synced = 0;
+    while start.elapsed() < std::time::Duration::from_secs(60) && synced < 3 {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        synced = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("zone in sync")
+            .count();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        synced,
+        3,
+        "run --dir did not bring the 3 zones in sync:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+
+    let mut cwd = tmp.path().to_path_buf();
+    let tour = block("## A tour");
+    assert!(tour.len() >= 9, "{tour:?}");
+    for line in &tour {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words[0] == "cd" {
+            cwd = cwd.join(words[1]);
+            continue;
+        }
+        assert_eq!(words[0], "zonekeeper", "{line}");
+        let mut args: Vec<&str> = words[1..].to_vec();
+        // The key phrase each command's output must hold.
+        let phrase = match args.as_slice() {
+            ["validate"] => "ok: 3 zone(s)",
+            ["plan"] => "zone example.com. -> local (sync): 0 create, 0 update, 0 delete [in sync]",
+            ["plan", "--format", "markdown"] => "### zonekeeper plan",
+            ["plan", "--format", "json"] => "\"change_count\": 0",
+            ["apply", "--plan-hash", _] => "in sync: example.com. on local",
+            ["import", ..] => "",
+            ["schema", "config"] => "\"$defs\"",
+            ["bench"] => {
+                // The sizes only: the full default takes minutes.
+                args.extend(["--sizes", "100"]);
+                "| 102 |"
+            }
+            _ => panic!("a tour command this test does not know: {line}; add its key phrase"),
+        };
+        let o = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .current_dir(&cwd)
+            .args(&args)
+            .env_remove("ZONEKEEPER_CONFIG")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && out.contains(phrase),
+            "{line} ({:?}) did not print {phrase:?}:\n{out}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if args[0] == "import" {
+            let out = args[args.iter().position(|a| *a == "-o").unwrap() + 1];
+            let yaml = std::fs::read_to_string(cwd.join(out)).unwrap();
+            assert!(yaml.contains("type: MX"), "{yaml}");
+        }
+    }
 }

@@ -170,7 +170,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Markdown only: cut diffs so the comment stays under this many bytes (GitHub's
-    /// comment limit is 65536).
+    /// comment limit is 65536); every diff keeps its first lines and says how many were cut.
     #[arg(long, default_value_t = 60_000)]
     pub max_bytes: usize,
 }

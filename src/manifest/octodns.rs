@@ -131,6 +131,9 @@ fn parse_pieces(
                         n.pos.line += line;
                         for rec in &mut n.records {
                             rec.pos.line += line;
+                            if let Some(p) = &mut rec.ttl_pos {
+                                p.line += line;
+                            }
                             for b in rec.octodns.iter_mut().flat_map(|m| &mut m.providers) {
                                 b.pos.line += line;
                             }
@@ -300,9 +303,10 @@ impl Builder {
                             Some(t) => format!("{name} {t}"),
                             None => name.to_string(),
                         };
-                        for r in reasons {
+                        for (at, r) in reasons {
+                            let at = at.unwrap_or(pos);
                             self.diags
-                                .push(Diagnostic::new(&file, pos, Some(label.clone()), r));
+                                .push(Diagnostic::new(&file, at, Some(label.clone()), r));
                         }
                     }
                 }
@@ -434,23 +438,31 @@ fn record_name(name: &str, origin: &Fqdn) -> Result<Fqdn, String> {
     Ok(fqdn)
 }
 
-type RecordResult = Result<(RecordType, RrSet, Option<RawMeta>), (Option<RecordType>, Vec<String>)>;
+/// A converted record, or its type (when known) and every reason it is invalid, each with
+/// its own position when it has one (a bad `ttl` value) rather than the record's.
+type RecordResult =
+    Result<(RecordType, RrSet, Option<RawMeta>), (Option<RecordType>, Vec<(Option<Pos>, String)>)>;
 
 fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
     let mut reasons = Vec::new();
     let rtype = match &rec.rtype {
-        None => return Err((None, vec!["missing type".into()])),
+        None => return Err((None, vec![(None, "missing type".into())])),
         Some(Scalar::Str(s)) => match s.parse::<RecordType>() {
             Ok(t) if s.chars().all(|c| c.is_ascii_uppercase()) => t,
             Ok(_) => {
                 return Err((
                     None,
-                    vec![format!("unknown type {s:?} (types are upper case)")],
+                    vec![(None, format!("unknown type {s:?} (types are upper case)"))],
                 ))
             }
-            Err(e) => return Err((None, vec![e.to_string()])),
+            Err(e) => return Err((None, vec![(None, e.to_string())])),
         },
-        Some(other) => return Err((None, vec![format!("invalid type {}", other.describe())])),
+        Some(other) => {
+            return Err((
+                None,
+                vec![(None, format!("invalid type {}", other.describe()))],
+            ))
+        }
     };
     for k in &rec.unknown_keys {
         reasons.push(match k.as_str() {
@@ -458,6 +470,7 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
             _ => format!("unknown key {k:?} (allowed: type, ttl, value, values, octodns)"),
         });
     }
+    let mut ttl_reason = None;
     let ttl = match &rec.ttl {
         None => DEFAULT_TTL,
         Some(Scalar::Int(i)) if (0..=i64::from(MAX_TTL)).contains(i) => *i as u32,
@@ -465,7 +478,7 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
             s.parse().unwrap_or(DEFAULT_TTL)
         }
         Some(other) => {
-            reasons.push(format!(
+            ttl_reason = Some(format!(
                 "invalid ttl {}: must be a whole number of seconds from 0 to {MAX_TTL}",
                 other.describe()
             ));
@@ -507,10 +520,12 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
             Err(mut r) => reasons.append(&mut r),
         }
     }
-    if reasons.is_empty() {
+    if reasons.is_empty() && ttl_reason.is_none() {
         Ok((rtype, RrSet::new(ttl, values), rec.octodns))
     } else {
-        Err((Some(rtype), reasons))
+        let ttl = ttl_reason.map(|r| (rec.ttl_pos, r));
+        let rest = reasons.into_iter().map(|r| (None, r));
+        Err((Some(rtype), ttl.into_iter().chain(rest).collect()))
     }
 }
 
@@ -1116,6 +1131,52 @@ www:
         let m = parse(&text).unwrap();
         assert_eq!(m.settings.len(), 1);
         assert!(m.settings[&key("zz.example.com.", RecordType::A)].contains_key("memory"));
+    }
+
+    #[test]
+    fn a_bad_ttl_is_reported_at_its_value() {
+        let errs = parse(
+            "---
+neg:
+  type: A
+  ttl: -1
+  value: 192.0.2.1
+big:
+  - type: A
+    value: 192.0.2.1
+    ttl:   2147483648
+word:
+  ttl: soon
+  type: A
+  value: 192.0.2.1
+",
+        )
+        .unwrap_err();
+        let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "zones/example.com.yaml:4:8: neg.example.com. A: invalid ttl -1: must be a whole number of seconds from 0 to 2147483647",
+                "zones/example.com.yaml:9:12: big.example.com. A: invalid ttl 2147483648: must be a whole number of seconds from 0 to 2147483647",
+                "zones/example.com.yaml:11:8: word.example.com. A: invalid ttl \"soon\": must be a whole number of seconds from 0 to 2147483647",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_ttl_in_a_big_file_keeps_its_line() {
+        // Large enough to be parsed in parallel pieces.
+        let mut text = String::from("---\n");
+        let mut i = 0;
+        while text.len() < PARALLEL_MIN_BYTES + 4096 {
+            text.push_str(&format!("h{i}:\n  type: A\n  value: 192.0.2.1\n"));
+            i += 1;
+        }
+        let line = text.lines().count() + 3;
+        text.push_str("zz:\n  type: A\n  ttl: x\n  value: 192.0.2.1\n");
+        let errs = parse(&text).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!((errs[0].pos.line as usize, errs[0].pos.column), (line, 8));
     }
 
     #[test]

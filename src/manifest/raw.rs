@@ -284,6 +284,8 @@ pub struct RawRecord {
     pub pos: Pos,
     pub rtype: Option<Scalar>,
     pub ttl: Option<Scalar>,
+    /// Where the `ttl` value is, so a bad TTL is reported there rather than at the record.
+    pub ttl_pos: Option<Pos>,
     pub value: Option<RawValue>,
     pub values: Option<Vec<RawValue>>,
     pub octodns: Option<RawMeta>,
@@ -303,7 +305,11 @@ impl<'de> Visitor<'de> for RawRecordVisitor {
         while let Some(k) = map.next_key::<String>()? {
             match k.as_str() {
                 "type" => r.rtype = Some(map.next_value()?),
-                "ttl" => r.ttl = Some(map.next_value()?),
+                "ttl" => {
+                    let v = map.next_value::<Spanned<Scalar>>()?;
+                    r.ttl_pos = Some(Pos::from_saphyr(&v.referenced));
+                    r.ttl = Some(v.value);
+                }
                 "value" => r.value = Some(map.next_value()?),
                 "values" => r.values = Some(map.next_value::<OneOrMany<RawValue>>()?.0),
                 "octodns" => r.octodns = Some(map.next_value()?),

@@ -209,8 +209,9 @@ fn expires(d: &DomainPlan) -> Option<String> {
         .map(|t| humantime::format_rfc3339_seconds(t).to_string())
 }
 
-/// Markdown for a pull-request comment. Output longer than `max_bytes` has its diffs cut,
-/// with a note; the summary table and hash are always kept.
+/// Markdown for a pull-request comment. Output longer than `max_bytes` has its diffs cut:
+/// each keeps its first lines and a note of how many more there are; the summary table and
+/// hash are always kept.
 pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
     let mut head = String::from("<!-- zonekeeper-plan -->\n### zonekeeper plan\n\n");
     head.push_str("| zone | target | policy | create | update | delete | skipped | status |\n");
@@ -250,75 +251,161 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
         plan.hash(),
         plan.hash()
     );
-    let mut body = String::new();
-    let mut truncated = false;
-    let budget = max_bytes.saturating_sub(head.len() + foot.len() + 200);
+    // Every zone's and domain's diff block, each a head and its lines; cut to fit below.
+    let mut blocks: Vec<DiffBlock> = Vec::new();
     for z in plan
         .zones
         .iter()
         .filter(|z| !z.changes.is_empty() || !z.skipped.is_empty() || z.blocked.is_some())
     {
-        let mut block = format!(
+        let head = format!(
             "\n<details><summary><code>{}</code> → <code>{}</code>: {}</summary>\n\n```diff\n",
             z.zone,
             z.target,
             summary(z)
         );
+        let mut lines = Vec::new();
         for (tag, line) in diff_lines(z) {
             let sign = match tag {
                 ChangeTag::Delete => '-',
                 ChangeTag::Insert => '+',
                 ChangeTag::Equal => ' ',
             };
-            let _ = writeln!(block, "{sign} {}", line.replace("```", "`\u{200b}``"));
+            lines.push(format!("{sign} {}\n", line.replace("```", "`\u{200b}``")));
         }
         if let Some(b) = z.blocked {
-            let _ = writeln!(block, "# target skipped ({}): {b}", b.as_str());
+            lines.push(format!("# target skipped ({}): {b}\n", b.as_str()));
         }
         for s in &z.skipped {
-            let _ = writeln!(block, "# skipped {}: {}", s.key, s.reason);
+            lines.push(format!("# skipped {}: {}\n", s.key, s.reason));
         }
-        block.push_str("```\n</details>\n");
-        if body.len() + block.len() > budget {
-            truncated = true;
-            continue;
-        }
-        body.push_str(&block);
+        blocks.push(DiffBlock { head, lines });
     }
     for d in plan
         .domains
         .iter()
         .filter(|d| !d.changes.is_empty() || !d.unsupported.is_empty())
     {
-        let mut block = format!(
+        let head = format!(
             "\n<details><summary>domain <code>{}</code> → <code>{}</code>: {} change(s)</summary>\n\n```diff\n",
             d.domain,
             d.registrar,
             d.changes.len()
         );
+        let mut lines = Vec::new();
         for c in &d.changes {
-            let _ = writeln!(block, "- {}: {}", c.field(), c.old());
-            let _ = writeln!(block, "+ {}: {}", c.field(), c.new_value());
+            lines.push(format!("- {}: {}\n", c.field(), c.old()));
+            lines.push(format!("+ {}: {}\n", c.field(), c.new_value()));
         }
         for u in &d.unsupported {
-            let _ = writeln!(
-                block,
-                "# unsupported {}: {}",
+            lines.push(format!(
+                "# unsupported {}: {}\n",
                 u.field,
                 u.reason.replace("```", "`\u{200b}``")
-            );
+            ));
         }
-        block.push_str("```\n</details>\n");
-        if body.len() + block.len() > budget {
-            truncated = true;
-            continue;
+        blocks.push(DiffBlock { head, lines });
+    }
+    let budget = max_bytes.saturating_sub(head.len() + foot.len() + 200);
+    head + &fit_blocks(&blocks, budget) + &foot
+}
+
+/// The end of every diff block.
+const BLOCK_END: &str = "```\n</details>\n";
+
+/// One `<details>` diff block of the markdown plan: its opening and its lines (each ending
+/// in a newline).
+struct DiffBlock {
+    head: String,
+    lines: Vec<String>,
+}
+
+impl DiffBlock {
+    fn full_len(&self) -> usize {
+        self.head.len() + self.lines.iter().map(String::len).sum::<usize>() + BLOCK_END.len()
+    }
+}
+
+/// The line that says how many of a block's lines were cut.
+fn cut_note(n: usize) -> String {
+    // Digits grouped by thousands so a big cut reads at a glance.
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
         }
-        body.push_str(&block);
+        grouped.push(ch);
     }
-    if truncated {
-        body.push_str("\n> **Note:** the plan is too long for one comment; some zones' diffs are left out. The full plan is in the CI job's artifacts (`zonekeeper plan --format text`).\n");
+    let s = if n == 1 { "" } else { "s" };
+    format!("# … {grouped} more line{s}; run `zonekeeper plan` for all\n")
+}
+
+/// The diff blocks within `budget` bytes. When they do not all fit, every block keeps its
+/// first lines (the room shared out evenly, small blocks whole) and a note of how many were
+/// cut, so a large zone never hides the others or disappears itself. Only when even the
+/// blocks' openings do not fit are whole blocks left out, with a note.
+fn fit_blocks(blocks: &[DiffBlock], budget: usize) -> String {
+    let mut body = String::new();
+    if blocks.iter().map(DiffBlock::full_len).sum::<usize>() <= budget {
+        for b in blocks {
+            body.push_str(&b.head);
+            b.lines.iter().for_each(|l| body.push_str(l));
+            body.push_str(BLOCK_END);
+        }
+        return body;
     }
-    head + &body + &foot
+    // What every block needs besides its lines: opening, end and (at most) its cut note.
+    let fixed: usize = blocks
+        .iter()
+        .map(|b| b.head.len() + BLOCK_END.len() + cut_note(b.lines.len()).len())
+        .sum();
+    if fixed > budget {
+        let mut left_out = false;
+        for b in blocks {
+            if body.len() + b.full_len() > budget {
+                left_out = true;
+                continue;
+            }
+            body.push_str(&b.head);
+            b.lines.iter().for_each(|l| body.push_str(l));
+            body.push_str(BLOCK_END);
+        }
+        if left_out {
+            body.push_str("\n> **Note:** the plan is too long for one comment; some diffs are left out. The full plan is in the CI job's artifacts (`zonekeeper plan --format text`).\n");
+        }
+        return body;
+    }
+    // Share the room for lines: smallest blocks first, each taking at most an even share
+    // of what is left, so what a small block does not use goes to the larger ones.
+    let mut room = budget - fixed;
+    let mut share = vec![0; blocks.len()];
+    let mut order: Vec<usize> = (0..blocks.len()).collect();
+    order.sort_by_key(|&i| blocks[i].full_len());
+    for (k, &i) in order.iter().enumerate() {
+        let want: usize = blocks[i].lines.iter().map(String::len).sum();
+        let give = want.min(room / (blocks.len() - k));
+        share[i] = give;
+        room -= give;
+    }
+    for (b, &share) in blocks.iter().zip(&share) {
+        body.push_str(&b.head);
+        let mut used = 0;
+        let mut shown = 0;
+        for l in &b.lines {
+            if used + l.len() > share {
+                break;
+            }
+            body.push_str(l);
+            used += l.len();
+            shown += 1;
+        }
+        if shown < b.lines.len() {
+            body.push_str(&cut_note(b.lines.len() - shown));
+        }
+        body.push_str(BLOCK_END);
+    }
+    body
 }
 
 #[derive(serde::Serialize)]

@@ -561,3 +561,56 @@ fn a_name_servers_address_is_never_deleted_while_an_ns_rrset_names_it() {
     let p = plan_with(&desired, &live, Policy::Sync, &|_| false);
     assert_eq!(orphans(&p).len(), 1, "{:?}", p.unsafe_reasons);
 }
+
+/// A markdown plan over its byte budget keeps every zone's block with its first diff lines
+/// and a note of how many were cut, and stays under the budget.
+#[test]
+fn markdown_over_budget_cuts_every_zones_diff_but_drops_none() {
+    let big = |zone_name: &str, count: u32| {
+        let mut z = Zone::new(n(zone_name));
+        for i in 0..count {
+            z.put(
+                RrKey::new(n(&format!("h{i}.{zone_name}")), RecordType::A),
+                RrSet::new(300, vec![RData::A([192, 0, 2, (i % 250) as u8].into())]),
+            );
+        }
+        z
+    };
+    let mut zones = Vec::new();
+    for (name, count) in [
+        ("big.example", 10_000),
+        ("small.example", 3),
+        ("mid.example", 400),
+    ] {
+        let desired = big(name, count);
+        let live = Zone::new(n(name));
+        zones.push(plan_with(&desired, &live, Policy::Sync, &|_| false));
+    }
+    let plan = Plan {
+        zones,
+        ..Plan::default()
+    };
+    let budget = 20_000;
+    let md = render::markdown(&plan, budget);
+    assert!(md.len() <= budget, "{} bytes", md.len());
+    for (name, first) in [
+        ("big.example", "+ h0.big.example. 300 IN A 192.0.2.0"),
+        ("small.example", "+ h0.small.example. 300 IN A 192.0.2.0"),
+        ("mid.example", "+ h0.mid.example. 300 IN A 192.0.2.0"),
+    ] {
+        let start = md
+            .find(&format!("<code>{name}.</code> → <code>t</code>"))
+            .unwrap_or_else(|| panic!("no block for {name}: {md}"));
+        let block = &md[start..start + md[start..].find("</details>").unwrap()];
+        assert!(block.contains(first), "{name}: {block}");
+    }
+    // The small zone fits whole; the others say how much is cut.
+    let cut: Vec<&str> = md.lines().filter(|l| l.starts_with("# … ")).collect();
+    assert_eq!(cut.len(), 2, "{md}");
+    assert!(
+        cut.iter()
+            .all(|l| l.ends_with(" more lines; run `zonekeeper plan` for all")),
+        "{cut:?}"
+    );
+    assert!(cut[0].starts_with("# … 9,"), "{cut:?}");
+}
