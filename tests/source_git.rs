@@ -572,3 +572,45 @@ async fn old_snapshots_are_pruned_and_current_kept() {
     assert!(ids.contains(&last), "{ids:?}");
     assert!(!stale.exists(), "a stale temporary directory was kept");
 }
+
+#[tokio::test]
+async fn oversized_files_are_not_written_and_oversized_revisions_are_refused() {
+    let Some(lab) = Lab::new("oversized_files_are_not_written_and_oversized_revisions_are_refused")
+    else {
+        return;
+    };
+    manifests(&lab, "", "192.0.2.7");
+    // 300 KB of zeros: 2 KB in git, 300 KB written out.
+    lab.write("big.bin", &"\0".repeat(300_000));
+    let c1 = lab.commit("first", &[], false);
+
+    // Over the per-file cap: the file is left out, the manifests are there.
+    let mut s = lab.settings(lab.file_url(), "cache");
+    s.max_file_bytes = 100_000;
+    let snap = GitSource::new(s)
+        .expect("new")
+        .fetch()
+        .await
+        .expect("fetch");
+    assert_eq!(snap.revision, c1);
+    assert!(snap.root.join("zonekeeper.yaml").is_file());
+    assert!(
+        !snap.root.join("big.bin").exists(),
+        "an oversized file was written"
+    );
+
+    // Over the per-revision cap: the whole revision is refused, nothing is left behind.
+    let mut s = lab.settings(lab.file_url(), "cache-b");
+    s.max_revision_bytes = 200_000;
+    match GitSource::new(s).expect("new").fetch().await {
+        Err(e @ SourceError::TooLarge { .. }) => {
+            assert_eq!(e.kind(), "too-large");
+            assert!(e.to_string().contains(&c1), "{e}");
+        }
+        other => panic!("expected too-large, got {other:?}"),
+    }
+    assert!(
+        snapshot_ids(&lab.path().join("cache-b")).is_empty(),
+        "a refused revision left a snapshot"
+    );
+}

@@ -152,6 +152,7 @@ pub async fn run(
             ssh_key: ssh_key.clone(),
             allowed_signers: allowed_signers.clone(),
             allow_rewind: *allow_rewind,
+            ..GitSettings::new(url.clone(), c.state_dir.join("git"))
         })?),
     };
     // Manifests come from git: they may resolve only the secrets the operator allows, and

@@ -61,7 +61,17 @@ pub struct GitSettings {
     /// Accept a head that does not descend from the last one taken (a force-push or a
     /// rollback). Off by default: an old revision's manifests would delete newer records.
     pub allow_rewind: bool,
+    /// Files larger than this (bytes) are not written into a snapshot (a manifest that
+    /// large is refused as missing); default [`crate::input::read::MAX_INPUT_BYTES`].
+    pub max_file_bytes: u64,
+    /// A revision whose written files add up to more than this (bytes) is refused whole;
+    /// default [`DEFAULT_MAX_REVISION_BYTES`].
+    pub max_revision_bytes: u64,
 }
+
+/// Default [`GitSettings::max_revision_bytes`]: 256 MiB. A hostile commit of huge files
+/// must neither fill the disk nor take the daemon down (it stays on the revision in force).
+pub const DEFAULT_MAX_REVISION_BYTES: u64 = 256 << 20;
 
 impl GitSettings {
     /// Settings for `url` on branch `main`, cached in `cache_dir`, nothing else set.
@@ -73,6 +83,8 @@ impl GitSettings {
             cache_dir: cache_dir.into(),
             token: None,
             ssh_key: None,
+            max_file_bytes: crate::input::read::MAX_INPUT_BYTES,
+            max_revision_bytes: DEFAULT_MAX_REVISION_BYTES,
             allowed_signers: None,
             allow_rewind: false,
         }
@@ -98,6 +110,8 @@ struct Inner {
     /// write the same repository from two threads.
     lock: Mutex<()>,
     allow_rewind: bool,
+    max_file_bytes: u64,
+    max_revision_bytes: u64,
     /// The last head handed out (also kept in `<cache_dir>/last-revision` across restarts).
     last: Mutex<Option<git2::Oid>>,
 }
@@ -164,6 +178,8 @@ impl GitSource {
                 allowed_signers: s.allowed_signers,
                 lock: Mutex::new(()),
                 allow_rewind: s.allow_rewind,
+                max_file_bytes: s.max_file_bytes,
+                max_revision_bytes: s.max_revision_bytes,
                 last: Mutex::new(
                     fs::read_to_string(cache_dir.join("last-revision"))
                         .ok()
@@ -405,7 +421,11 @@ impl Inner {
             fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
         }
         fs::create_dir(&tmp).map_err(io(&tmp))?;
-        if let Err(e) = self.write_tree(repo, tree, &tmp) {
+        let mut budget = Budget {
+            revision,
+            left: self.max_revision_bytes,
+        };
+        if let Err(e) = self.write_tree(repo, tree, &tmp, &mut budget) {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -423,6 +443,7 @@ impl Inner {
         repo: &Repository,
         tree: &git2::Tree<'_>,
         dir: &Path,
+        budget: &mut Budget<'_>,
     ) -> Result<(), SourceError> {
         for entry in tree.iter() {
             let Some(name) = safe_name(entry.name_bytes()) else {
@@ -437,11 +458,29 @@ impl Inner {
                         source,
                     })?;
                     let sub = repo.find_tree(entry.id()).map_err(|e| self.local(e))?;
-                    self.write_tree(repo, &sub, &path)?;
+                    self.write_tree(repo, &sub, &path, budget)?;
                 }
                 // 0o120000 is a symlink: not materialised, so a manifest can never point
                 // the controller at a file outside the snapshot.
                 Some(ObjectType::Blob) if entry.filemode() != 0o120000 => {
+                    // The size from the object header, before the blob is loaded: a huge
+                    // file is never read into memory.
+                    let size = repo
+                        .odb()
+                        .and_then(|odb| odb.read_header(entry.id()))
+                        .map(|(size, _)| size as u64)
+                        .map_err(|e| self.local(e))?;
+                    if size > self.max_file_bytes {
+                        tracing::warn!(path = %path.display(), size, limit = self.max_file_bytes, "not writing a file over max_file_bytes into the snapshot");
+                        continue;
+                    }
+                    if size > budget.left {
+                        return Err(SourceError::TooLarge {
+                            revision: budget.revision.to_string(),
+                            limit: self.max_revision_bytes,
+                        });
+                    }
+                    budget.left -= size;
                     let blob = repo.find_blob(entry.id()).map_err(|e| self.local(e))?;
                     write_file(&path, blob.content())?;
                 }
@@ -451,6 +490,12 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// What a snapshot may still take.
+struct Budget<'a> {
+    revision: &'a str,
+    left: u64,
 }
 
 fn write_file(path: &Path, content: &[u8]) -> Result<(), SourceError> {

@@ -36,6 +36,10 @@ pub enum SourceError {
     /// refused unless the operator allows rewinding.
     #[error("commit {revision} refused: it does not descend from {previous}, the revision last taken (a force-push or rollback would let old manifests delete newer records); restart with --allow-rewind to accept it")]
     Rewound { revision: String, previous: String },
+    /// The revision's files are larger in all than the cap: refused whole, the revision in
+    /// force stays.
+    #[error("commit {revision} refused: its files add up to more than {limit} bytes (max_revision_bytes)")]
+    TooLarge { revision: String, limit: u64 },
     /// Reading or writing the local cache failed.
     #[error("{path}")]
     Io {
@@ -52,6 +56,7 @@ impl SourceError {
             SourceError::Fetch { .. } => "fetch",
             SourceError::Unverified { .. } => "unverified",
             SourceError::Rewound { .. } => "rewound",
+            SourceError::TooLarge { .. } => "too-large",
             SourceError::Io { .. } => "io",
         }
     }
