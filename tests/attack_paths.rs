@@ -208,6 +208,14 @@ fn the_daemon_refuses_the_revision_and_shows_no_secret() {
         "no refusal in /status: {status}"
     );
     assert!(!status.contains(&SECRET[..12]), "{status}");
+    // The reasons name the repository's paths, not the host's layout.
+    let v: serde_json::Value = serde_json::from_str(&status).unwrap();
+    let reasons = v["refused_revision"]["reasons"].to_string();
+    assert!(
+        !reasons.contains(&root.display().to_string()),
+        "the host layout shows in /status: {reasons}"
+    );
+    assert!(reasons.contains("zonekeeper.yaml:"), "{reasons}");
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(!log.contains(&SECRET[..12]), "{log}");
     assert!(!tmp.path().join("live").exists(), "nothing is written");

@@ -159,7 +159,12 @@ impl Controller {
                 Err(e) => Err(vec![format!("loading panicked: {e}")]),
             };
         match loaded {
-            Err(reasons) => self.refuse(&snap.revision, reasons),
+            Err(reasons) => {
+                // Paths are shown relative to the repository, never the host's layout.
+                let root = format!("{}/", snap.root.display());
+                let reasons = reasons.iter().map(|r| r.replace(&root, "")).collect();
+                self.refuse(&snap.revision, reasons)
+            }
             Ok(new) => {
                 // The previous revision's own values, not the ones it was held to.
                 let declared = new.guard_rails();
