@@ -692,3 +692,65 @@ fn manifests_cannot_borrow_the_controllers_credentials_or_repo_files() {
         "nothing from a refused revision is applied"
     );
 }
+
+/// Every file below `dir` whose name is `name` (recursively).
+fn files_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_named(&p, name));
+        } else if p.file_name().is_some_and(|n| n == name) {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn relative_provider_paths_resolve_against_the_operator_never_a_snapshot() {
+    let Some(fx) = Fixture::new() else { return };
+    // The README's example through --repo: a relative zonefile directory, still in the
+    // repository's own providers (no operator providers yet).
+    fx.commit("relative directory", |w| {
+        std::fs::write(
+            w.join("zonekeeper.yaml"),
+            "providers:\n  live:\n    type: zonefile\n    directory: live\nzones:\n  example.com.:\n    targets: [live]\n",
+        )
+        .unwrap()
+    });
+    let ops = fx.tmp.path().join("ops");
+    std::fs::create_dir_all(&ops).unwrap();
+    std::fs::write(ops.join("operator.yaml"), "controller:\n  concurrency: 2\n").unwrap();
+    let d = fx.start(&[
+        "--interval",
+        "1s",
+        "--config",
+        ops.join("operator.yaml").to_str().unwrap(),
+    ]);
+    let written = ops.join("live/example.com.zone");
+    wait_until(
+        "the zone beside the operator's file",
+        Duration::from_secs(30),
+        || written.exists(),
+    );
+    fx.commit("next", |w| {
+        std::fs::write(
+            w.join("zones/example.com.yaml"),
+            ZONE_V1.replace("192.0.2.10", "192.0.2.11"),
+        )
+        .unwrap()
+    });
+    wait_until("the next commit applied", Duration::from_secs(30), || {
+        std::fs::read_to_string(&written).is_ok_and(|z| z.contains("192.0.2.11"))
+    });
+    drop(d);
+    let stray = files_named(&fx.tmp.path().join("state"), "example.com.zone");
+    assert!(
+        stray.is_empty(),
+        "zone files inside the state directory: {stray:?}"
+    );
+}

@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use std::sync::Arc;
 use zonekeeper::config::controller::ControllerConfig;
+use zonekeeper::config::operator::OperatorConfig;
 use zonekeeper::config::{Config, SecretPolicy};
 use zonekeeper::controller::load::load_manifests;
 use zonekeeper::controller::reconcile::{
@@ -64,6 +65,14 @@ pub struct Cli {
         default_value = "zonekeeper.yaml"
     )]
     pub config: PathBuf,
+
+    /// The operator's configuration: `providers:` (addresses, directories, credentials),
+    /// `guard_rails:` (the loosest policy and thresholds a zone may declare) and
+    /// `controller:` (the journal). With it, --config is the repository's zonekeeper.yaml
+    /// and may name providers only in its zones' `targets:`. For CI jobs that plan a pull
+    /// request: keep this file out of the repository. (`run` takes it as --config.)
+    #[arg(long, global = true, env = "ZONEKEEPER_OPERATOR_CONFIG")]
+    pub operator_config: Option<PathBuf>,
 
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -254,16 +263,28 @@ pub fn init_logging(args: &Cli) {
 }
 
 pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
+    let files = Files {
+        config: args.config.clone(),
+        operator: args.operator_config.clone(),
+    };
     match args.command {
-        Command::Validate => validate(&args.config),
+        Command::Validate => validate(&files),
         Command::Run(r) => {
             let explicit = args.config != std::path::Path::new("zonekeeper.yaml");
-            run::run(&args.config, explicit, *r).await?;
+            // `run` reads the operator's file as --config (it follows the repository's).
+            let (config, explicit) = match (args.operator_config, explicit) {
+                (Some(_), true) => bail!(
+                    "run: give the operator's configuration once, as --config (or --operator-config), not both"
+                ),
+                (Some(op), false) => (op, true),
+                (None, explicit) => (args.config, explicit),
+            };
+            run::run(&config, explicit, *r).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plan(p) => plan(&args.config, p).await,
-        Command::Apply(a) => apply(&args.config, a).await,
-        Command::Import(i) => import(&args.config, i).await,
+        Command::Plan(p) => plan(&files, p).await,
+        Command::Apply(a) => apply(&files, a).await,
+        Command::Import(i) => import(&files, i).await,
         Command::Bench { sizes, workdir } => {
             print!("{}", bench::run(&sizes, workdir)?);
             Ok(ExitCode::SUCCESS)
@@ -280,8 +301,32 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load_config(path: &std::path::Path) -> Result<Config, RunError> {
-    Config::load(path).map_err(RunError::Config)
+/// The configuration files a one-shot command reads.
+pub struct Files {
+    /// zonekeeper.yaml: the repository's (or, alone, everything).
+    pub config: PathBuf,
+    /// `--operator-config`: the operator's providers, guard-rail limits and `controller:`.
+    pub operator: Option<PathBuf>,
+}
+
+/// The checked configuration: `--config` alone, or under `--operator-config` (providers
+/// and guard-rail limits from the operator; relative paths of a repository's own providers
+/// taken from the operator's directory).
+fn load_config(files: &Files) -> Result<Config, RunError> {
+    let Some(op_path) = &files.operator else {
+        return Config::load(&files.config).map_err(RunError::Config);
+    };
+    let op = OperatorConfig::load(op_path).map_err(RunError::Config)?;
+    let same = matches!(
+        (op_path.canonicalize(), files.config.canonicalize()),
+        (Ok(a), Ok(b)) if a == b
+    );
+    if same {
+        return Config::load(&files.config).map_err(RunError::Config);
+    }
+    op.only_operator_sections().map_err(RunError::Config)?;
+    let base = zonekeeper::config::base_dir_of(op_path);
+    Config::load_under(&files.config, &op, &base).map_err(RunError::Config)
 }
 
 fn zone_arg(zone: &Option<String>, config: &Config) -> anyhow::Result<Option<Fqdn>> {
@@ -293,8 +338,8 @@ fn zone_arg(zone: &Option<String>, config: &Config) -> anyhow::Result<Option<Fqd
     Ok(Some(f))
 }
 
-fn validate(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let config = load_config(path)?;
+fn validate(files: &Files) -> anyhow::Result<ExitCode> {
+    let config = load_config(files)?;
     // Zone and domain manifest problems are reported together.
     let (manifests, domains) = match (
         load_manifests(&config, None),
@@ -355,12 +400,12 @@ struct OneShot {
 /// transports reporting to `observer`), reads and plans every zone (or only `--zone`), and
 /// every domain unless `--zone` is given.
 async fn make_plan(
-    path: &std::path::Path,
+    files: &Files,
     zone: &Option<String>,
     opts: &ReconcileOptions,
     observer: Arc<dyn CallObserver>,
 ) -> anyhow::Result<OneShot> {
-    let config = load_config(path)?;
+    let config = load_config(files)?;
     let only = zone_arg(zone, &config)?;
     let secrets = SecretPolicy::from_env().context("ZONEKEEPER_ALLOWED_SECRETS")?;
     let ctx = BuildContext {
@@ -398,14 +443,14 @@ async fn make_plan(
     })
 }
 
-async fn plan(path: &std::path::Path, args: PlanArgs) -> anyhow::Result<ExitCode> {
+async fn plan(files: &Files, args: PlanArgs) -> anyhow::Result<ExitCode> {
     let OneShot {
         plan,
         zones: planned,
         domain_error,
         ..
     } = make_plan(
-        path,
+        files,
         &args.zone,
         &ReconcileOptions::default(),
         Arc::new(NoObserver),
@@ -436,12 +481,13 @@ async fn plan(path: &std::path::Path, args: PlanArgs) -> anyhow::Result<ExitCode
     })
 }
 
-/// Where `apply` journals: the flag, else the config file's `controller:` section, else
-/// `zonekeeper-state/journal.jsonl` beside the config file.
-fn journal_path(config_path: &std::path::Path, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+/// Where `apply` journals: the flag, else the `controller:` section of the operator's file
+/// (else of the config file), else `zonekeeper-state/journal.jsonl` beside that file.
+fn journal_path(files: &Files, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(p) = flag {
         return Ok(p);
     }
+    let config_path = files.operator.as_deref().unwrap_or(&files.config);
     let c = ControllerConfig::load(config_path)
         .map_err(|d| anyhow::anyhow!("invalid configuration:\n{d}"))?;
     let base = config_path.parent().unwrap_or(std::path::Path::new("."));
@@ -452,8 +498,8 @@ fn journal_path(config_path: &std::path::Path, flag: Option<PathBuf>) -> anyhow:
     }))
 }
 
-async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let journal_file = journal_path(path, args.journal.clone())?;
+async fn apply(files: &Files, args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let journal_file = journal_path(files, args.journal.clone())?;
     let journal = Journal::open(&journal_file)
         .with_context(|| format!("cannot open the audit journal {}", journal_file.display()))?;
     let journal = Arc::new(std::sync::Mutex::new(journal));
@@ -482,7 +528,7 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
         mut plan,
         zones: planned,
         domain_error,
-    } = make_plan(path, &args.zone, &opts, metrics.clone()).await?;
+    } = make_plan(files, &args.zone, &opts, metrics.clone()).await?;
     if let Some(expected) = &args.plan_hash {
         controller::check_plan_hash(&plan, expected)?;
     }
@@ -643,8 +689,8 @@ fn print_report(report: &ZoneReport) {
     }
 }
 
-async fn import(path: &std::path::Path, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let config = load_config(path)?;
+async fn import(files: &Files, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(files)?;
     let zone =
         Fqdn::parse(&args.zone).with_context(|| format!("invalid --zone {:?}", args.zone))?;
     let pc = config

@@ -10,9 +10,11 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use zonekeeper::config::controller::{ControllerConfig, SourceSettings, VerifyConfig};
+use zonekeeper::config::operator::OperatorConfig;
 use zonekeeper::config::SecretRef;
 use zonekeeper::controller::daemon::{self, DaemonSettings};
 use zonekeeper::controller::reconcile::ReconcileOptions;
+use zonekeeper::controller::revision::OperatorSide;
 use zonekeeper::controller::scheduler::RetryTimes;
 use zonekeeper::input::HumanDuration;
 use zonekeeper::source::dir::DirSource;
@@ -86,14 +88,15 @@ pub async fn run(
     explicit_config: bool,
     a: RunArgs,
 ) -> anyhow::Result<()> {
-    let file = if config_path.exists() {
-        ControllerConfig::load(config_path)
+    let operator = if config_path.exists() {
+        OperatorConfig::load(config_path)
             .map_err(|d| anyhow::anyhow!("invalid configuration:\n{d}"))?
     } else if explicit_config {
         bail!("{}: file not found", config_path.display());
     } else {
-        ControllerConfig::default()
+        OperatorConfig::default()
     };
+    let file = operator.controller.clone();
     // Secret flags are parsed here, not by clap, so a pasted secret is never echoed.
     let here = std::path::Path::new(".");
     let secret_ref = |flag: Option<String>, what: &str| -> anyhow::Result<Option<SecretRef>> {
@@ -158,6 +161,7 @@ pub async fn run(
     // Manifests come from git: they may resolve only the secrets the operator allows, and
     // never the controller's own credentials.
     let secrets = c.secret_policy()?;
+    let operator = operator_side(operator, &c.source)?;
     let settings = DaemonSettings {
         listen: c.listen,
         interval: c.interval,
@@ -172,10 +176,48 @@ pub async fn run(
             max: Duration::from_secs(300),
         },
         secrets,
+        operator,
     };
     daemon::run(source, settings, shutdown_signal()).await?;
     eprintln!("zonekeeper: stopped");
     Ok(())
+}
+
+/// The operator's side of every revision: its providers and limits, and where a
+/// repository's own providers resolve relative paths (never inside a snapshot).
+///
+/// # Errors
+/// The operator's file carries `zones:`/`defaults:` and is not the followed directory's
+/// own zonekeeper.yaml.
+fn operator_side(op: OperatorConfig, source: &SourceSettings) -> anyhow::Result<OperatorSide> {
+    let followed_file = match source {
+        SourceSettings::Dir(dir) => Some(dir.join("zonekeeper.yaml")),
+        SourceSettings::Git { .. } => None,
+    };
+    let same = |a: &std::path::Path, b: &std::path::Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    // A local directory configured by its own file, or by none: it holds everything.
+    if let Some(followed) = &followed_file {
+        if op.file.as_deref().is_none_or(|f| same(f, followed)) {
+            return Ok(OperatorSide {
+                config: None,
+                provider_base: None,
+            });
+        }
+    }
+    op.only_operator_sections()
+        .map_err(|d| anyhow::anyhow!("invalid configuration:\n{d}"))?;
+    let provider_base = match (&op.file, source) {
+        (Some(f), _) => Some(zonekeeper::config::base_dir_of(f)),
+        (None, SourceSettings::Dir(_)) => None,
+        (None, SourceSettings::Git { .. }) => Some(std::env::current_dir()?),
+    };
+    if !op.defines_providers() && matches!(source, SourceSettings::Git { .. }) {
+        tracing::warn!("providers come from the followed repository's zonekeeper.yaml: whoever can merge there decides where credentials are sent. Define them in the operator's --config file instead (docs/security.md, \"Moving providers to the operator\")");
+    }
+    Ok(OperatorSide {
+        config: Some(Arc::new(op)),
+        provider_base,
+    })
 }
 
 /// Resolves on SIGTERM or SIGINT.

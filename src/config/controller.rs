@@ -181,7 +181,7 @@ impl ControllerConfig {
     }
 
     /// Relative paths (and `file:` secrets) taken from `base`.
-    fn relative_to(mut self, base: &Path) -> ControllerConfig {
+    pub(crate) fn relative_to(mut self, base: &Path) -> ControllerConfig {
         if base.as_os_str().is_empty() {
             return self;
         }

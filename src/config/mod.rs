@@ -8,6 +8,7 @@
 //! when they are built. The `controller:` section is [`controller`]'s.
 
 pub mod controller;
+pub mod operator;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use crate::input::{from_yaml_error, read_input, yaml_options, Diagnostic, Diagno
 use crate::model::Fqdn;
 use crate::plan::{IgnoreRule, IgnoreSet, Policy, Thresholds};
 use crate::provider::registry::{AnySettings, ProviderEntrySchema, PROVIDER_TYPES};
+use operator::OperatorConfig;
 
 pub use crate::secret::{Secret, SecretError, SecretPolicy, SecretRef};
 
@@ -41,8 +43,14 @@ pub struct RawConfig {
     #[serde(default)]
     pub defaults: RawDefaults,
     /// How `zonekeeper run` gets its manifests and serves its API (flags override these).
+    /// The operator's file only: ignored in a followed repository.
     #[serde(default)]
     pub controller: Option<controller::ControllerConfig>,
+    /// The loosest guard rails any zone may declare. The operator's file only: refused in a
+    /// followed repository's zonekeeper.yaml.
+    #[serde(default)]
+    #[schemars(with = "Option<operator::GuardRailLimits>")]
+    pub guard_rails: Option<Spanned<operator::GuardRailLimits>>,
 }
 
 /// A provider entry as written: `type` plus that type's own keys, each with its line (the
@@ -172,28 +180,43 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads and checks a configuration file. Every problem is reported, with its line.
+    /// Reads and checks a configuration file that holds everything itself: its providers,
+    /// its zones, its guard rails (local single-file use). Every problem is reported, with
+    /// its line.
     pub fn load(path: &Path) -> Result<Config, Diagnostics> {
         let text = read_input(path).map_err(|d| Diagnostics(vec![d]))?;
         Config::parse(&text, path)
     }
 
-    /// Checks configuration text that was read from `path`.
+    /// Checks configuration text that was read from `path` (single-file use, as [`load`]).
+    ///
+    /// [`load`]: Config::load
     pub fn parse(text: &str, path: &Path) -> Result<Config, Diagnostics> {
         let raw: RawConfig = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
             .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
-        let base_dir = path
-            .parent()
-            .map(|p| {
-                if p.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    p
-                }
-            })
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
-        resolve(raw, path, &base_dir)
+        let base_dir = base_dir_of(path);
+        resolve(raw, path, &base_dir, None)
+    }
+
+    /// Reads a repository's zonekeeper.yaml under the operator's configuration: providers
+    /// come from the operator when it defines any (a repository `providers:` section is then
+    /// refused), zones are held to the operator's `guard_rails:`, and the repository may not
+    /// carry `guard_rails:` itself. `provider_base` is where relative paths of a
+    /// repository's own providers resolve when the operator defines none (never inside a
+    /// snapshot of the repository: see `zonekeeper run`).
+    ///
+    /// # Errors
+    /// Every problem, with its file and line.
+    pub fn load_under(
+        path: &Path,
+        operator: &OperatorConfig,
+        provider_base: &Path,
+    ) -> Result<Config, Diagnostics> {
+        let text = read_input(path).map_err(|d| Diagnostics(vec![d]))?;
+        let raw: RawConfig = serde_saphyr::from_str_with_options(&text, yaml_options(text.len()))
+            .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
+        let base_dir = base_dir_of(path);
+        resolve(raw, path, &base_dir, Some((operator, provider_base)))
     }
 
     pub fn zone(&self, name: &Fqdn) -> Option<&ZoneConfig> {
@@ -201,10 +224,24 @@ impl Config {
     }
 }
 
-fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagnostics> {
-    let mut diags = Vec::new();
+/// The directory of a config file: relative paths in it start here.
+pub fn base_dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Checks a `providers:` section: each entry typed by its backend, relative paths taken
+/// from `base_dir`. Problems go to `diags`, pointing at the key at fault.
+pub(crate) fn resolve_providers(
+    raw: BTreeMap<String, Spanned<RawProvider>>,
+    file: &Path,
+    base_dir: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, ProviderConfig> {
     let mut providers = BTreeMap::new();
-    for (name, entry) in raw.providers {
+    for (name, entry) in raw {
         let pos = Pos::from_saphyr(&entry.referenced);
         let record = Some(format!("provider {name:?}"));
         let raw = entry.value;
@@ -244,6 +281,54 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
             }
         }
     }
+    providers
+}
+
+/// Checks a parsed zonekeeper.yaml. `under`: the operator's configuration and where a
+/// repository's own providers resolve (see [`Config::load_under`]); `None` for a file
+/// that holds everything itself.
+fn resolve(
+    raw: RawConfig,
+    file: &Path,
+    base_dir: &Path,
+    under: Option<(&OperatorConfig, &Path)>,
+) -> Result<Config, Diagnostics> {
+    let mut diags = Vec::new();
+    let first_provider = raw
+        .providers
+        .values()
+        .map(|p| Pos::from_saphyr(&p.referenced))
+        .min_by_key(|p| p.line);
+    let (providers, limits) = match under {
+        None => (
+            resolve_providers(raw.providers, file, base_dir, &mut diags),
+            raw.guard_rails.map(|g| g.value).unwrap_or_default(),
+        ),
+        Some((op, provider_base)) => {
+            if let Some(g) = &raw.guard_rails {
+                diags.push(Diagnostic::new(
+                    file,
+                    Pos::from_saphyr(&g.referenced),
+                    Some("guard_rails".into()),
+                    "guard rail limits belong to the operator's configuration, not to the repository: remove this section (a zone's own `policy:`/`thresholds:` stay here)",
+                ));
+            }
+            let providers = if op.defines_providers() {
+                if let Some(pos) = first_provider {
+                    diags.push(Diagnostic::new(
+                        file,
+                        pos,
+                        Some("providers".into()),
+                        "providers are defined by the operator's configuration, so the repository may not define any: remove this section and keep only the provider names in each zone's `targets:` (docs/security.md, \"Moving providers to the operator\")",
+                    ));
+                }
+                op.providers.clone()
+            } else {
+                resolve_providers(raw.providers, file, provider_base, &mut diags)
+            };
+            (providers, op.guard_rails)
+        }
+    };
     // Every path the file names stays inside its directory (the repository, in the
     // daemon): a committer must not make the controller read the host's files.
     // (A committed `zones` symlink counts too, so defaults are checked as well.)
@@ -407,12 +492,17 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
                 ),
             )),
         }
+        // The operator's limits hold a zone that declares looser guard rails.
+        let (policy, thresholds) = limits.hold((
+            z.policy.or(raw.defaults.policy).unwrap_or_default(),
+            z.thresholds.or(raw.defaults.thresholds).unwrap_or_default(),
+        ));
         zones.push(ZoneConfig {
             name: fqdn,
             targets: z.targets,
             file: file_path,
-            policy: z.policy.or(raw.defaults.policy).unwrap_or_default(),
-            thresholds: z.thresholds.or(raw.defaults.thresholds).unwrap_or_default(),
+            policy,
+            thresholds,
             ignore,
             pos,
         });

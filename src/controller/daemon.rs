@@ -23,7 +23,7 @@ use super::domains::{
     journal_entries, reconcile_domain, DomainOptions, DomainOutcome, DomainReport,
 };
 use super::reconcile::{reconcile_zone, JournalSink, Outcome, ReconcileOptions, ZoneReport};
-use super::revision::{load_snapshot, GuardRails, Revision};
+use super::revision::{load_snapshot, GuardRails, OperatorSide, Revision};
 use super::scheduler::{jitter, RetryTimes, RunResult, Scheduler, Work};
 use crate::model::Fqdn;
 use crate::provider::BuildContext;
@@ -54,6 +54,8 @@ pub struct DaemonSettings {
     pub zone_retry: RetryTimes,
     /// Which secret references the followed manifests may resolve.
     pub secrets: SecretPolicy,
+    /// The operator's providers and guard-rail limits, applied to every revision.
+    pub operator: OperatorSide,
 }
 
 /// Why the daemon could not start (it never stops on reconcile errors).
@@ -153,11 +155,15 @@ impl Controller {
             retry: self.settings.reconcile.apply.retry.clone(),
             ..BuildContext::new(self.settings.secrets.clone())
         };
-        let loaded =
-            match tokio::task::spawn_blocking(move || load_snapshot(&s2, &metrics, &ctx)).await {
-                Ok(r) => r,
-                Err(e) => Err(vec![format!("loading panicked: {e}")]),
-            };
+        let operator = self.settings.operator.clone();
+        let loaded = match tokio::task::spawn_blocking(move || {
+            load_snapshot(&s2, &metrics, &ctx, &operator)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => Err(vec![format!("loading panicked: {e}")]),
+        };
         match loaded {
             Err(reasons) => {
                 // Paths are shown relative to the repository, never the host's layout.

@@ -5,6 +5,7 @@
 //! the previous one stays.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -14,6 +15,7 @@ use super::domains::{build_registrars, load_domains, Registrars};
 use super::instrument::Instrumented;
 use super::scheduler::Work;
 use super::Providers;
+use crate::config::operator::OperatorConfig;
 use crate::config::{Config, ZoneConfig};
 use crate::manifest::domain::DomainSpec;
 use crate::manifest::ZoneManifest;
@@ -21,6 +23,7 @@ use crate::model::Fqdn;
 use crate::plan::rules::guard_rails_in_force;
 use crate::plan::{Policy, Thresholds};
 use crate::provider::{self, BuildContext};
+use crate::secret::SecretPolicy;
 use crate::source::Snapshot;
 use crate::telemetry::metrics::Metrics;
 
@@ -89,19 +92,45 @@ impl Revision {
     }
 }
 
+/// What the operator decides about every revision the daemon loads (docs/security.md).
+#[derive(Clone, Debug, Default)]
+pub struct OperatorSide {
+    /// Providers, guard-rail limits (and the daemon's own settings). `None`: the followed
+    /// zonekeeper.yaml holds everything itself (a local directory the operator follows
+    /// with `--dir`, configured by its own file).
+    pub config: Option<Arc<OperatorConfig>>,
+    /// Where relative paths of a repository's own providers resolve when the operator
+    /// defines none: the operator's config directory, else the working directory. `None`:
+    /// the snapshot root, only for a local directory the operator follows (`--dir`).
+    pub provider_base: Option<PathBuf>,
+}
+
 /// Loads a snapshot: config, every manifest, every provider. Returns every problem found
 /// (one line each) when anything is invalid.
 pub fn load_snapshot(
     snap: &Snapshot,
     metrics: &Arc<Metrics>,
     ctx: &BuildContext,
+    operator: &OperatorSide,
 ) -> Result<Revision, Vec<String>> {
-    // A secret committed to the repository is no secret: never read files from the snapshot.
     let mut ctx = ctx.clone();
+    if operator
+        .config
+        .as_ref()
+        .is_some_and(|c| c.defines_providers())
+    {
+        // The operator's own providers: its references are not the repository's to limit.
+        ctx.secrets = SecretPolicy::default();
+    }
+    // A secret committed to the repository is no secret: never read files from the snapshot.
     ctx.secrets = ctx.secrets.deny_files_under(snap.root.clone());
     let config_path = snap.root.join("zonekeeper.yaml");
-    let config = Config::load(&config_path)
-        .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let provider_base = operator.provider_base.as_deref().unwrap_or(&snap.root);
+    let config = match &operator.config {
+        Some(op) => Config::load_under(&config_path, op, provider_base),
+        None => Config::load(&config_path),
+    }
+    .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     // Zone and domain problems are reported together.
     let (manifests, specs) = match (
         super::load::load_manifests(&config, None),
