@@ -4,6 +4,7 @@
 #     check-jsonschema (offline), with a negative control;
 #   - the sticky-comment marker they search for is the first line `zonekeeper plan --format
 #     markdown` really prints;
+#   - they give validate and plan the operator's configuration (ZONEKEEPER_OPERATOR_CONFIG);
 #   - they sign the webhook with the openssl recipe that prometheus-e2e.sh proves against the
 #     real daemon.
 set -euo pipefail
@@ -41,6 +42,8 @@ for f in "$gh" "$gl"; do
   grep -qF "plan --format markdown --max-bytes 60000" "$f" || { echo "ERROR: $f: no plan --format markdown --max-bytes 60000"; exit 1; }
   grep -qF "openssl dgst -sha256 -hmac \"\$ZONEKEEPER_WEBHOOK_SECRET\" | sed 's/^.*= //'" "$f" \
     || { echo "ERROR: $f does not sign the webhook with the recipe prometheus-e2e.sh tests"; exit 1; }
+  # Plans take providers from the operator's file, never from the pull request.
+  grep -qF "ZONEKEEPER_OPERATOR_CONFIG" "$f" || { echo "ERROR: $f: plan without the operator's configuration"; exit 1; }
 done
 echo "ok: both templates use the real marker ($marker), --max-bytes 60000 and the tested HMAC recipe"
 echo "ci templates: ok"

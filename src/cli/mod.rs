@@ -116,8 +116,14 @@ pub enum Command {
     /// last good one stays in force. Plans over the safety thresholds wait for a human.
     /// Serves /metrics, /healthz, /readyz, /status. Stops cleanly on SIGTERM/SIGINT.
     ///
-    /// With --config FILE, the file's `controller:` section supplies these settings (flags
-    /// win); providers and zones always come from the followed repository's zonekeeper.yaml.
+    /// --config FILE is the operator's configuration: its `controller:` section supplies
+    /// these settings (flags win), its `providers:` the DNS hosts and registrars with their
+    /// credentials, its `guard_rails:` the loosest policy and thresholds any zone may
+    /// declare. Zones come from the followed repository's zonekeeper.yaml, which then names
+    /// providers only (a `providers:` section there refuses the revision). Without providers
+    /// in --config, the repository's own are used (a warning: whoever can merge decides where
+    /// credentials go), with relative paths taken from --config's directory or the working
+    /// directory, never from inside the repository.
     Run(Box<run::RunArgs>),
     /// Check the configuration and every zone file. Contacts no provider.
     ///

@@ -166,9 +166,9 @@ fn at_least(
 }
 
 impl ControllerConfig {
-    /// Reads only the `controller:` section of a local file (`zonekeeper run --config`).
-    /// Providers and zones come from the source, not from this file. Relative paths are
-    /// made relative to the file.
+    /// Reads only the `controller:` section of a local file (the journal location for
+    /// `zonekeeper apply`; `run` reads the whole operator's file through
+    /// [`super::operator::OperatorConfig`]). Relative paths are made relative to the file.
     ///
     /// # Errors
     /// The file cannot be read, is not valid YAML or has an unknown or mistyped key.
