@@ -116,13 +116,20 @@ fn value(t: RecordType) -> BoxedStrategy<RData> {
                 })
             })
             .boxed(),
-        RecordType::DS => (any::<u16>(), 1u8..16, 1u8..5, hex(32))
+        // Digest lengths as each digest type fixes them (model::check); 7 is unassigned.
+        RecordType::DS => (any::<u16>(), 1u8..16, 1u8..8, hex(48))
             .prop_map(|(key_tag, algorithm, digest_type, digest)| {
+                let octets = match digest_type {
+                    1 => 20,
+                    4 => 48,
+                    7 => 5,
+                    _ => 32,
+                };
                 RData::Ds(Ds {
                     key_tag,
                     algorithm,
                     digest_type,
-                    digest,
+                    digest: digest[..octets * 2].to_string(),
                 })
             })
             .boxed(),
@@ -136,13 +143,15 @@ fn value(t: RecordType) -> BoxedStrategy<RData> {
                 })
             })
             .boxed(),
-        RecordType::TLSA => (0u8..4, 0u8..2, 0u8..3, hex(32))
+        RecordType::TLSA => (0u8..4, 0u8..2, 0u8..3, hex(64))
             .prop_map(|(u, s, m, d)| {
+                // SHA-256 is 32 octets, SHA-512 64, full data any (RFC 6698 §2.1.3).
+                let octets = [17, 32, 64][usize::from(m)];
                 RData::Tlsa(Tlsa {
                     certificate_usage: u,
                     selector: s,
                     matching_type: m,
-                    certificate_association_data: d,
+                    certificate_association_data: d[..octets * 2].to_string(),
                 })
             })
             .boxed(),
@@ -155,6 +164,12 @@ fn value(t: RecordType) -> BoxedStrategy<RData> {
             target(),
         )
             .prop_map(|(order, preference, flags, service, regexp, replacement)| {
+                // REGEXP and REPLACEMENT are mutually exclusive (RFC 3403 §4.1).
+                let (regexp, replacement) = if order % 2 == 0 {
+                    (regexp, Fqdn::root())
+                } else {
+                    (Vec::new(), replacement)
+                };
                 RData::Naptr(Box::new(Naptr {
                     order,
                     preference,

@@ -539,6 +539,17 @@ fn srv_name_ok(name: &Fqdn) -> bool {
 
 /// Converts one value of a record of type `rtype`.
 pub fn value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> {
+    let v = typed_value(rtype, raw)?;
+    // The lengths and ranges the RFCs fix, the same for every way into the model.
+    let problems = crate::model::check::problems(&v);
+    if problems.is_empty() {
+        Ok(v)
+    } else {
+        Err(problems)
+    }
+}
+
+fn typed_value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> {
     match fields::fields(rtype) {
         None => {
             let text = match raw {
@@ -674,6 +685,71 @@ pub fn txt_to_yaml(bytes: &[u8]) -> String {
     s
 }
 
+/// The text of a quoted `<character-string>` field (NAPTR flags, service and regexp; CAA
+/// value; URI target) -> bytes. octoDNS writes these fields between double quotes verbatim
+/// (`"{regexp}"`, octodns/record/naptr.py `to_rdata_text`), so the YAML string is
+/// presentation text as RFC 1035 §5.1 reads it: `\X` is X, `\DDD` is the byte DDD. An
+/// unescaped `"` or a trailing `\` would end the string early in the zone file octoDNS
+/// writes, and other bytes than printable ASCII are not text: both refused.
+pub fn quoted_text_from_yaml(text: &str) -> Result<Vec<u8>, String> {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                if i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
+                    let n = u32::from(b[i + 1] - b'0') * 100
+                        + u32::from(b[i + 2] - b'0') * 10
+                        + u32::from(b[i + 3] - b'0');
+                    let byte = u8::try_from(n).map_err(|_| {
+                        format!("invalid escape \\{n} in {text:?}: \\DDD is a byte, at most \\255 (RFC 1035 §5.1)")
+                    })?;
+                    out.push(byte);
+                    i += 4;
+                } else if i + 1 < b.len() {
+                    out.push(b[i + 1]);
+                    i += 2;
+                } else {
+                    return Err(format!(
+                        "trailing backslash in {text:?}: write \\\\ for a backslash (RFC 1035 §5.1)"
+                    ));
+                }
+            }
+            b'"' => {
+                return Err(format!(
+                    "unescaped \" in {text:?}: write \\\" (the value is written between double quotes, RFC 1035 §5.1)"
+                ))
+            }
+            c @ 0x20..=0x7e => {
+                out.push(c);
+                i += 1;
+            }
+            _ => {
+                return Err(format!(
+                    "non-printable or non-ASCII character in {text:?}: write other bytes as \\DDD (RFC 1035 §5.1)"
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Bytes -> the text of a quoted `<character-string>` field (the inverse of
+/// [`quoted_text_from_yaml`]).
+pub fn quoted_text_to_yaml(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for &c in bytes {
+        match c {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\{c:03}")),
+        }
+    }
+    s
+}
+
 /// The fields of one structured value, checked against the type's [`Field`] table.
 struct Got<'a> {
     spec: &'static [Field],
@@ -755,6 +831,15 @@ impl<'a> Got<'a> {
                 String::new()
             }
         }
+    }
+
+    /// A quoted `<character-string>` field ([`quoted_text_from_yaml`]).
+    fn quoted(&self, i: usize, r: &mut Vec<String>) -> Vec<u8> {
+        let t = self.text(i, r);
+        quoted_text_from_yaml(&t).unwrap_or_else(|e| {
+            r.push(format!("invalid {}: {e}", self.spec[i].name));
+            Vec::new()
+        })
     }
 
     fn name(&self, rtype: RecordType, i: usize, r: &mut Vec<String>) -> Fqdn {
@@ -847,60 +932,30 @@ fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
             port: g.int(2, 65535, &mut r) as u16,
             target: g.name(rtype, 3, &mut r),
         }),
-        RecordType::CAA => {
-            let tag = g.text(1, &mut r);
-            if tag.is_empty() || !tag.bytes().all(|c| c.is_ascii_alphanumeric()) {
-                r.push(format!("invalid tag {tag:?}"));
-            }
-            RData::Caa(Caa {
-                flags: g.int(0, 255, &mut r) as u8,
-                tag: tag.to_ascii_lowercase(),
-                value: g.text(2, &mut r).into_bytes(),
-            })
-        }
-        RecordType::NAPTR => {
-            let flags = g.text(2, &mut r).to_ascii_uppercase();
-            if !matches!(flags.as_str(), "S" | "A" | "U" | "P") {
-                r.push(format!("unrecognized flags \"{flags}\""));
-            }
-            RData::Naptr(Box::new(Naptr {
-                order: g.int(0, 65535, &mut r) as u16,
-                preference: g.int(1, 65535, &mut r) as u16,
-                flags: flags.into_bytes(),
-                service: g.text(3, &mut r).into_bytes(),
-                regexp: g.text(4, &mut r).into_bytes(),
-                replacement: g.name(rtype, 5, &mut r),
-            }))
-        }
-        RecordType::SSHFP => {
-            let algorithm = g.int(0, 255, &mut r) as u8;
-            if !(1..=4).contains(&algorithm) {
-                r.push(format!("unrecognized algorithm \"{algorithm}\""));
-            }
-            let fingerprint_type = g.int(1, 255, &mut r) as u8;
-            let fingerprint = g.hex(2, &mut r);
-            match fingerprint_type {
-                1 | 2 => {
-                    let expected = if fingerprint_type == 1 { 40 } else { 64 };
-                    if fingerprint.len() != expected {
-                        r.push(format!(
-                            "fingerprint length {} does not match fingerprint_type {fingerprint_type} (expected {expected})",
-                            fingerprint.len()
-                        ));
-                    }
-                }
-                t => r.push(format!("unrecognized fingerprint_type \"{t}\"")),
-            }
-            RData::Sshfp(Sshfp {
-                algorithm,
-                fingerprint_type,
-                fingerprint,
-            })
-        }
+        RecordType::CAA => RData::Caa(Caa {
+            flags: g.int(0, 255, &mut r) as u8,
+            tag: g.text(1, &mut r).to_ascii_lowercase(),
+            value: g.quoted(2, &mut r),
+        }),
+        RecordType::NAPTR => RData::Naptr(Box::new(Naptr {
+            order: g.int(0, 65535, &mut r) as u16,
+            preference: g.int(1, 65535, &mut r) as u16,
+            // Flags are case-insensitive (RFC 3403 §4.1): kept upper-case.
+            flags: g.quoted(2, &mut r).to_ascii_uppercase(),
+            service: g.quoted(3, &mut r),
+            regexp: g.quoted(4, &mut r),
+            replacement: g.name(rtype, 5, &mut r),
+        })),
+        RecordType::SSHFP => RData::Sshfp(Sshfp {
+            algorithm: g.int(0, 255, &mut r) as u8,
+            fingerprint_type: g.int(1, 255, &mut r) as u8,
+            fingerprint: g.hex(2, &mut r),
+        }),
+        // Usages, selectors and matching types are open registries (RFC 6698 §7.2-7.4).
         RecordType::TLSA => RData::Tlsa(Tlsa {
-            certificate_usage: g.int(0, 3, &mut r) as u8,
-            selector: g.int(1, 1, &mut r) as u8,
-            matching_type: g.int(2, 2, &mut r) as u8,
+            certificate_usage: g.int(0, 255, &mut r) as u8,
+            selector: g.int(1, 255, &mut r) as u8,
+            matching_type: g.int(2, 255, &mut r) as u8,
             certificate_association_data: g.hex(3, &mut r),
         }),
         RecordType::DS => RData::Ds(Ds {
@@ -909,17 +964,11 @@ fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
             digest_type: g.int(2, 255, &mut r) as u8,
             digest: g.hex(3, &mut r),
         }),
-        RecordType::URI => {
-            let target = g.text(2, &mut r);
-            if target.is_empty() {
-                r.push("missing target".into());
-            }
-            RData::Uri(Uri {
-                priority: g.int(0, 65535, &mut r) as u16,
-                weight: g.int(1, 65535, &mut r) as u16,
-                target: target.into_bytes(),
-            })
-        }
+        RecordType::URI => RData::Uri(Uri {
+            priority: g.int(0, 65535, &mut r) as u16,
+            weight: g.int(1, 65535, &mut r) as u16,
+            target: g.quoted(2, &mut r),
+        }),
         RecordType::LOC => {
             let loc = Loc {
                 lat_degrees: g.int(0, 90, &mut r) as u8,
@@ -935,24 +984,6 @@ fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
                 precision_horz_cm: g.decimal(10, 2, &mut r).try_into().unwrap_or(u64::MAX),
                 precision_vert_cm: g.decimal(11, 2, &mut r).try_into().unwrap_or(u64::MAX),
             };
-            if loc.lat_millis > 59_999 {
-                r.push("invalid lat_seconds: must be from 0 to 59.999".into());
-            }
-            if loc.long_millis > 59_999 {
-                r.push("invalid long_seconds: must be from 0 to 59.999".into());
-            }
-            if !(-10_000_000..=4_284_967_295).contains(&loc.altitude_cm) {
-                r.push("invalid altitude: must be from -100000.00 to 42849672.95".into());
-            }
-            for (n, v) in [
-                ("size", loc.size_cm),
-                ("precision_horz", loc.precision_horz_cm),
-                ("precision_vert", loc.precision_vert_cm),
-            ] {
-                if v > 9_000_000_000 {
-                    r.push(format!("invalid {n}: must be from 0 to 90000000.00"));
-                }
-            }
             RData::Loc(Box::new(loc))
         }
         other => return Err(vec![format!("{other} values are not mappings")]),

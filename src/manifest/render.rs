@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
 
-use super::octodns::txt_to_yaml;
+use super::octodns::{quoted_text_to_yaml, txt_to_yaml};
 use crate::model::rdata::fixed;
 use crate::model::{RData, RecordType, RrSet, Zone};
 
@@ -68,10 +68,6 @@ fn num(v: i128, scale: u32) -> Value {
         .map_or(Value::String(text), Value::Number)
 }
 
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// One value in octoDNS's YAML shape.
 pub fn value_to_yaml(v: &RData) -> Value {
     match v {
@@ -85,10 +81,13 @@ pub fn value_to_yaml(v: &RData) -> Value {
         RData::Srv(s) => {
             json!({"port": s.port, "priority": s.priority, "target": s.target.as_str(), "weight": s.weight})
         }
-        RData::Caa(c) => json!({"flags": c.flags, "tag": c.tag, "value": lossy(&c.value)}),
+        RData::Caa(c) => {
+            json!({"flags": c.flags, "tag": c.tag, "value": quoted_text_to_yaml(&c.value)})
+        }
         RData::Naptr(n) => json!({
-            "flags": lossy(&n.flags), "order": n.order, "preference": n.preference,
-            "regexp": lossy(&n.regexp), "replacement": n.replacement.as_str(), "service": lossy(&n.service),
+            "flags": quoted_text_to_yaml(&n.flags), "order": n.order, "preference": n.preference,
+            "regexp": quoted_text_to_yaml(&n.regexp), "replacement": n.replacement.as_str(),
+            "service": quoted_text_to_yaml(&n.service),
         }),
         RData::Sshfp(s) => {
             json!({"algorithm": s.algorithm, "fingerprint": s.fingerprint, "fingerprint_type": s.fingerprint_type})
@@ -101,7 +100,7 @@ pub fn value_to_yaml(v: &RData) -> Value {
             json!({"algorithm": d.algorithm, "digest": d.digest, "digest_type": d.digest_type, "key_tag": d.key_tag})
         }
         RData::Uri(u) => {
-            json!({"priority": u.priority, "target": lossy(&u.target), "weight": u.weight})
+            json!({"priority": u.priority, "target": quoted_text_to_yaml(&u.target), "weight": u.weight})
         }
         RData::Loc(l) => json!({
             "altitude": num(l.altitude_cm.into(), 2),

@@ -123,20 +123,10 @@ pub fn nameserver(text: &str) -> Result<Fqdn, String> {
     Ok(name)
 }
 
-/// Digest lengths (hex digits) of the registered DS digest types (IANA "Delegation Signer
-/// (DS) Resource Record (RR) Type Digest Algorithms": 1 SHA-1, 2 SHA-256, 3 GOST, 4 SHA-384).
-fn digest_hex_len(digest_type: u8) -> Option<usize> {
-    match digest_type {
-        1 => Some(40),
-        2 | 3 => Some(64),
-        4 => Some(96),
-        _ => None,
-    }
-}
-
 /// Checks and builds a DS record as registrars take it: key tag 0-65535, algorithm
-/// 1-255, digest type 1-255, digest in hex (its length checked for the known digest types).
-/// The digest is stored lower-case.
+/// 1-255, digest type 1-255, digest in hex, its length as the digest type fixes it
+/// ([`super::check`], the same rules as a DS record in a zone). The digest is stored
+/// lower-case.
 ///
 /// # Errors
 /// Every problem found, one message per field.
@@ -150,28 +140,21 @@ pub fn ds(key_tag: i64, algorithm: i64, digest_type: i64, digest: &str) -> Resul
     };
     let key_tag = int("key_tag", key_tag, 0, 65535) as u16;
     let algorithm = int("algorithm", algorithm, 1, 255) as u8;
-    let digest_type_v = int("digest_type", digest_type, 1, 255) as u8;
+    let digest_type = int("digest_type", digest_type, 1, 255) as u8;
     let digest = digest.to_ascii_lowercase();
-    if digest.is_empty() || !digest.bytes().all(|c| c.is_ascii_hexdigit()) {
-        errs.push(format!("digest {digest:?} must be hex"));
-    } else if let Some(n) = digest_hex_len(digest_type_v).filter(|n| *n != digest.len()) {
-        errs.push(format!(
-            "digest has {} hex digits; digest type {digest_type_v} needs {n}",
-            digest.len()
-        ));
-    } else if !digest.len().is_multiple_of(2) {
-        errs.push(format!(
-            "digest has an odd number ({}) of hex digits",
-            digest.len()
-        ));
+    let ds = Ds {
+        key_tag,
+        algorithm,
+        digest_type,
+        digest,
+    };
+    if ds.digest.is_empty() || !ds.digest.bytes().all(|c| c.is_ascii_hexdigit()) {
+        errs.push(format!("digest {:?} must be hex", ds.digest));
+    } else {
+        errs.extend(super::check::problems(&super::RData::Ds(ds.clone())));
     }
     if errs.is_empty() {
-        Ok(Ds {
-            key_tag,
-            algorithm,
-            digest_type: digest_type_v,
-            digest,
-        })
+        Ok(ds)
     } else {
         Err(errs)
     }
@@ -200,11 +183,14 @@ mod tests {
         let sha256 = "E2D3C916F6DEEAC73294E8268FB5885044A833FC5459588F4A9184CFC41A5766";
         let d = ds(2371, 13, 2, sha256).unwrap();
         assert_eq!(d.digest, sha256.to_ascii_lowercase());
-        let e = ds(70000, 0, 2, "abc").unwrap_err();
+        let e = ds(70000, 0, 2, "abcd").unwrap_err();
         assert_eq!(e.len(), 3, "{e:?}");
         assert!(e[0].contains("key_tag 70000"));
         assert!(e[1].contains("algorithm 0"));
-        assert!(e[2].contains("needs 64"));
+        assert!(
+            e[2].contains("digest_type 2 (SHA-256, RFC 4509 §2.2) is 32 octets"),
+            "{e:?}"
+        );
         assert!(ds(1, 8, 9, "abc").unwrap_err()[0].contains("odd"));
         assert!(ds(1, 8, 2, "zz").unwrap_err()[0].contains("hex"));
     }

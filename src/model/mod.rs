@@ -3,6 +3,7 @@
 //! Pure data and pure checks: no IO, no async, no provider or manifest knowledge. Manifests
 //! and providers convert *into* these types at their edge; everything after trusts them.
 
+pub mod check;
 pub mod domain;
 pub mod ext;
 pub mod name;
