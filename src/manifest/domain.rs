@@ -386,7 +386,7 @@ mod tests {
                 "domains/example.com.yaml:4:5: nameservers: invalid nameserver \"localhost\": a nameserver is a host name with at least two labels",
                 "domains/example.com.yaml:5:5: nameservers: ns1.example.net. is listed twice",
                 "domains/example.com.yaml:7:14: ds: key_tag 70000 is out of range (0-65535)",
-                "domains/example.com.yaml:10:13: ds: digest has 4 hex digits; digest type 2 needs 64",
+                "domains/example.com.yaml:10:13: ds: digest is 2 octets; digest_type 2 (SHA-256, RFC 4509 §2.2) is 32 octets (64 hex digits)",
             ]
         );
     }
