@@ -46,8 +46,9 @@ pub struct SecretPolicy {
     allowed: Option<Vec<glob::Pattern>>,
     /// Never allowed, whatever `allowed` says.
     denied: Vec<SecretRef>,
-    /// `file:` references below this directory are refused (a repository snapshot).
-    denied_dir: Option<PathBuf>,
+    /// `file:` references below these directories are refused (the followed directory, a
+    /// repository snapshot).
+    denied_dirs: Vec<PathBuf>,
 }
 
 /// Environment variable listing the secret references manifests may use (comma-separated
@@ -85,7 +86,7 @@ impl SecretPolicy {
 
     /// Also refuses `file:` references below `dir`.
     pub fn deny_files_under(mut self, dir: PathBuf) -> SecretPolicy {
-        self.denied_dir = Some(dir);
+        self.denied_dirs.push(dir);
         self
     }
 
@@ -123,11 +124,13 @@ impl SecretPolicy {
                 _ => {}
             }
         }
-        if let (Some((written, real)), Some(dir)) = (&forms, &self.denied_dir) {
-            let dirs = [Some(lexical(dir)), std::fs::canonicalize(dir).ok()];
-            let under = |p: &Path| dirs.iter().flatten().any(|d| p.starts_with(d));
-            if under(written) || under(real) {
-                return denied("secrets may not be read from the repository");
+        if let Some((written, real)) = &forms {
+            for dir in &self.denied_dirs {
+                let dirs = [Some(lexical(dir)), std::fs::canonicalize(dir).ok()];
+                let under = |p: &Path| dirs.iter().flatten().any(|d| p.starts_with(d));
+                if under(written) || under(real) {
+                    return denied("secrets may not be read from the repository");
+                }
             }
         }
         if let Some(allowed) = &self.allowed {

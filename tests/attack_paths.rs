@@ -299,7 +299,7 @@ fn a_commit_cannot_loosen_the_thresholds_that_judge_it() {
             "nothing may be deleted yet"
         );
         // The next commit changes nothing else: now the declared 100% applies.
-        put(&root.join("README.md"), "notes\n");
+        put(&root.join("notes.yaml"), "# notes\n");
         wait_for("the deletes applied", || {
             !live_zone().contains("192.0.2.12")
         });

@@ -31,9 +31,10 @@ fn manifests(dir: &Path) {
 #[tokio::test]
 async fn revision_follows_content() {
     let tmp = tempfile::tempdir().expect("tempdir");
+    let snaps = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     manifests(dir);
-    let src = DirSource::new(dir).expect("new");
+    let src = DirSource::new(dir, snaps.path()).expect("new");
     let root = std::fs::canonicalize(dir).expect("canonicalize");
     assert!(src.describe().contains(&root.display().to_string()));
 
@@ -43,7 +44,8 @@ async fn revision_follows_content() {
         "{}",
         a.revision
     );
-    assert_eq!(a.root, root);
+    // The snapshot is a copy under the snapshots directory, named by the hash.
+    assert_eq!(a.root, snaps.path().join(&a.revision[4..]));
     assert!(a.committed_at.is_some());
     assert_eq!(src.fetch().await.expect("again").revision, a.revision);
 
@@ -89,12 +91,12 @@ async fn revision_follows_content() {
 async fn missing_directory_is_an_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
     assert!(matches!(
-        DirSource::new(tmp.path().join("absent")),
+        DirSource::new(tmp.path().join("absent"), tmp.path().join("s")),
         Err(SourceError::Io { .. })
     ));
     write(tmp.path(), "file", "x");
     assert!(matches!(
-        DirSource::new(tmp.path().join("file")),
+        DirSource::new(tmp.path().join("file"), tmp.path().join("s")),
         Err(SourceError::Io { .. })
     ));
 }
@@ -102,9 +104,10 @@ async fn missing_directory_is_an_error() {
 #[tokio::test]
 async fn changed_wakes_on_writes_not_on_reads() {
     let tmp = tempfile::tempdir().expect("tempdir");
+    let snaps = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     manifests(dir);
-    let src = DirSource::new(dir).expect("new");
+    let src = DirSource::new(dir, snaps.path()).expect("new");
     let before = src.fetch().await.expect("fetch");
 
     // Our own fetch reads every file: that must not count as a change, or the
@@ -151,4 +154,47 @@ async fn changed_wakes_on_writes_not_on_reads() {
     // The mkdir and the write may be one debounced change or two; the file is seen.
     let _ = tokio::time::timeout(Duration::from_secs(2), src.changed()).await;
     assert_ne!(src.fetch().await.expect("fetch").revision, after.revision);
+}
+
+#[tokio::test]
+async fn a_snapshot_is_an_immutable_copy_of_exactly_the_hashed_manifests() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let snaps = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    manifests(dir);
+    let src = DirSource::new(dir, snaps.path()).expect("new");
+    let a = src.fetch().await.expect("fetch");
+    let zone = "zones/example.com.yaml";
+    let copied = std::fs::read_to_string(a.root.join(zone)).expect("copied");
+    assert_eq!(
+        copied,
+        std::fs::read_to_string(dir.join(zone)).expect("original")
+    );
+    // A rewrite after the scan (say, mid-load) never reaches the snapshot being loaded.
+    write(dir, zone, "'':\n  type: A\n  value: 192.0.2.77\n");
+    assert_eq!(
+        std::fs::read_to_string(a.root.join(zone)).expect("copy"),
+        copied
+    );
+    // Files no manifest needs are neither hashed nor copied: a zonefile provider writing
+    // its output inside the directory makes no new revision.
+    write(dir, zone, &copied);
+    write(dir, "live/example.com.zone", "; output\n");
+    write(dir, "notes.txt", "hello");
+    let b = src.fetch().await.expect("fetch");
+    assert_eq!(b.revision, a.revision);
+    assert!(!b.root.join("live").exists());
+    assert!(!b.root.join("notes.txt").exists());
+    // Old copies are pruned: a few kept, never the current one.
+    for i in 0..6 {
+        write(
+            dir,
+            zone,
+            &format!("'':\n  type: A\n  value: 192.0.2.{i}\n"),
+        );
+        let s = src.fetch().await.expect("fetch");
+        assert!(s.root.is_dir());
+    }
+    let kept = std::fs::read_dir(snaps.path()).expect("read").count();
+    assert!(kept <= 3, "{kept} snapshot copies kept");
 }

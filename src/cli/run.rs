@@ -137,7 +137,10 @@ pub async fn run(
     // Held until the process ends: a second daemon on this directory is refused.
     let _lock = zonekeeper::controller::lock::StateLock::acquire(&c.state_dir)?;
     let source: Arc<dyn Source> = match &c.source {
-        SourceSettings::Dir(dir) => Arc::new(DirSource::new(dir.clone())?),
+        SourceSettings::Dir(dir) => Arc::new(DirSource::new(
+            dir.clone(),
+            c.state_dir.join("dir-snapshots"),
+        )?),
         SourceSettings::Git {
             url,
             branch,
@@ -160,7 +163,11 @@ pub async fn run(
     };
     // Manifests come from git: they may resolve only the secrets the operator allows, and
     // never the controller's own credentials.
-    let secrets = c.secret_policy()?;
+    let mut secrets = c.secret_policy()?;
+    if let SourceSettings::Dir(dir) = &c.source {
+        // The daemon loads a copy; the followed directory itself is the repository too.
+        secrets = secrets.deny_files_under(std::fs::canonicalize(dir)?);
+    }
     let operator = operator_side(operator, &c.source)?;
     let settings = DaemonSettings {
         listen: c.listen,
@@ -195,12 +202,13 @@ fn operator_side(op: OperatorConfig, source: &SourceSettings) -> anyhow::Result<
         SourceSettings::Git { .. } => None,
     };
     let same = |a: &std::path::Path, b: &std::path::Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
-    // A local directory configured by its own file, or by none: it holds everything.
-    if let Some(followed) = &followed_file {
+    // A local directory configured by its own file, or by none: it holds everything, and
+    // its providers' paths are its own (the daemon loads a snapshot copy of it).
+    if let (Some(followed), SourceSettings::Dir(dir)) = (&followed_file, source) {
         if op.file.as_deref().is_none_or(|f| same(f, followed)) {
             return Ok(OperatorSide {
                 config: None,
-                provider_base: None,
+                provider_base: Some(std::fs::canonicalize(dir)?),
             });
         }
     }
@@ -208,7 +216,7 @@ fn operator_side(op: OperatorConfig, source: &SourceSettings) -> anyhow::Result<
         .map_err(|d| anyhow::anyhow!("invalid configuration:\n{d}"))?;
     let provider_base = match (&op.file, source) {
         (Some(f), _) => Some(zonekeeper::config::base_dir_of(f)),
-        (None, SourceSettings::Dir(_)) => None,
+        (None, SourceSettings::Dir(dir)) => Some(std::fs::canonicalize(dir)?),
         (None, SourceSettings::Git { .. }) => Some(std::env::current_dir()?),
     };
     if !op.defines_providers() && matches!(source, SourceSettings::Git { .. }) {

@@ -195,7 +195,23 @@ impl Config {
         let raw: RawConfig = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
             .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
         let base_dir = base_dir_of(path);
-        resolve(raw, path, &base_dir, None)
+        resolve(raw, path, &base_dir, &base_dir, None)
+    }
+
+    /// As [`load`], with relative paths of the providers taken from `provider_base`
+    /// instead of the file's directory (the daemon following a local directory loads a
+    /// snapshot copy of it; the providers' directories and secret files stay the
+    /// directory's own).
+    ///
+    /// [`load`]: Config::load
+    pub fn load_with_provider_base(
+        path: &Path,
+        provider_base: &Path,
+    ) -> Result<Config, Diagnostics> {
+        let text = read_input(path).map_err(|d| Diagnostics(vec![d]))?;
+        let raw: RawConfig = serde_saphyr::from_str_with_options(&text, yaml_options(text.len()))
+            .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
+        resolve(raw, path, &base_dir_of(path), provider_base, None)
     }
 
     /// Reads a repository's zonekeeper.yaml under the operator's configuration: providers
@@ -216,7 +232,7 @@ impl Config {
         let raw: RawConfig = serde_saphyr::from_str_with_options(&text, yaml_options(text.len()))
             .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
         let base_dir = base_dir_of(path);
-        resolve(raw, path, &base_dir, Some((operator, provider_base)))
+        resolve(raw, path, &base_dir, provider_base, Some(operator))
     }
 
     pub fn zone(&self, name: &Fqdn) -> Option<&ZoneConfig> {
@@ -284,14 +300,15 @@ pub(crate) fn resolve_providers(
     providers
 }
 
-/// Checks a parsed zonekeeper.yaml. `under`: the operator's configuration and where a
-/// repository's own providers resolve (see [`Config::load_under`]); `None` for a file
-/// that holds everything itself.
+/// Checks a parsed zonekeeper.yaml. `provider_base`: where relative paths of the file's
+/// own providers resolve; `under`: the operator's configuration (see
+/// [`Config::load_under`]), `None` for a file that holds everything itself.
 fn resolve(
     raw: RawConfig,
     file: &Path,
     base_dir: &Path,
-    under: Option<(&OperatorConfig, &Path)>,
+    provider_base: &Path,
+    under: Option<&OperatorConfig>,
 ) -> Result<Config, Diagnostics> {
     let mut diags = Vec::new();
     let first_provider = raw
@@ -301,10 +318,10 @@ fn resolve(
         .min_by_key(|p| p.line);
     let (providers, limits) = match under {
         None => (
-            resolve_providers(raw.providers, file, base_dir, &mut diags),
+            resolve_providers(raw.providers, file, provider_base, &mut diags),
             raw.guard_rails.map(|g| g.value).unwrap_or_default(),
         ),
-        Some((op, provider_base)) => {
+        Some(op) => {
             if let Some(g) = &raw.guard_rails {
                 diags.push(Diagnostic::new(
                     file,

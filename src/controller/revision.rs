@@ -100,8 +100,9 @@ pub struct OperatorSide {
     /// with `--dir`, configured by its own file).
     pub config: Option<Arc<OperatorConfig>>,
     /// Where relative paths of a repository's own providers resolve when the operator
-    /// defines none: the operator's config directory, else the working directory. `None`:
-    /// the snapshot root, only for a local directory the operator follows (`--dir`).
+    /// defines none: the operator's config directory, else the working directory, or the
+    /// followed directory itself (`--dir`, the operator's own). `None`: the snapshot root
+    /// (tests).
     pub provider_base: Option<PathBuf>,
 }
 
@@ -128,7 +129,7 @@ pub fn load_snapshot(
     let provider_base = operator.provider_base.as_deref().unwrap_or(&snap.root);
     let config = match &operator.config {
         Some(op) => Config::load_under(&config_path, op, provider_base),
-        None => Config::load(&config_path),
+        None => Config::load_with_provider_base(&config_path, provider_base),
     }
     .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     // Zone and domain problems are reported together.

@@ -33,9 +33,6 @@ use crate::secret::Secret;
 /// only the one being loaded must survive, and a few more help when debugging.
 const KEEP_SNAPSHOTS: usize = 5;
 
-/// Age after which an unfinished snapshot directory is taken as left by a crash.
-const STALE_TMP: Duration = Duration::from_secs(600);
-
 /// The user name sent with an https token. GitHub wants `x-access-token`; GitLab and
 /// Gitea accept any name with a token as the password.
 const TOKEN_USER: &str = "x-access-token";
@@ -434,7 +431,7 @@ impl Inner {
         if let Ok(d) = fs::File::open(&snapshots) {
             let _ = d.sync_all();
         }
-        prune(&snapshots, &root);
+        super::prune_snapshots(&snapshots, &root, KEEP_SNAPSHOTS);
         Ok(root)
     }
 
@@ -517,48 +514,6 @@ fn safe_name(bytes: &[u8]) -> Option<&str> {
         return None;
     }
     Some(s)
-}
-
-/// Deletes all but the newest [`KEEP_SNAPSHOTS`] snapshots (never `current`) and
-/// leftover temporary directories.
-fn prune(snapshots: &Path, current: &Path) {
-    let Ok(rd) = fs::read_dir(snapshots) else {
-        return;
-    };
-    let mut dirs: Vec<(SystemTime, PathBuf)> = Vec::new();
-    for e in rd.flatten() {
-        let p = e.path();
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(".tmp-") {
-            // Ours (a failed attempt) or left by a crash long ago; a young one may be
-            // another process's work in progress.
-            let stale = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|m| m.elapsed().ok())
-                .is_some_and(|age| age > STALE_TMP);
-            if stale || name.ends_with(&format!("-{}", std::process::id())) {
-                let _ = fs::remove_dir_all(&p);
-            }
-            continue;
-        }
-        if p == current || !p.is_dir() {
-            continue;
-        }
-        let mtime = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        dirs.push((mtime, p));
-    }
-    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
-    for (_, p) in dirs.into_iter().skip(KEEP_SNAPSHOTS.saturating_sub(1)) {
-        if let Err(e) = fs::remove_dir_all(&p) {
-            tracing::warn!(path = %p.display(), error = %e, "cannot delete an old snapshot");
-        }
-    }
 }
 
 /// `dns/`, `./dns` -> `dns`; `""`, `.` -> no subdirectory; absolute or `..` -> invalid.

@@ -7,9 +7,66 @@
 pub mod dir;
 pub mod git;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
+
+/// File name extensions of the files a revision's manifests can need: zonekeeper.yaml,
+/// zone files and domain manifests (YAML), and age-encrypted secrets. Sources put only
+/// these into a snapshot.
+pub const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "age"];
+
+/// Whether `path` names a file a manifest can need ([`MANIFEST_EXTENSIONS`]).
+pub fn is_manifest_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e))
+}
+
+/// Deletes all snapshot directories under `snapshots` but the newest `keep` (never
+/// `current`), and temporary directories (`.tmp-*`) this process or a crash long ago left.
+pub(crate) fn prune_snapshots(snapshots: &Path, current: &Path, keep: usize) {
+    /// Age after which an unfinished snapshot directory is taken as left by a crash.
+    const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(600);
+    let Ok(rd) = std::fs::read_dir(snapshots) else {
+        return;
+    };
+    let mut dirs: Vec<(SystemTime, PathBuf)> = Vec::new();
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".tmp-") {
+            // Ours (a failed attempt) or left by a crash long ago; a young one may be
+            // another process's work in progress.
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > STALE_TMP);
+            if stale || name.ends_with(&format!("-{}", std::process::id())) {
+                let _ = std::fs::remove_dir_all(&p);
+            }
+            continue;
+        }
+        if p == current || !p.is_dir() {
+            continue;
+        }
+        let mtime = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        dirs.push((mtime, p));
+    }
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
+    for (_, p) in dirs.into_iter().skip(keep.saturating_sub(1)) {
+        if let Err(e) = std::fs::remove_dir_all(&p) {
+            tracing::warn!(path = %p.display(), error = %e, "cannot delete an old snapshot");
+        }
+    }
+}
 
 /// The manifests at one revision.
 #[derive(Clone, Debug, PartialEq, Eq)]
