@@ -32,6 +32,10 @@ pub enum SecretError {
     NotAllowed(String, &'static str),
     #[error("invalid allowed-secrets pattern {0:?}")]
     BadPattern(String),
+    /// The secret was read but its content is not what the consumer takes (a TSIG secret
+    /// that is not base64, ...). The message names the reference, never the content.
+    #[error("secret {reference} cannot be used: {why}")]
+    Unusable { reference: String, why: String },
 }
 
 /// Which secret references a run may resolve. Providers come from manifests in git, so a

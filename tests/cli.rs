@@ -783,3 +783,38 @@ fn the_readme_tour_works_as_written() {
         }
     }
 }
+
+#[test]
+fn a_tsig_secret_that_is_not_base64_is_refused_at_start_naming_the_provider() {
+    let e = Example::new();
+    // A listener that would see any request: nothing may reach it.
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let port = trap.local_addr().unwrap().port();
+    std::fs::write(e.dir.join("tsig.secret"), "not base64 at all!\n").unwrap();
+    std::fs::write(
+        e.dir.join("zonekeeper.yaml"),
+        format!(
+            "providers:\n  bind:\n    type: rfc2136\n    server: 127.0.0.1:{port}\n    tsig:\n      name: zonekeeper\n      secret: file:tsig.secret\nzones:\n  example.com:\n    targets: [bind]\n"
+        ),
+    )
+    .unwrap();
+    for cmd in ["plan", "apply"] {
+        let out = e.run(&[cmd]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {stderr}");
+        assert!(stderr.contains("provider \"bind\""), "{cmd}: {stderr}");
+        assert!(
+            stderr.contains("secret file:") && stderr.contains("is not valid base64"),
+            "{cmd}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("not base64 at all"),
+            "secret quoted: {stderr}"
+        );
+    }
+    assert!(
+        trap.accept().is_err(),
+        "a request was sent with an unusable key"
+    );
+}

@@ -55,7 +55,7 @@ async fn run(guard: bool, test: &str) {
         timeout: zonekeeper::input::HumanDuration::from_secs(10),
     };
     let secret = SecretRef::File(secret_file).resolve().expect("secret");
-    let p = Rfc2136Provider::new("bind", &settings, &secret);
+    let p = Rfc2136Provider::new("bind", &settings, &secret).expect("a valid TSIG key");
     let report = conformance::run_suite(&p, base.as_str()).await;
     // ALIAS is a provider pseudo-type no DNS server holds: that step, and only it.
     let expected: BTreeSet<String> = ["g16: ALIAS at the apex".to_string()].into();

@@ -39,7 +39,7 @@ fn provider(bind: &Bind, secret: &str, guard: bool) -> Rfc2136Provider {
         timeout: zonekeeper::input::HumanDuration::from_secs(10),
     };
     let secret = SecretRef::File(path).resolve().unwrap();
-    Rfc2136Provider::new("bind", &settings, &secret)
+    Rfc2136Provider::new("bind", &settings, &secret).expect("a valid TSIG key")
 }
 
 fn plan(p: &dyn Provider, desired: &Zone, live: &Zone) -> ZonePlan {

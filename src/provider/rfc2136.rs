@@ -77,7 +77,7 @@ pub fn build(
 ) -> Result<Box<dyn Provider>, SecretError> {
     let secret = ctx.secrets.resolve(&settings.tsig.secret)?;
     Ok(Box::new(
-        Rfc2136Provider::new(name, settings, &secret).with_observer(ctx.observer.clone()),
+        Rfc2136Provider::new(name, settings, &secret)?.with_observer(ctx.observer.clone()),
     ))
 }
 
@@ -169,22 +169,30 @@ type Conn = tsig_client::Connection<
     TsigKey,
 >;
 
-/// Builds the TSIG key; the error names the key, never the secret.
-fn make_key(t: &TsigSettings, secret: &Secret) -> Result<TsigKey, String> {
-    let bytes = domain::utils::base64::decode::<Vec<u8>>(secret.expose().trim())
-        .map_err(|_| format!("the TSIG secret ({}) is not valid base64", t.secret))?;
+/// Builds the TSIG key; the error names the key and the secret's reference, never the
+/// secret.
+fn make_key(t: &TsigSettings, secret: &Secret) -> Result<TsigKey, SecretError> {
+    let unusable = |why: String| SecretError::Unusable {
+        reference: t.secret.to_string(),
+        why,
+    };
+    let bytes = domain::utils::base64::decode::<Vec<u8>>(secret.expose().trim()).map_err(|_| {
+        unusable(format!(
+            "the secret of TSIG key {:?} is not valid base64 (as `tsig-keygen` prints it)",
+            t.name
+        ))
+    })?;
     let name = KeyName::from_str(&t.name)
-        .map_err(|e| format!("invalid TSIG key name {:?}: {e}", t.name))?;
+        .map_err(|e| unusable(format!("invalid TSIG key name {:?}: {e}", t.name)))?;
     Key::new(t.algorithm.to_domain(), &bytes, name, None, None)
         .map(Arc::new)
-        .map_err(|e| format!("TSIG key {:?} cannot be used: {e}", t.name))
+        .map_err(|e| unusable(format!("TSIG key {:?} cannot be used: {e}", t.name)))
 }
 
 pub struct Rfc2136Provider {
     name: String,
     server: String,
-    /// An unusable key (bad base64, bad name) is reported on every call, as an `Auth` error.
-    key: Result<TsigKey, String>,
+    key: TsigKey,
     key_name: String,
     zones: Vec<Fqdn>,
     guard: bool,
@@ -197,7 +205,15 @@ pub struct Rfc2136Provider {
 
 impl Rfc2136Provider {
     /// A provider for `settings`, with the TSIG secret already resolved.
-    pub fn new(name: &str, settings: &Rfc2136Settings, secret: &Secret) -> Rfc2136Provider {
+    ///
+    /// # Errors
+    /// The key cannot be used (the secret is not base64, the key name is invalid): said
+    /// at start, not at the first request.
+    pub fn new(
+        name: &str,
+        settings: &Rfc2136Settings,
+        secret: &Secret,
+    ) -> Result<Rfc2136Provider, SecretError> {
         let mut caps = Capabilities::everything();
         // ALIAS is a provider pseudo-type: no DNS server holds it.
         caps.types.remove(&RecordType::ALIAS);
@@ -218,10 +234,10 @@ impl Rfc2136Provider {
         } else {
             format!("{}:53", settings.server)
         };
-        Rfc2136Provider {
+        Ok(Rfc2136Provider {
             name: name.to_string(),
             server,
-            key: make_key(&settings.tsig, secret),
+            key: make_key(&settings.tsig, secret)?,
             key_name: settings.tsig.name.clone(),
             zones: settings.zones.clone(),
             guard: settings.guard,
@@ -229,7 +245,7 @@ impl Rfc2136Provider {
             caps,
             messages: AtomicUsize::new(0),
             observer: Arc::new(NoObserver),
-        }
+        })
     }
 
     /// Reports every exchange to `observer` (from the [`super::BuildContext`]).
@@ -257,10 +273,7 @@ impl Rfc2136Provider {
 
     /// A TCP connection to the server that signs requests and verifies every response.
     async fn connect(&self) -> Result<Conn, ProviderError> {
-        let key = self
-            .key
-            .clone()
-            .map_err(|e| ProviderError::new(ErrorKind::Auth, e))?;
+        let key = self.key.clone();
         let tcp = tokio::time::timeout(self.timeout, tokio::net::TcpStream::connect(&self.server))
             .await
             .map_err(|_| {
@@ -664,7 +677,9 @@ mod tests {
         }))
         .unwrap();
         let seen = Arc::new(Seen::default());
-        let p = Rfc2136Provider::new("bind", &settings, &secret).with_observer(seen.clone());
+        let p = Rfc2136Provider::new("bind", &settings, &secret)
+            .expect("a valid key")
+            .with_observer(seen.clone());
         let zone = Fqdn::parse("example.test.").unwrap();
         assert_eq!(
             p.read_zone(&zone).await.unwrap_err().kind,
