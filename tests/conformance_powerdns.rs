@@ -372,3 +372,65 @@ async fn missing_zone_wrong_key_and_disabled_creation() {
     assert_eq!(err.kind, ErrorKind::Auth);
     assert!(!err.message.contains("not-the-key"), "{}", err.message);
 }
+
+#[tokio::test]
+async fn records_disabled_outside_are_drift_the_manifest_settles() {
+    let Some(server) = Pdns::start("records_disabled_outside_are_drift_the_manifest_settles")
+    else {
+        return;
+    };
+    let p = server.provider("pdns", server.settings(true));
+    let o = n("disabled.test.");
+    let desired = Z::new(&o)
+        .rr("www", 60, vec![a("192.0.2.1"), a("192.0.2.2")])
+        .rr("old", 60, vec![a("192.0.2.9")])
+        .0;
+    assert!(sync(&p, &desired).await.all_ok());
+    // Someone disables one value of www and the whole of `old` in the PowerDNS UI.
+    let body = serde_json::json!({"rrsets": [
+        {"name": "www.disabled.test.", "type": "A", "ttl": 60, "changetype": "REPLACE",
+         "records": [{"content": "192.0.2.1", "disabled": false},
+                     {"content": "192.0.2.2", "disabled": true}]},
+        {"name": "old.disabled.test.", "type": "A", "ttl": 60, "changetype": "REPLACE",
+         "records": [{"content": "192.0.2.9", "disabled": true}]},
+    ]});
+    let resp = reqwest::Client::new()
+        .patch(format!(
+            "{}/api/v1/servers/localhost/zones/disabled.test.",
+            server.api_url()
+        ))
+        .header("X-API-Key", &server.api_key)
+        .json(&body)
+        .send()
+        .await
+        .expect("raw PATCH");
+    assert_eq!(resp.status().as_u16(), 204);
+    // Read as they are: every value, the disabled ones named by the `disabled` setting.
+    let live = p.read_zone(&o).await.expect("read").zone;
+    let www = live
+        .get(&RrKey::new(n("www.disabled.test."), RecordType::A))
+        .expect("www");
+    assert_eq!(www.values().len(), 2);
+    assert_eq!(
+        www.ext()
+            .and_then(|e| e.get("disabled"))
+            .map(ToString::to_string),
+        Some("[192.0.2.2]".to_string())
+    );
+    let old = live
+        .get(&RrKey::new(n("old.disabled.test."), RecordType::A))
+        .expect("old");
+    assert_eq!(old.values(), &[a("192.0.2.9")]);
+    // Both show as drift: the manifest still declares them enabled.
+    let (zp, _live) = plan(&p, &desired).await;
+    assert_eq!(zp.changes.len(), 2, "{:?}", zp.changes);
+    // The manifest decides: www re-enabled, `old` dropped from the manifest is deleted.
+    let next = Z::new(&o)
+        .rr("www", 60, vec![a("192.0.2.1"), a("192.0.2.2")])
+        .0;
+    assert!(sync(&p, &next).await.all_ok());
+    let live = p.read_zone(&o).await.expect("read").zone;
+    assert_eq!(live, next);
+    let (zp, _live) = plan(&p, &next).await;
+    assert!(zp.is_empty(), "{:?}", zp.changes);
+}

@@ -8,6 +8,12 @@
 //! first write. Every request is idempotent (REPLACE and DELETE are; a create answered
 //! "already exists" is a success), so the transport retries each one where it fails.
 //! Values are converted with [`presentation`].
+//!
+//! Records PowerDNS holds disabled (kept, not served) are read like the others, and the
+//! RRset carries the per-record setting `disabled`: the list of its disabled values in
+//! presentation form. A manifest that declares the value without that setting plans an
+//! update that re-enables it; one that leaves the value out deletes it; one that declares
+//! `octodns: {powerdns: {disabled: [...]}}` keeps those values disabled.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -21,7 +27,9 @@ use serde::{Deserialize, Serialize};
 use super::http::{HttpClient, HttpOptions, HttpResponse, RateLimitSettings};
 use super::{BuildContext, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::input::HumanDuration;
-use crate::model::{presentation, Fqdn, RecordType, RrKey, RrSet, Zone, MAX_TTL};
+use crate::model::{
+    presentation, ExtValue, Fqdn, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL,
+};
 use crate::plan::{Capabilities, Change, Granularity};
 use crate::secret::{Secret, SecretError, SecretRef};
 
@@ -213,8 +221,9 @@ impl PowerdnsProvider {
             root_ns: true,
             creates_zones: settings.create_zones,
             transport_retries: true,
-            // PowerDNS keeps comments per RRset, but zonekeeper does not manage them yet.
-            record_settings: BTreeSet::new(),
+            // Disabled records (see the module docs). PowerDNS keeps comments per RRset too,
+            // but zonekeeper does not manage them yet.
+            record_settings: BTreeSet::from([DISABLED]),
         };
         let http = client(name, &settings, &api_key, ctx);
         PowerdnsProvider {
@@ -353,6 +362,33 @@ struct PatchRrset<'a> {
     records: Option<Vec<RecordBody>>,
 }
 
+/// The per-record setting listing an RRset's disabled values (presentation form, sorted).
+pub const DISABLED: &str = "disabled";
+
+/// The values of `set` its `disabled` setting names (presentation form).
+fn disabled_values(set: &RrSet) -> BTreeSet<String> {
+    match set.ext().and_then(|e| e.get(DISABLED)) {
+        Some(ExtValue::List(l)) => l
+            .iter()
+            .filter_map(|v| match v {
+                ExtValue::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// `values` as the `disabled` setting: `None` when empty (no setting at all).
+fn disabled_setting(values: BTreeSet<String>) -> Option<std::sync::Arc<RecordExt>> {
+    (!values.is_empty()).then(|| {
+        std::sync::Arc::new(RecordExt::new().with(
+            DISABLED,
+            ExtValue::List(values.into_iter().map(ExtValue::Str).collect()),
+        ))
+    })
+}
+
 /// One change as a PATCH `rrsets` element.
 fn rrset_json(c: &Change) -> String {
     let key = c.key();
@@ -362,15 +398,19 @@ fn rrset_json(c: &Change) -> String {
             rtype: key.rtype.as_str(),
             ttl: Some(set.ttl),
             changetype: "REPLACE",
-            records: Some(
+            records: Some({
+                let disabled = disabled_values(set);
                 set.values()
                     .iter()
-                    .map(|v| RecordBody {
-                        content: v.to_string(),
-                        disabled: false,
+                    .map(|v| {
+                        let content = v.to_string();
+                        RecordBody {
+                            disabled: disabled.contains(&content),
+                            content,
+                        }
                     })
-                    .collect(),
-            ),
+                    .collect()
+            }),
         },
         None => PatchRrset {
             name: key.name.as_str(),
@@ -465,6 +505,44 @@ impl Provider for PowerdnsProvider {
         &self.caps
     }
 
+    /// Settings other than `disabled` dropped (with a note); `disabled` rewritten to the
+    /// canonical presentation of the RRset's own values it names, so it reads back equal. A
+    /// listed value the RRset does not hold is dropped with a note.
+    fn normalize(&self, key: &RrKey, set: &mut RrSet) -> Option<String> {
+        let mut note = super::drop_unstored_settings(KIND, &self.caps, key, set);
+        let declared = match set.ext().and_then(|e| e.get(DISABLED)) {
+            None => return note,
+            Some(ExtValue::List(l)) => l.clone(),
+            Some(other) => vec![other.clone()],
+        };
+        let mut canonical = BTreeSet::new();
+        let mut unknown = Vec::new();
+        for d in declared {
+            let parsed = match &d {
+                ExtValue::Str(text) => presentation::parse(key.rtype, text).ok(),
+                _ => None,
+            };
+            match parsed.filter(|v| set.values().contains(v)) {
+                Some(v) => {
+                    canonical.insert(v.to_string());
+                }
+                None => unknown.push(d.to_string()),
+            }
+        }
+        set.set_ext(disabled_setting(canonical));
+        if !unknown.is_empty() {
+            let more = format!(
+                "{key}: octodns.powerdns.disabled names {} that the RRset does not hold: ignored",
+                unknown.join(", ")
+            );
+            note = Some(match note {
+                Some(n) => format!("{n}; {more}"),
+                None => more,
+            });
+        }
+        note
+    }
+
     async fn list_zones(&self) -> Result<Vec<Fqdn>, ProviderError> {
         #[derive(Deserialize)]
         struct ZoneItem {
@@ -529,8 +607,9 @@ impl Provider for PowerdnsProvider {
                 )
             })?;
             let mut values = Vec::with_capacity(rr.records.len());
-            // Disabled records are not served; a REPLACE overwrites them.
-            for rec in rr.records.iter().filter(|r| !r.disabled) {
+            let mut disabled = BTreeSet::new();
+            // Disabled records are read too (not served, but there): see the module docs.
+            for rec in &rr.records {
                 let v = presentation::parse(rtype, &rec.content).map_err(|e| {
                     // Failing the read is safer than treating the RRset as absent and
                     // overwriting a value we did not understand.
@@ -542,9 +621,15 @@ impl Provider for PowerdnsProvider {
                         ),
                     )
                 })?;
+                if rec.disabled {
+                    disabled.insert(v.to_string());
+                }
                 values.push(v);
             }
-            out.put(RrKey::new(name, rtype), RrSet::new(rr.ttl, values));
+            out.put(
+                RrKey::new(name, rtype),
+                RrSet::new(rr.ttl, values).with_ext(disabled_setting(disabled)),
+            );
         }
         Ok(Observed::present(out))
     }

@@ -626,8 +626,18 @@ pub fn settings_group(base: &Fqdn, caps: &Capabilities) -> Option<Group> {
         caps.record_settings.iter().next()?
     };
     let o = n(&format!("g17.{base}"));
-    let on = [(key, ExtValue::Bool(true))];
-    let off = [(key, ExtValue::Bool(false))];
+    // PowerDNS's `disabled` lists the RRset's disabled values; other settings are flags.
+    let (on, off) = if key == "disabled" {
+        (
+            [(key, ExtValue::List(vec![ExtValue::Str("192.0.2.1".into())]))],
+            [(key, ExtValue::List(vec![]))],
+        )
+    } else {
+        (
+            [(key, ExtValue::Bool(true))],
+            [(key, ExtValue::Bool(false))],
+        )
+    };
     let plain = |z: Z| z.rr("plain", 3600, vec![a("192.0.2.9")]);
     Some(Group {
         id: "g17".into(),
