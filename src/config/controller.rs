@@ -434,6 +434,48 @@ mod tests {
     }
 
     #[test]
+    fn the_tls_key_is_relative_to_the_file_and_never_a_manifest_secret() {
+        let (file, dir) = section(
+            "controller:\n  dir: x\n  tls:\n    cert: tls/server.crt\n    key: tls/server.key\n",
+        );
+        let base = dir.path();
+        let s = file.unwrap().resolve().unwrap();
+        let tls = s.tls.clone().unwrap();
+        assert_eq!(tls.cert, base.join("tls/server.crt"));
+        assert_eq!(tls.key, base.join("tls/server.key"));
+        std::fs::create_dir_all(base.join("tls")).unwrap();
+        std::fs::write(&tls.key, "k").unwrap();
+        std::fs::write(&tls.cert, "c").unwrap();
+        let p = s.secret_policy().unwrap();
+        for own in ["tls/server.key", "tls/../tls/server.key"] {
+            assert!(
+                matches!(
+                    p.resolve(&SecretRef::File(base.join(own))),
+                    Err(SecretError::NotAllowed(..))
+                ),
+                "{own}"
+            );
+        }
+        // The certificate is public.
+        assert!(p.resolve(&SecretRef::File(tls.cert)).is_ok());
+        // Flags replace the file's pair; an unknown key is refused.
+        let flags = ControllerConfig {
+            tls: Some(TlsConfig {
+                cert: "/etc/c".into(),
+                key: "/etc/k".into(),
+            }),
+            ..Default::default()
+        };
+        let (file, _dir) = section("controller:\n  dir: x\n  tls: {cert: a, key: b}\n");
+        let s = file.unwrap().overridden_by(flags).resolve().unwrap();
+        assert_eq!(s.tls.map(|t| t.key), Some(PathBuf::from("/etc/k")));
+        let e = section("controller:\n  tls: {cert: a, key: b, ca: c}\n")
+            .0
+            .unwrap_err();
+        assert!(e.contains(":2:"), "{e}");
+    }
+
+    #[test]
     fn bad_values_are_errors_with_their_line() {
         let e = section("controller:\n  dir: x\n  interval: 60\n")
             .0
