@@ -564,4 +564,7 @@ fn pkcs8_rsa_and_ec_keys_load_and_mismatches_are_named() {
     let e = ServerTls::load(&made[2].0, &cut).unwrap_err();
     assert!(matches!(e, TlsError::BadPem { .. }), "{e:?}");
     assert!(e.to_string().contains("cut.key"), "{e}");
+    // A device named by mistake is not read without end.
+    let e = ServerTls::load(&made[0].0, Path::new("/dev/zero")).unwrap_err();
+    assert!(matches!(e, TlsError::TooLarge { .. }), "{e:?}");
 }

@@ -68,7 +68,7 @@ impl ServerTls {
     /// (a PEM private key: PKCS#8, PKCS#1 RSA or SEC1 EC) and checks that they match.
     ///
     /// # Errors
-    /// A file cannot be read or is over 1 MiB, is not PEM or holds no item of its kind, the
+    /// A file cannot be read or holds over 1 MiB, is not PEM or holds no item of its kind, the
     /// key is of an unsupported kind, or the key is not the certificate's.
     pub fn load(cert: &Path, key: &Path) -> Result<ServerTls, TlsError> {
         const CERT: &str = "certificate";
@@ -124,21 +124,28 @@ impl ServerTls {
     }
 }
 
-/// The file's bytes, refusing one over [`MAX_PEM_BYTES`] before reading it.
+/// The file's bytes, at most [`MAX_PEM_BYTES`] of them (a device or a pipe named by
+/// mistake is not read without end).
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
+    use std::io::Read;
     let io = |source| TlsError::Read {
         what,
         path: path.to_path_buf(),
         source,
     };
-    let len = std::fs::metadata(path).map_err(io)?.len();
-    if len > MAX_PEM_BYTES {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_PEM_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_PEM_BYTES {
         return Err(TlsError::TooLarge {
             what,
             path: path.to_path_buf(),
         });
     }
-    std::fs::read(path).map_err(io)
+    Ok(bytes)
 }
 
 /// A PEM syntax error, described without the offending line (it may be key material).
