@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 
-use zonekeeper::config::controller::{ControllerConfig, SourceSettings, VerifyConfig};
+use zonekeeper::config::controller::{ControllerConfig, SourceSettings, TlsConfig, VerifyConfig};
 use zonekeeper::config::operator::OperatorConfig;
 use zonekeeper::config::SecretRef;
 use zonekeeper::controller::daemon::{self, DaemonSettings};
@@ -42,6 +42,14 @@ pub struct RunArgs {
     /// [default: 127.0.0.1:9353].
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Serve HTTPS only (TLS 1.2 and 1.3) with this PEM certificate chain; needs --tls-key.
+    /// Without both, the listener speaks plain HTTP.
+    #[arg(long, requires = "tls_key", value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, RSA or EC) of --tls-cert; needs --tls-cert. A controller
+    /// credential: no manifest's file: secret may name it.
+    #[arg(long, requires = "tls_cert", value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
     /// Webhook secret, as env:NAME or file:PATH. Without one, every webhook call gets 401.
     #[arg(long)]
     pub webhook_secret: Option<String>,
@@ -110,6 +118,10 @@ pub async fn run(
         dir: a.dir,
         state_dir: a.state_dir,
         listen: a.listen,
+        tls: a
+            .tls_cert
+            .zip(a.tls_key)
+            .map(|(cert, key)| TlsConfig { cert, key }),
         webhook_secret: secret_ref(a.webhook_secret, "webhook-secret")?,
         status_token: secret_ref(a.status_token, "status-token")?,
         token: secret_ref(a.token, "token")?,
@@ -126,6 +138,12 @@ pub async fn run(
         allowed_secrets: None,
     };
     let c = file.overridden_by(flags).resolve()?;
+    // Before anything is created: a certificate that cannot serve stops the start here.
+    let tls = c
+        .tls
+        .as_ref()
+        .map(|t| zonekeeper::http::tls::ServerTls::load(&t.cert, &t.key))
+        .transpose()?;
     let resolve =
         |r: &Option<SecretRef>, what: &str| -> anyhow::Result<Option<zonekeeper::config::Secret>> {
             r.as_ref()
@@ -171,6 +189,7 @@ pub async fn run(
     let operator = operator_side(operator, &c.source)?;
     let settings = DaemonSettings {
         listen: c.listen,
+        tls,
         interval: c.interval,
         resync_interval: c.resync_interval,
         concurrency: c.concurrency,

@@ -52,6 +52,9 @@ pub struct ControllerConfig {
     pub state_dir: Option<PathBuf>,
     /// HTTP listen address (default `127.0.0.1:9353`).
     pub listen: Option<SocketAddr>,
+    /// Serve the listener over HTTPS only, with this certificate and key (flags
+    /// `--tls-cert`/`--tls-key`). Unset: plain HTTP.
+    pub tls: Option<TlsConfig>,
     /// Shared secret for `POST /hooks/git` (`env:`/`file:`).
     pub webhook_secret: Option<SecretRef>,
     /// Bearer token that `/status` and `/metrics` require (`env:`/`file:`); unset, they are
@@ -90,6 +93,18 @@ pub struct VerifyConfig {
     pub allowed_signers: PathBuf,
 }
 
+/// The listener's certificate and key (`controller.tls`). Relative paths are taken from the
+/// configuration file's directory.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain, the server's certificate first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, RSA or EC) of that certificate: a controller credential
+    /// that no manifest's `file:` secret may name.
+    pub key: PathBuf,
+}
+
 /// Where the daemon gets its manifests.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceSettings {
@@ -118,6 +133,8 @@ pub struct ControllerSettings {
     pub source: SourceSettings,
     pub state_dir: PathBuf,
     pub listen: SocketAddr,
+    /// HTTPS on the listener; `None`: plain HTTP.
+    pub tls: Option<TlsConfig>,
     pub webhook_secret: Option<SecretRef>,
     pub status_token: Option<SecretRef>,
     /// Poll interval (jittered by the daemon).
@@ -203,6 +220,13 @@ impl ControllerConfig {
                 v.allowed_signers = base.join(&v.allowed_signers);
             }
         }
+        if let Some(t) = &mut self.tls {
+            for p in [&mut t.cert, &mut t.key] {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
+        }
         self.webhook_secret = self.webhook_secret.map(|s| s.relative_to(base));
         self.status_token = self.status_token.map(|s| s.relative_to(base));
         self.token = self.token.map(|s| s.relative_to(base));
@@ -219,6 +243,7 @@ impl ControllerConfig {
             dir: over.dir.or(self.dir),
             state_dir: over.state_dir.or(self.state_dir),
             listen: over.listen.or(self.listen),
+            tls: over.tls.or(self.tls),
             webhook_secret: over.webhook_secret.or(self.webhook_secret),
             status_token: over.status_token.or(self.status_token),
             token: over.token.or(self.token),
@@ -263,6 +288,7 @@ impl ControllerConfig {
         Ok(ControllerSettings {
             source,
             listen: self.listen.unwrap_or(DEFAULT_LISTEN),
+            tls: self.tls,
             webhook_secret: self.webhook_secret,
             status_token: self.status_token,
             interval: at_least(
@@ -317,8 +343,10 @@ impl ControllerSettings {
         {
             p = p.deny(own.clone());
         }
-        // The repository's SSH key (and signers file) are the controller's too.
-        for f in files.into_iter().flatten() {
+        // The repository's SSH key (and signers file) and the listener's TLS key are the
+        // controller's too.
+        let tls_key = self.tls.as_ref().map(|t| t.key.clone());
+        for f in files.into_iter().chain([tls_key]).flatten() {
             p = p.deny(SecretRef::File(f));
         }
         Ok(p)
@@ -403,6 +431,48 @@ mod tests {
                 "{own}"
             );
         }
+    }
+
+    #[test]
+    fn the_tls_key_is_relative_to_the_file_and_never_a_manifest_secret() {
+        let (file, dir) = section(
+            "controller:\n  dir: x\n  tls:\n    cert: tls/server.crt\n    key: tls/server.key\n",
+        );
+        let base = dir.path();
+        let s = file.unwrap().resolve().unwrap();
+        let tls = s.tls.clone().unwrap();
+        assert_eq!(tls.cert, base.join("tls/server.crt"));
+        assert_eq!(tls.key, base.join("tls/server.key"));
+        std::fs::create_dir_all(base.join("tls")).unwrap();
+        std::fs::write(&tls.key, "k").unwrap();
+        std::fs::write(&tls.cert, "c").unwrap();
+        let p = s.secret_policy().unwrap();
+        for own in ["tls/server.key", "tls/../tls/server.key"] {
+            assert!(
+                matches!(
+                    p.resolve(&SecretRef::File(base.join(own))),
+                    Err(SecretError::NotAllowed(..))
+                ),
+                "{own}"
+            );
+        }
+        // The certificate is public.
+        assert!(p.resolve(&SecretRef::File(tls.cert)).is_ok());
+        // Flags replace the file's pair; an unknown key is refused.
+        let flags = ControllerConfig {
+            tls: Some(TlsConfig {
+                cert: "/etc/c".into(),
+                key: "/etc/k".into(),
+            }),
+            ..Default::default()
+        };
+        let (file, _dir) = section("controller:\n  dir: x\n  tls: {cert: a, key: b}\n");
+        let s = file.unwrap().overridden_by(flags).resolve().unwrap();
+        assert_eq!(s.tls.map(|t| t.key), Some(PathBuf::from("/etc/k")));
+        let e = section("controller:\n  tls: {cert: a, key: b, ca: c}\n")
+            .0
+            .unwrap_err();
+        assert!(e.contains(":2:"), "{e}");
     }
 
     #[test]

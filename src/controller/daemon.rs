@@ -37,6 +37,8 @@ use crate::telemetry::status::{DaemonStatus, RefusedRevision, Run, ZoneStatus};
 #[derive(Clone)]
 pub struct DaemonSettings {
     pub listen: SocketAddr,
+    /// HTTPS on the listener (certificate and key loaded); `None`: plain HTTP.
+    pub tls: Option<crate::http::tls::ServerTls>,
     /// Source poll interval (jittered by +-10%).
     pub interval: Duration,
     /// Full drift sweep interval (jittered by +-10%).
@@ -597,8 +599,12 @@ pub async fn run(
             addr: settings.listen,
             source,
         })?;
-    tracing::info!(listen = %settings.listen, source = %source.describe(), "zonekeeper daemon started");
-    let server = tokio::spawn(crate::http::serve(listener, crate::http::router(shared)));
+    tracing::info!(listen = %settings.listen, tls = settings.tls.is_some(), source = %source.describe(), "zonekeeper daemon started");
+    let server = tokio::spawn(crate::http::serve(
+        listener,
+        crate::http::router(shared),
+        settings.tls.clone(),
+    ));
 
     let mut c = Controller {
         work: Scheduler::new(settings.concurrency, settings.zone_retry),

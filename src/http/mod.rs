@@ -6,8 +6,10 @@
 //! must arrive within [`HEADER_READ_TIMEOUT`] (also the idle time allowed between requests),
 //! a request is answered within [`REQUEST_TIMEOUT`], and at most [`MAX_CONNECTIONS`] are open
 //! at once. `/status` and `/metrics` may require a bearer token; `/healthz` and `/readyz`
-//! stay open for probes.
+//! stay open for probes. With a certificate ([`tls::ServerTls`]) the listener speaks only
+//! HTTPS, and the TLS handshake must finish within the header-read time too.
 
+pub mod tls;
 pub mod webhook;
 
 use std::net::{IpAddr, SocketAddr};
@@ -86,9 +88,11 @@ impl Shared {
     }
 }
 
-/// Serves `app` on `listener` until the task is dropped, with the limits above. Each
-/// request carries the client's address as [`ConnectInfo<SocketAddr>`].
-pub async fn serve(listener: TcpListener, app: Router) {
+/// Serves `app` on `listener` until the task is dropped, with the limits above; over TLS
+/// when `tls` is set (then plain HTTP gets no HTTP answer). Each request carries the
+/// client's address as [`ConnectInfo<SocketAddr>`].
+pub async fn serve(listener: TcpListener, app: Router, tls: Option<tls::ServerTls>) {
+    let acceptor = tls.map(|t| t.acceptor());
     let cap = connection_cap(std::fs::read_to_string("/proc/self/limits").ok().as_deref());
     let slots = Arc::new(Semaphore::new(cap));
     loop {
@@ -107,6 +111,7 @@ pub async fn serve(listener: TcpListener, app: Router) {
             }
         };
         let app = app.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
             let service =
                 hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
@@ -127,7 +132,27 @@ pub async fn serve(listener: TcpListener, app: Router) {
             let mut conn = hyper::server::conn::http1::Builder::new();
             conn.timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT);
-            if let Err(e) = conn.serve_connection(TokioIo::new(stream), service).await {
+            let served = match acceptor {
+                None => conn.serve_connection(TokioIo::new(stream), service).await,
+                // The handshake gets the header-read time: a client that never finishes its
+                // ClientHello gives its slot back then, like one that never sends headers.
+                Some(acceptor) => {
+                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            conn.serve_connection(TokioIo::new(stream), service).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(%peer, error = %e, "HTTP connection closed");
             }
             drop(slot);
