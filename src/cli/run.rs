@@ -152,6 +152,13 @@ pub async fn run(
             ssh_key: ssh_key.clone(),
             allowed_signers: allowed_signers.clone(),
             allow_rewind: *allow_rewind,
+            // The journal may be on another volume than the cache: an emptied cache must
+            // not let a force-pushed old commit through.
+            last_applied: zonekeeper::telemetry::journal::last_applied_commit(
+                &c.journal,
+                is_commit_id,
+            )
+            .with_context(|| format!("cannot read the audit journal {}", c.journal.display()))?,
             ..GitSettings::new(url.clone(), c.state_dir.join("git"))
         })?),
     };
@@ -176,6 +183,12 @@ pub async fn run(
     daemon::run(source, settings, shutdown_signal()).await?;
     eprintln!("zonekeeper: stopped");
     Ok(())
+}
+
+/// A git commit id (SHA-1 or SHA-256, hex): the journal also holds `local` and `dir:`
+/// revisions, which say nothing about a repository's history.
+fn is_commit_id(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Resolves on SIGTERM or SIGINT.
