@@ -172,6 +172,12 @@ impl Controller {
                     Some(previous) => new.held_to(previous),
                     None => new,
                 };
+                // Kept beside the journal, so a restart does not let the next revision
+                // loosen what this one declared in its own plan.
+                let path = super::declared::path_for(&self.settings.journal);
+                if let Err(e) = super::declared::store(&path, &new.revision, &declared) {
+                    tracing::warn!(error = %chain(&e), "cannot keep the declared guard rails; after a restart, a revision loosening them would be judged by its own values");
+                }
                 self.declared = Some(declared);
                 self.put_in_force(Arc::new(new));
             }
@@ -594,6 +600,18 @@ pub async fn run(
     tracing::info!(listen = %settings.listen, source = %source.describe(), "zonekeeper daemon started");
     let server = tokio::spawn(crate::http::serve(listener, crate::http::router(shared)));
 
+    // The guard rails the revision in force declared before the restart.
+    let declared = match super::declared::load(&super::declared::path_for(&settings.journal)) {
+        Ok(Some((commit, rails))) => {
+            tracing::info!(%commit, zones = rails.len(), "declared guard rails restored");
+            Some(rails)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %chain(&e), "cannot read the declared guard rails; the first revision is judged by its own");
+            None
+        }
+    };
     let mut c = Controller {
         work: Scheduler::new(settings.concurrency, settings.zone_retry),
         settings: settings.clone(),
@@ -602,7 +620,7 @@ pub async fn run(
         status,
         journal: Arc::new(Mutex::new(journal)),
         loaded: None,
-        declared: None,
+        declared,
         refused: None,
         initial: None,
         committed: HashMap::new(),

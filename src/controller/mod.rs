@@ -8,6 +8,7 @@
 //! [`reconcile::reconcile_zone`], which is those two steps for one zone.
 
 pub mod daemon;
+pub mod declared;
 pub mod domains;
 pub mod instrument;
 pub mod load;
