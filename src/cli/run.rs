@@ -57,8 +57,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub allowed_signers: Option<PathBuf>,
     /// Accept a branch head that does not descend from the last one taken (after a
-    /// deliberate force-push or rollback). Refused by default: an older revision's manifests
-    /// would delete newer records.
+    /// deliberate force-push or rollback), and write zones whose revision record names a
+    /// newer or unrelated revision. Refused by default: an older revision's manifests would
+    /// delete newer records.
     #[arg(long)]
     pub allow_rewind: bool,
     /// How often to fetch, e.g. 60s, 5m [default: 60s; jittered +-10%].
@@ -122,7 +123,10 @@ pub async fn run(
         allow_rewind: a.allow_rewind.then_some(true),
         allowed_secrets: None,
     };
-    let c = file.overridden_by(flags).resolve()?;
+    let merged = file.overridden_by(flags);
+    // Also for a directory source: it guards zones' revision records.
+    let allow_rewind = merged.allow_rewind.unwrap_or(false);
+    let c = merged.resolve()?;
     let resolve =
         |r: &Option<SecretRef>, what: &str| -> anyhow::Result<Option<zonekeeper::config::Secret>> {
             r.as_ref()
@@ -179,6 +183,7 @@ pub async fn run(
             max: Duration::from_secs(300),
         },
         secrets,
+        allow_rewind,
     };
     daemon::run(source, settings, shutdown_signal()).await?;
     eprintln!("zonekeeper: stopped");

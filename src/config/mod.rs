@@ -105,6 +105,11 @@ pub struct RawZone {
     /// Records never touched, in addition to `defaults.ignore`.
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
+    /// Keep a TXT record `_zonekeeper.<zone>` naming the revision (commit id and time) that
+    /// last wrote the zone, and refuse to write an older or unrelated revision over it
+    /// (default `defaults.revision_record`, else false). Only `zonekeeper run` writes it.
+    #[serde(default)]
+    pub revision_record: Option<bool>,
 }
 
 /// Defaults applied to every zone.
@@ -117,6 +122,9 @@ pub struct RawDefaults {
     pub thresholds: Option<Thresholds>,
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
+    /// `revision_record` for zones that do not set it (default false).
+    #[serde(default)]
+    pub revision_record: Option<bool>,
     /// Directory of zone files (default `zones`), inside the directory holding this file.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -153,6 +161,9 @@ pub struct ZoneConfig {
     /// Records never touched: `defaults.ignore` then the zone's own, compiled
     /// ([`IgnoreSet::rules`] gives them as written).
     pub ignore: IgnoreSet,
+    /// Keep the revision record `_zonekeeper.<zone>` (TXT) in the zone: written by the
+    /// daemon with the zone's other changes, checked before each write.
+    pub revision_record: bool,
     pub pos: Pos,
 }
 
@@ -414,6 +425,10 @@ fn resolve(raw: RawConfig, file: &Path, base_dir: &Path) -> Result<Config, Diagn
             policy: z.policy.or(raw.defaults.policy).unwrap_or_default(),
             thresholds: z.thresholds.or(raw.defaults.thresholds).unwrap_or_default(),
             ignore,
+            revision_record: z
+                .revision_record
+                .or(raw.defaults.revision_record)
+                .unwrap_or(false),
             pos,
         });
     }

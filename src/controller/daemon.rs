@@ -23,6 +23,7 @@ use super::domains::{
     journal_entries, reconcile_domain, DomainOptions, DomainOutcome, DomainReport,
 };
 use super::reconcile::{reconcile_zone, JournalSink, Outcome, ReconcileOptions, ZoneReport};
+use super::record::RevisionStamp;
 use super::revision::{load_snapshot, GuardRails, Revision};
 use super::scheduler::{jitter, RetryTimes, RunResult, Scheduler, Work};
 use crate::model::Fqdn;
@@ -54,6 +55,9 @@ pub struct DaemonSettings {
     pub zone_retry: RetryTimes,
     /// Which secret references the followed manifests may resolve.
     pub secrets: SecretPolicy,
+    /// `--allow-rewind`: also write zones whose revision record names a newer or unrelated
+    /// revision.
+    pub allow_rewind: bool,
 }
 
 /// Why the daemon could not start (it never stops on reconcile errors).
@@ -94,6 +98,14 @@ fn unix_now() -> f64 {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+/// Seconds since the Unix epoch (negative before it).
+fn unix_secs(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
 }
 
 /// The loop's mutable state.
@@ -301,6 +313,12 @@ impl Controller {
             opts.journal = Some(JournalSink {
                 journal: self.journal.clone(),
                 revision: loaded.revision.clone(),
+            });
+            opts.stamp = Some(RevisionStamp {
+                commit: loaded.revision.clone(),
+                time: unix_secs(loaded.committed_at.unwrap_or_else(SystemTime::now)),
+                ancestry: self.source.clone(),
+                allow_rewind: self.settings.allow_rewind,
             });
             let providers = loaded.providers.clone();
             let revision = loaded.revision.clone();
