@@ -818,3 +818,57 @@ fn a_restart_does_not_let_a_commit_loosen_its_own_guard_rails() {
         .join("state/guard-rails.json")
         .is_file());
 }
+
+/// Issue 10: a fresh replica (empty state directory, no journal) on a zone with
+/// `revision_record: true` whose live zone names a newer revision refuses a force-pushed
+/// older commit: blocked, nothing deleted.
+#[test]
+fn the_revision_record_stops_a_fresh_replica_from_going_backwards() {
+    let Some(fx) = Fixture::new() else { return };
+    let config = format!(
+        "providers:\n  live:\n    type: zonefile\n    directory: {}\ndefaults:\n  revision_record: true\nzones:\n  example.com.:\n    targets: [live]\n",
+        fx.live.display()
+    );
+    fx.commit("revision record on", |w| {
+        std::fs::write(w.join("zonekeeper.yaml"), &config).unwrap()
+    });
+    let old = fx.head();
+    fx.commit("newer", |w| {
+        std::fs::write(
+            w.join("zones/example.com.yaml"),
+            format!("{ZONE_V1}newer:\n  type: A\n  value: 192.0.2.99\n"),
+        )
+        .unwrap()
+    });
+    let newer = fx.head();
+    let d = fx.start(&[]);
+    let written = fx.live_zone();
+    assert!(written.contains("192.0.2.99"), "{written}");
+    assert!(
+        written.contains("_zonekeeper") && written.contains(&format!("revision={newer}")),
+        "the revision record is written with the zone's changes: {written}"
+    );
+    drop(d);
+
+    // The branch goes back; the replica starts on an empty disk with no journal.
+    fx.force_push_to(&old);
+    std::fs::remove_dir_all(fx.tmp.path().join("state")).unwrap();
+    let d = fx.start(&[]);
+    let st = d.status();
+    let zone = &st["zones"]["example.com."];
+    assert_eq!(zone["last_outcome"], "blocked", "{st}\n{}", fx.logs());
+    let error = zone["last_error"].as_str().unwrap_or("");
+    assert!(
+        error.contains(&format!("last written by {newer}")) && error.contains("--allow-rewind"),
+        "{error}"
+    );
+    assert_eq!(fx.live_zone(), written, "nothing written or deleted");
+
+    // The operator's override applies the old commit, and the record then names it.
+    drop(d);
+    let d = fx.start(&["--allow-rewind"]);
+    assert_eq!(d.status()["zones"]["example.com."]["last_outcome"], "success");
+    let now = fx.live_zone();
+    assert!(!now.contains("192.0.2.99"), "{now}");
+    assert!(now.contains(&format!("revision={old}")), "{now}");
+}
