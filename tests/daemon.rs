@@ -788,7 +788,11 @@ fn a_restart_does_not_let_a_commit_loosen_its_own_guard_rails() {
         std::fs::write(w.join("zones/example.com.yaml"), &zone).unwrap()
     });
     let d = fx.start(&[]);
-    assert!(fx.live_zone().contains("198.51.100.11"), "{}", fx.live_zone());
+    assert!(
+        fx.live_zone().contains("198.51.100.11"),
+        "{}",
+        fx.live_zone()
+    );
     drop(d);
 
     fx.commit("loosen and empty", |w| {
@@ -812,11 +816,7 @@ fn a_restart_does_not_let_a_commit_loosen_its_own_guard_rails() {
         "nothing deleted: {}",
         fx.live_zone()
     );
-    assert!(fx
-        .tmp
-        .path()
-        .join("state/guard-rails.json")
-        .is_file());
+    assert!(fx.tmp.path().join("state/guard-rails.json").is_file());
 }
 
 /// Issue 10: a fresh replica (empty state directory, no journal) on a zone with
@@ -867,7 +867,10 @@ fn the_revision_record_stops_a_fresh_replica_from_going_backwards() {
     // The operator's override applies the old commit, and the record then names it.
     drop(d);
     let d = fx.start(&["--allow-rewind"]);
-    assert_eq!(d.status()["zones"]["example.com."]["last_outcome"], "success");
+    assert_eq!(
+        d.status()["zones"]["example.com."]["last_outcome"],
+        "success"
+    );
     let now = fx.live_zone();
     assert!(!now.contains("192.0.2.99"), "{now}");
     assert!(now.contains(&format!("revision={old}")), "{now}");

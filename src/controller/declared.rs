@@ -171,7 +171,11 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         std::fs::write(&p, "{\"commit\": 1").unwrap();
         assert!(matches!(load(&p), Err(DeclaredError::Invalid { .. })));
-        std::fs::write(&p, "{\"commit\":\"x\",\"zones\":{\"a..b\":{\"policy\":\"sync\",\"thresholds\":{}}}}").unwrap();
+        std::fs::write(
+            &p,
+            "{\"commit\":\"x\",\"zones\":{\"a..b\":{\"policy\":\"sync\",\"thresholds\":{}}}}",
+        )
+        .unwrap();
         let e = load(&p).unwrap_err().to_string();
         assert!(e.contains("a..b"), "{e}");
     }

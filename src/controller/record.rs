@@ -99,7 +99,12 @@ pub fn read(zone: &Fqdn, live: &Zone) -> Option<LiveRecord> {
 /// Adds the revision record to `plan` when the plan has other changes and the target can
 /// store TXT; leaves it unchanged otherwise. The record is added after the plan's rules
 /// ran, so it never counts against the thresholds.
-pub fn add_record(plan: &mut ZonePlan, live: &Zone, provider: &dyn Provider, stamp: &RevisionStamp) {
+pub fn add_record(
+    plan: &mut ZonePlan,
+    live: &Zone,
+    provider: &dyn Provider,
+    stamp: &RevisionStamp,
+) {
     let caps = provider.capabilities();
     if plan.changes.is_empty() || !caps.types.contains(&RecordType::TXT) {
         return;
@@ -131,11 +136,7 @@ pub fn add_record(plan: &mut ZonePlan, live: &Zone, provider: &dyn Provider, sta
 ///
 /// # Errors
 /// [`NewerRevision`], unless `stamp.allow_rewind` (then a warning is logged).
-pub async fn check(
-    stamp: &RevisionStamp,
-    zone: &Fqdn,
-    live: &Zone,
-) -> Result<(), NewerRevision> {
+pub async fn check(stamp: &RevisionStamp, zone: &Fqdn, live: &Zone) -> Result<(), NewerRevision> {
     let Some(rec) = read(zone, live) else {
         return Ok(());
     };
@@ -206,5 +207,81 @@ mod tests {
             assert_eq!(parse(&RrSet::new(300, vec![txt(bad)])), None, "{bad}");
         }
         assert_eq!(unix_rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+
+    /// A source that answers ancestry questions with a fixed answer.
+    struct Fixed(Option<bool>);
+
+    #[async_trait::async_trait]
+    impl Source for Fixed {
+        async fn fetch(&self) -> Result<crate::source::Snapshot, crate::source::SourceError> {
+            unreachable!("not fetched in these tests")
+        }
+        async fn changed(&self) {}
+        fn descends_from(&self, _: &str, _: &str) -> Option<bool> {
+            self.0
+        }
+        fn describe(&self) -> String {
+            "fixed".into()
+        }
+    }
+
+    #[tokio::test]
+    async fn check_asks_the_source_then_compares_times() {
+        let zone = Fqdn::parse("example.com").unwrap();
+        let live = |commit: &str, time: i64| {
+            let mut z = Zone::new(zone.clone());
+            z.put(
+                key(&zone),
+                RrSet::new(
+                    300,
+                    vec![RData::Txt(crate::model::rdata::Txt(
+                        text(commit, time).into_bytes(),
+                    ))],
+                ),
+            );
+            z
+        };
+        let stamp = |answer: Option<bool>, allow_rewind: bool| RevisionStamp {
+            commit: "cand".into(),
+            time: 1_000,
+            ancestry: Arc::new(Fixed(answer)),
+            allow_rewind,
+        };
+        // No record, or the candidate's own: nothing to ask.
+        assert!(
+            check(&stamp(Some(false), false), &zone, &Zone::new(zone.clone()))
+                .await
+                .is_ok()
+        );
+        assert!(
+            check(&stamp(Some(false), false), &zone, &live("cand", 5_000))
+                .await
+                .is_ok()
+        );
+        // The source knows: its answer decides, whatever the times say.
+        assert!(check(&stamp(Some(true), false), &zone, &live("old", 5_000))
+            .await
+            .is_ok());
+        let e = check(&stamp(Some(false), false), &zone, &live("other", 10))
+            .await
+            .unwrap_err();
+        assert_eq!(e.live_commit, "other");
+        assert!(
+            e.to_string()
+                .contains("last written by other at 1970-01-01T00:00:10Z"),
+            "{e}"
+        );
+        // It cannot tell (a directory): only a newer record blocks.
+        assert!(check(&stamp(None, false), &zone, &live("older", 999))
+            .await
+            .is_ok());
+        assert!(check(&stamp(None, false), &zone, &live("newer", 1_001))
+            .await
+            .is_err());
+        // The operator's override.
+        assert!(check(&stamp(None, true), &zone, &live("newer", 1_001))
+            .await
+            .is_ok());
     }
 }
