@@ -829,6 +829,7 @@ fn the_revision_record_stops_a_fresh_replica_from_going_backwards() {
         "providers:\n  live:\n    type: zonefile\n    directory: {}\ndefaults:\n  revision_record: true\nzones:\n  example.com.:\n    targets: [live]\n",
         fx.live.display()
     );
+    let before_record = fx.head();
     fx.commit("revision record on", |w| {
         std::fs::write(w.join("zonekeeper.yaml"), &config).unwrap()
     });
@@ -864,8 +865,22 @@ fn the_revision_record_stops_a_fresh_replica_from_going_backwards() {
     );
     assert_eq!(fx.live_zone(), written, "nothing written or deleted");
 
+    // A revision from before the record was turned on is held to it too.
+    drop(d);
+    fx.force_push_to(&before_record);
+    std::fs::remove_dir_all(fx.tmp.path().join("state")).unwrap();
+    let d = fx.start(&[]);
+    assert_eq!(
+        d.status()["zones"]["example.com."]["last_outcome"],
+        "blocked",
+        "{}",
+        d.status()
+    );
+    assert_eq!(fx.live_zone(), written, "nothing written or deleted");
+
     // The operator's override applies the old commit, and the record then names it.
     drop(d);
+    fx.force_push_to(&old);
     let d = fx.start(&["--allow-rewind"]);
     assert_eq!(
         d.status()["zones"]["example.com."]["last_outcome"],

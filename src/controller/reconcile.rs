@@ -45,8 +45,9 @@ pub struct ReconcileOptions {
     pub apply: ApplyOptions,
     /// Every applied change is journaled here, batch by batch, when set.
     pub journal: Option<JournalSink>,
-    /// The revision written to and checked against zones with `revision_record: true`
-    /// (the daemon's; `None` for the CLI, which leaves the record as it is).
+    /// The revision written to zones with `revision_record: true` and checked against any
+    /// zone's live record (the daemon's; `None` for the CLI, which leaves the record as it
+    /// is).
     pub stamp: Option<RevisionStamp>,
 }
 
@@ -390,7 +391,9 @@ async fn apply_target(
         report.plan = Some(plan);
         return report;
     }
-    if let Some(stamp) = opts.stamp.as_ref().filter(|_| zc.revision_record) {
+    // Checked whatever this revision says about the record: a revision that predates it or
+    // turns it off must not go backwards over it either.
+    if let Some(stamp) = &opts.stamp {
         if let Err(e) = record::check(stamp, &zc.name, &observed.zone).await {
             report.outcome = Outcome::Blocked;
             report.error = Some(TargetError::Rewound(e));

@@ -4,7 +4,9 @@
 //! itself, so a fresh replica on an empty disk still knows not to write an older revision.
 //!
 //! Owns the record's name and text, adding it to a plan that writes anyway
-//! ([`add_record`]), and the check before a write ([`check`]). The record is written only
+//! ([`add_record`]), and the check before a write ([`check`]), made whenever the live zone
+//! has a record, also for a revision that does not enable it (one that predates it or turns
+//! it off must not go backwards over it either). The record is written only
 //! together with a zone's other changes (never a plan of its own, so a commit does not
 //! rewrite every zone), is never part of a plan otherwise (the planner treats it as
 //! unmanaged: not deleted, not counted by the thresholds) and `import` leaves it out.
