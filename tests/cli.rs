@@ -162,6 +162,42 @@ fn import_then_plan_shows_no_changes() {
     assert_eq!(o.status.code(), Some(1));
 }
 
+/// The daemon's revision record (`_zonekeeper.<zone>` TXT) is the daemon's alone: `plan`
+/// and `apply` neither delete nor write it (also with `revision_record: true`), and
+/// `import` leaves it out.
+#[test]
+fn the_revision_record_is_left_alone_by_plan_apply_and_import() {
+    let ex = Example::new();
+    let config = ex.dir.join("zonekeeper.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("defaults:\n", "defaults:\n  revision_record: true\n"),
+    )
+    .unwrap();
+    ex.ok(&["apply"]);
+    let record = "_zonekeeper 300 IN TXT \"zonekeeper revision=0123abcd time=1700000000\"\n";
+    let mut live = std::fs::read_to_string(ex.live("example.com")).unwrap();
+    live.push_str(record);
+    std::fs::write(ex.live("example.com"), &live).unwrap();
+    assert_eq!(ex.code(&["plan", "--detailed-exitcode"]), 0);
+    // A change elsewhere in the zone: applied, the record kept as it was.
+    let zone = ex.dir.join("zones/example.com.yaml");
+    let mut z = std::fs::read_to_string(&zone).unwrap();
+    z.push_str("added:\n  type: A\n  value: 192.0.2.200\n");
+    std::fs::write(&zone, z).unwrap();
+    ex.ok(&["apply"]);
+    let after = std::fs::read_to_string(ex.live("example.com")).unwrap();
+    assert!(after.contains("192.0.2.200"), "{after}");
+    assert!(
+        after.contains("revision=0123abcd time=1700000000"),
+        "{after}"
+    );
+    assert!(!after.contains("revision=local"), "{after}");
+    let yaml = ex.ok(&["import", "--provider", "local", "--zone", "example.com"]);
+    assert!(!yaml.contains("_zonekeeper"), "{yaml}");
+}
+
 #[test]
 fn apply_refuses_a_plan_whose_hash_changed() {
     let ex = Example::new();

@@ -184,6 +184,46 @@ impl Fixture {
     }
 
     fn start(&self, extra: &[&str]) -> Daemon {
+        let d = self.spawn(extra);
+        wait_until("/readyz", Duration::from_secs(30), || {
+            d.get("/readyz").is_some_and(|(s, _)| s == 200)
+        });
+        d
+    }
+
+    /// Moves `main` back to `rev` in the served repository (a force-push).
+    fn force_push_to(&self, rev: &str) {
+        git(&self.work, &self.home(), &["reset", "-q", "--hard", rev]);
+        let bare = self.tmp.path().join("served/repo.git");
+        git(
+            &self.work,
+            &self.home(),
+            &["push", "-qf", bare.to_str().unwrap(), "main"],
+        );
+    }
+
+    /// Every daemon log of this fixture, for failure messages.
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        for e in std::fs::read_dir(self.tmp.path()).unwrap().flatten() {
+            if e.file_name().to_string_lossy().starts_with("daemon-") {
+                out.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+            }
+        }
+        out
+    }
+
+    fn head(&self) -> String {
+        let out = Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(&self.work)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Starts the daemon and waits for `/healthz` only (it may never be ready).
+    fn spawn(&self, extra: &[&str]) -> Daemon {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
             .args([
@@ -210,8 +250,8 @@ impl Fixture {
             .spawn()
             .unwrap();
         let d = Daemon { child, port };
-        wait_until("/readyz", Duration::from_secs(30), || {
-            d.get("/readyz").is_some_and(|(s, _)| s == 200)
+        wait_until("/healthz", Duration::from_secs(30), || {
+            d.get("/healthz").is_some_and(|(s, _)| s == 200)
         });
         d
     }
@@ -753,4 +793,162 @@ fn relative_provider_paths_resolve_against_the_operator_never_a_snapshot() {
         stray.is_empty(),
         "zone files inside the state directory: {stray:?}"
     );
+}
+
+/// Issue 10: the git cache is lost (an `emptyDir`), the journal is kept; a force-pushed old
+/// commit must still not be applied.
+#[test]
+fn force_push_with_an_emptied_git_cache_is_refused() {
+    let Some(fx) = Fixture::new() else { return };
+    let v1 = fx.head();
+    let d = fx.start(&["--interval", "1s"]);
+    fx.commit("v2", |w| {
+        std::fs::write(
+            w.join("zones/example.com.yaml"),
+            ZONE_V1.replace("192.0.2.10", "192.0.2.20"),
+        )
+        .unwrap()
+    });
+    wait_until("v2 live", Duration::from_secs(10), || {
+        fx.live_zone().contains("192.0.2.20")
+    });
+    drop(d);
+    fx.force_push_to(&v1);
+    std::fs::remove_dir_all(fx.tmp.path().join("state/git")).unwrap();
+    let d = fx.spawn(&["--interval", "1s"]);
+    wait_until("the rewind refused", Duration::from_secs(10), || {
+        d.status()["source_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not descend from"))
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        fx.live_zone().contains("192.0.2.20"),
+        "the old commit must not be applied: {}",
+        fx.live_zone()
+    );
+    assert_eq!(d.status()["revision"], serde_json::Value::Null);
+}
+
+/// Issue 10: a restart must not forget the guard rails the revision in force declared. A
+/// commit that sets `delete_pct: 100` and empties most of the zone right after a restart
+/// is judged by the stored, stricter thresholds.
+#[test]
+fn a_restart_does_not_let_a_commit_loosen_its_own_guard_rails() {
+    let Some(fx) = Fixture::new() else { return };
+    let config = |extra: &str| {
+        format!(
+            "providers:\n  live:\n    type: zonefile\n    directory: {}\nzones:\n  example.com.:\n    targets: [live]\n{extra}",
+            fx.live.display()
+        )
+    };
+    let mut zone = String::from(ZONE_V1);
+    for i in 0..12 {
+        zone.push_str(&format!("h{i}:\n  type: A\n  value: 198.51.100.{i}\n"));
+    }
+    fx.commit("twelve hosts", |w| {
+        std::fs::write(w.join("zones/example.com.yaml"), &zone).unwrap()
+    });
+    let d = fx.start(&[]);
+    assert!(
+        fx.live_zone().contains("198.51.100.11"),
+        "{}",
+        fx.live_zone()
+    );
+    drop(d);
+
+    fx.commit("loosen and empty", |w| {
+        std::fs::write(
+            w.join("zonekeeper.yaml"),
+            config("    thresholds: {delete_pct: 100, update_pct: 100}\n"),
+        )
+        .unwrap();
+        std::fs::write(w.join("zones/example.com.yaml"), ZONE_V1).unwrap();
+    });
+    let d = fx.start(&[]);
+    assert_eq!(
+        d.status()["zones"]["example.com."]["last_outcome"],
+        "unsafe",
+        "{}\n{}",
+        d.status(),
+        fx.logs()
+    );
+    assert!(
+        fx.live_zone().contains("198.51.100.11"),
+        "nothing deleted: {}",
+        fx.live_zone()
+    );
+    assert!(fx.tmp.path().join("state/guard-rails.json").is_file());
+}
+
+/// Issue 10: a fresh replica (empty state directory, no journal) on a zone with
+/// `revision_record: true` whose live zone names a newer revision refuses a force-pushed
+/// older commit: blocked, nothing deleted.
+#[test]
+fn the_revision_record_stops_a_fresh_replica_from_going_backwards() {
+    let Some(fx) = Fixture::new() else { return };
+    let config = format!(
+        "providers:\n  live:\n    type: zonefile\n    directory: {}\ndefaults:\n  revision_record: true\nzones:\n  example.com.:\n    targets: [live]\n",
+        fx.live.display()
+    );
+    let before_record = fx.head();
+    fx.commit("revision record on", |w| {
+        std::fs::write(w.join("zonekeeper.yaml"), &config).unwrap()
+    });
+    let old = fx.head();
+    fx.commit("newer", |w| {
+        std::fs::write(
+            w.join("zones/example.com.yaml"),
+            format!("{ZONE_V1}newer:\n  type: A\n  value: 192.0.2.99\n"),
+        )
+        .unwrap()
+    });
+    let newer = fx.head();
+    let d = fx.start(&[]);
+    let written = fx.live_zone();
+    assert!(written.contains("192.0.2.99"), "{written}");
+    assert!(
+        written.contains("_zonekeeper") && written.contains(&format!("revision={newer}")),
+        "the revision record is written with the zone's changes: {written}"
+    );
+    drop(d);
+
+    // The branch goes back; the replica starts on an empty disk with no journal.
+    fx.force_push_to(&old);
+    std::fs::remove_dir_all(fx.tmp.path().join("state")).unwrap();
+    let d = fx.start(&[]);
+    let st = d.status();
+    let zone = &st["zones"]["example.com."];
+    assert_eq!(zone["last_outcome"], "blocked", "{st}\n{}", fx.logs());
+    let error = zone["last_error"].as_str().unwrap_or("");
+    assert!(
+        error.contains(&format!("last written by {newer}")) && error.contains("--allow-rewind"),
+        "{error}"
+    );
+    assert_eq!(fx.live_zone(), written, "nothing written or deleted");
+
+    // A revision from before the record was turned on is held to it too.
+    drop(d);
+    fx.force_push_to(&before_record);
+    std::fs::remove_dir_all(fx.tmp.path().join("state")).unwrap();
+    let d = fx.start(&[]);
+    assert_eq!(
+        d.status()["zones"]["example.com."]["last_outcome"],
+        "blocked",
+        "{}",
+        d.status()
+    );
+    assert_eq!(fx.live_zone(), written, "nothing written or deleted");
+
+    // The operator's override applies the old commit, and the record then names it.
+    drop(d);
+    fx.force_push_to(&old);
+    let d = fx.start(&["--allow-rewind"]);
+    assert_eq!(
+        d.status()["zones"]["example.com."]["last_outcome"],
+        "success"
+    );
+    let now = fx.live_zone();
+    assert!(!now.contains("192.0.2.99"), "{now}");
+    assert!(now.contains(&format!("revision={old}")), "{now}");
 }

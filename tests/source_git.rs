@@ -271,6 +271,73 @@ async fn follows_a_branch_through_git_daemon() {
     );
 }
 
+/// Issue 10: the cache (an `emptyDir`, "safe to delete") is lost, the journal is not. The
+/// newest commit the journal shows applied still refuses a force-pushed older head, also
+/// when that commit is gone from the fetched repository.
+#[tokio::test]
+async fn force_push_with_an_empty_cache_is_refused_by_the_last_applied_revision() {
+    let Some(lab) =
+        Lab::new("force_push_with_an_empty_cache_is_refused_by_the_last_applied_revision")
+    else {
+        return;
+    };
+    manifests(&lab, "", "192.0.2.1");
+    let c1 = lab.commit("first", &[], false);
+    manifests(&lab, "", "192.0.2.2");
+    let c2 = lab.commit("second", &[], false);
+    let daemon = Daemon::start(&lab);
+    let s2 = GitSource::new(lab.settings(daemon.url("work"), "cache"))
+        .expect("new")
+        .fetch()
+        .await
+        .expect("fetch");
+    assert_eq!(s2.revision, c2);
+
+    // Force-push back to c1 and lose the cache; the journal says c2 was applied.
+    lab.run(&["reset", "-q", "--hard", &c1], &lab.work());
+    lab.run(&["reflog", "expire", "--expire=now", "--all"], &lab.work());
+    lab.run(&["gc", "-q", "--prune=now"], &lab.work());
+    std::fs::remove_dir_all(lab.path().join("cache")).expect("rm cache");
+    let mut s = lab.settings(daemon.url("work"), "cache");
+    s.last_applied = Some(c2.clone());
+    let fresh = GitSource::new(s).expect("new");
+    match fresh.fetch().await {
+        Err(SourceError::Rewound { revision, previous }) => {
+            assert_eq!((revision, previous), (c1.clone(), c2.clone()));
+        }
+        other => panic!("a rewound head must be refused with an empty cache, got {other:?}"),
+    }
+    assert!(
+        snapshot_ids(&lab.path().join("cache")).is_empty(),
+        "nothing materialised from the refused head"
+    );
+    // The fetched repository does not hold c2 at all: not an ancestor either.
+    assert_eq!(fresh.descends_from(&c1, &c2), Some(false));
+    assert_eq!(fresh.descends_from(&c1, &c1), Some(true));
+    assert_eq!(fresh.descends_from(&c1, "local"), None);
+
+    // The operator's escape is the same as before.
+    let mut s = lab.settings(daemon.url("work"), "cache-allow");
+    s.last_applied = Some(c2.clone());
+    s.allow_rewind = true;
+    let s1 = GitSource::new(s)
+        .expect("new")
+        .fetch()
+        .await
+        .expect("fetch");
+    assert_eq!(s1.revision, c1);
+
+    // A head that descends from the journal's revision is taken.
+    manifests(&lab, "", "192.0.2.3");
+    let c3 = lab.commit("third", &[], false);
+    let mut s = lab.settings(daemon.url("work"), "cache-forward");
+    s.last_applied = Some(c1.clone());
+    let src = GitSource::new(s).expect("new");
+    assert_eq!(src.fetch().await.expect("fetch").revision, c3);
+    assert_eq!(src.descends_from(&c3, &c1), Some(true));
+    assert_eq!(src.descends_from(&c1, &c3), Some(false));
+}
+
 #[tokio::test]
 async fn file_url_and_subdirectory_path() {
     let Some(lab) = Lab::new("file_url_and_subdirectory_path") else {

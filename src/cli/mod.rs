@@ -725,6 +725,10 @@ async fn import(files: &Files, args: ImportArgs) -> anyhow::Result<ExitCode> {
     if !live.exists {
         bail!("provider {:?} has no zone {zone}", args.provider);
     }
+    // The daemon's revision record is not a record of the zone's own.
+    let mut live = live;
+    live.zone
+        .remove(&zonekeeper::controller::record::key(&zone));
     let yaml = yaml_render::zone_to_yaml(&live.zone, provider.kind());
     if args.output.as_os_str() == "-" {
         print!("{yaml}");

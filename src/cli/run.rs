@@ -67,8 +67,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub allowed_signers: Option<PathBuf>,
     /// Accept a branch head that does not descend from the last one taken (after a
-    /// deliberate force-push or rollback). Refused by default: an older revision's manifests
-    /// would delete newer records.
+    /// deliberate force-push or rollback), and write zones whose revision record names a
+    /// newer or unrelated revision. Refused by default: an older revision's manifests would
+    /// delete newer records.
     #[arg(long)]
     pub allow_rewind: bool,
     /// How often to fetch, e.g. 60s, 5m [default: 60s; jittered +-10%].
@@ -137,7 +138,10 @@ pub async fn run(
         allow_rewind: a.allow_rewind.then_some(true),
         allowed_secrets: None,
     };
-    let c = file.overridden_by(flags).resolve()?;
+    let merged = file.overridden_by(flags);
+    // Also for a directory source: it guards zones' revision records.
+    let allow_rewind = merged.allow_rewind.unwrap_or(false);
+    let c = merged.resolve()?;
     // Before anything is created: a certificate that cannot serve stops the start here.
     let tls = c
         .tls
@@ -176,6 +180,13 @@ pub async fn run(
             ssh_key: ssh_key.clone(),
             allowed_signers: allowed_signers.clone(),
             allow_rewind: *allow_rewind,
+            // The journal may be on another volume than the cache: an emptied cache must
+            // not let a force-pushed old commit through.
+            last_applied: zonekeeper::telemetry::journal::last_applied_commit(
+                &c.journal,
+                is_commit_id,
+            )
+            .with_context(|| format!("cannot read the audit journal {}", c.journal.display()))?,
             ..GitSettings::new(url.clone(), c.state_dir.join("git"))
         })?),
     };
@@ -203,6 +214,7 @@ pub async fn run(
         },
         secrets,
         operator,
+        allow_rewind,
     };
     daemon::run(source, settings, shutdown_signal()).await?;
     eprintln!("zonekeeper: stopped");
@@ -245,6 +257,12 @@ fn operator_side(op: OperatorConfig, source: &SourceSettings) -> anyhow::Result<
         config: Some(Arc::new(op)),
         provider_base,
     })
+}
+
+/// A git commit id (SHA-1 or SHA-256, hex): the journal also holds `local` and `dir:`
+/// revisions, which say nothing about a repository's history.
+fn is_commit_id(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -113,6 +113,11 @@ pub struct RawZone {
     /// Records never touched, in addition to `defaults.ignore`.
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
+    /// Keep a TXT record `_zonekeeper.<zone>` naming the revision (commit id and time) that
+    /// last wrote the zone, and refuse to write an older or unrelated revision over it
+    /// (default `defaults.revision_record`, else false). Only `zonekeeper run` writes it.
+    #[serde(default)]
+    pub revision_record: Option<bool>,
 }
 
 /// Defaults applied to every zone.
@@ -125,6 +130,9 @@ pub struct RawDefaults {
     pub thresholds: Option<Thresholds>,
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
+    /// `revision_record` for zones that do not set it (default false).
+    #[serde(default)]
+    pub revision_record: Option<bool>,
     /// Directory of zone files (default `zones`), inside the directory holding this file.
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -161,6 +169,9 @@ pub struct ZoneConfig {
     /// Records never touched: `defaults.ignore` then the zone's own, compiled
     /// ([`IgnoreSet::rules`] gives them as written).
     pub ignore: IgnoreSet,
+    /// Keep the revision record `_zonekeeper.<zone>` (TXT) in the zone: written by the
+    /// daemon with the zone's other changes, checked before each write.
+    pub revision_record: bool,
     pub pos: Pos,
 }
 
@@ -521,6 +532,10 @@ fn resolve(
             policy,
             thresholds,
             ignore,
+            revision_record: z
+                .revision_record
+                .or(raw.defaults.revision_record)
+                .unwrap_or(false),
             pos,
         });
     }

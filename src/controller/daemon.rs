@@ -23,6 +23,7 @@ use super::domains::{
     journal_entries, reconcile_domain, DomainOptions, DomainOutcome, DomainReport,
 };
 use super::reconcile::{reconcile_zone, JournalSink, Outcome, ReconcileOptions, ZoneReport};
+use super::record::RevisionStamp;
 use super::revision::{load_snapshot, GuardRails, OperatorSide, Revision};
 use super::scheduler::{jitter, RetryTimes, RunResult, Scheduler, Work};
 use crate::model::Fqdn;
@@ -58,6 +59,9 @@ pub struct DaemonSettings {
     pub secrets: SecretPolicy,
     /// The operator's providers and guard-rail limits, applied to every revision.
     pub operator: OperatorSide,
+    /// `--allow-rewind`: also write zones whose revision record names a newer or unrelated
+    /// revision.
+    pub allow_rewind: bool,
 }
 
 /// Why the daemon could not start (it never stops on reconcile errors).
@@ -98,6 +102,14 @@ fn unix_now() -> f64 {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+/// Seconds since the Unix epoch (negative before it).
+fn unix_secs(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
 }
 
 /// The loop's mutable state.
@@ -180,6 +192,12 @@ impl Controller {
                     Some(previous) => new.held_to(previous),
                     None => new,
                 };
+                // Kept beside the journal, so a restart does not let the next revision
+                // loosen what this one declared in its own plan.
+                let path = super::declared::path_for(&self.settings.journal);
+                if let Err(e) = super::declared::store(&path, &new.revision, &declared) {
+                    tracing::warn!(error = %chain(&e), "cannot keep the declared guard rails; after a restart, a revision loosening them would be judged by its own values");
+                }
                 self.declared = Some(declared);
                 self.put_in_force(Arc::new(new));
             }
@@ -303,6 +321,12 @@ impl Controller {
             opts.journal = Some(JournalSink {
                 journal: self.journal.clone(),
                 revision: loaded.revision.clone(),
+            });
+            opts.stamp = Some(RevisionStamp {
+                commit: loaded.revision.clone(),
+                time: unix_secs(loaded.committed_at.unwrap_or_else(SystemTime::now)),
+                ancestry: self.source.clone(),
+                allow_rewind: self.settings.allow_rewind,
             });
             let providers = loaded.providers.clone();
             let revision = loaded.revision.clone();
@@ -606,6 +630,18 @@ pub async fn run(
         settings.tls.clone(),
     ));
 
+    // The guard rails the revision in force declared before the restart.
+    let declared = match super::declared::load(&super::declared::path_for(&settings.journal)) {
+        Ok(Some((commit, rails))) => {
+            tracing::info!(%commit, zones = rails.len(), "declared guard rails restored");
+            Some(rails)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %chain(&e), "cannot read the declared guard rails; the first revision is judged by its own");
+            None
+        }
+    };
     let mut c = Controller {
         work: Scheduler::new(settings.concurrency, settings.zone_retry),
         settings: settings.clone(),
@@ -614,7 +650,7 @@ pub async fn run(
         status,
         journal: Arc::new(Mutex::new(journal)),
         loaded: None,
-        declared: None,
+        declared,
         refused: None,
         initial: None,
         committed: HashMap::new(),

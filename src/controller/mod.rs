@@ -8,11 +8,13 @@
 //! [`reconcile::reconcile_zone`], which is those two steps for one zone.
 
 pub mod daemon;
+pub mod declared;
 pub mod domains;
 pub mod instrument;
 pub mod load;
 pub mod lock;
 pub mod reconcile;
+pub mod record;
 pub mod revision;
 pub mod scheduler;
 
@@ -139,8 +141,11 @@ pub fn plan_from_live(
     // Records octoDNS's `included`/`excluded` keep off this target are left alone on it,
     // in both directions (octoDNS neither creates nor deletes them there).
     let target = provider.name();
+    // The revision record is the daemon's own ([`record`]): never planned like the others.
+    let revision_record = record::key(&zc.name);
     let unmanaged = |k: &RrKey| {
-        manifest.ignored.contains(k)
+        *k == revision_record
+            || manifest.ignored.contains(k)
             || ignore.matches(&zc.name, k)
             || manifest.filters.get(k).is_some_and(|f| !f.allows(target))
     };

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::record::{self, NewerRevision, RevisionStamp};
 use super::{plan_from_live, Providers};
 use crate::apply::{apply_zone_plan_observed, ApplyOptions, ApplyReport};
 use crate::config::ZoneConfig;
@@ -44,6 +45,10 @@ pub struct ReconcileOptions {
     pub apply: ApplyOptions,
     /// Every applied change is journaled here, batch by batch, when set.
     pub journal: Option<JournalSink>,
+    /// The revision written to zones with `revision_record: true` and checked against any
+    /// zone's live record (the daemon's; `None` for the CLI, which leaves the record as it
+    /// is).
+    pub stamp: Option<RevisionStamp>,
 }
 
 impl ReconcileOptions {
@@ -75,6 +80,9 @@ pub enum TargetError {
     Verify(#[source] ProviderError),
     #[error("{0} change(s) still pending after apply and re-read")]
     NotConverged(usize),
+    /// The zone's revision record names a newer or unrelated revision: nothing written.
+    #[error("{0}")]
+    Rewound(NewerRevision),
 }
 
 impl TargetError {
@@ -85,6 +93,7 @@ impl TargetError {
             TargetError::Read(e) | TargetError::Verify(e) => e.kind.is_retryable(),
             TargetError::Write { first, .. } => first.kind.is_retryable(),
             TargetError::NotConverged(_) => true,
+            TargetError::Rewound(_) => false,
         }
     }
 }
@@ -382,6 +391,16 @@ async fn apply_target(
         report.plan = Some(plan);
         return report;
     }
+    // Checked whatever this revision says about the record: a revision that predates it or
+    // turns it off must not go backwards over it either.
+    if let Some(stamp) = &opts.stamp {
+        if let Err(e) = record::check(stamp, &zc.name, &observed.zone).await {
+            report.outcome = Outcome::Blocked;
+            report.error = Some(TargetError::Rewound(e));
+            report.plan = Some(plan);
+            return report;
+        }
+    }
     if !plan.unsafe_reasons.is_empty() && !opts.force {
         report.outcome = Outcome::Unsafe;
         report.plan = Some(plan);
@@ -453,7 +472,15 @@ pub async fn reconcile_zone(
     opts: &ReconcileOptions,
 ) -> ZoneReport {
     let started = Instant::now();
-    let planned = plan_targets(zc, manifest, providers, &opts.apply.retry).await;
+    let mut planned = plan_targets(zc, manifest, providers, &opts.apply.retry).await;
+    if let Some(stamp) = opts.stamp.as_ref().filter(|_| zc.revision_record) {
+        // Written only with other changes: the record names the revision that last wrote.
+        for (target, r) in &mut planned {
+            if let (Ok(tp), Some(p)) = (r, providers.get(target.as_str())) {
+                record::add_record(&mut tp.plan, &tp.observed.zone, p.as_ref(), stamp);
+            }
+        }
+    }
     let mut report = apply_planned(zc, manifest, providers, planned, opts).await;
     report.duration = started.elapsed();
     report

@@ -77,7 +77,7 @@ async fn memory_stores_settings_replans_empty_and_a_toggle_is_one_update() {
 }
 
 #[tokio::test]
-async fn a_target_that_stores_no_settings_drops_them_with_a_note_and_replans_empty() {
+async fn a_setting_the_target_does_not_store_is_dropped_with_a_note_and_replans_empty() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("api-key");
     std::fs::write(&key_file, "k").unwrap();
@@ -94,7 +94,11 @@ async fn a_target_that_stores_no_settings_drops_them_with_a_note_and_replans_emp
         secret,
         &crate::provider::BuildContext::new(crate::secret::SecretPolicy::default()),
     );
-    assert!(p.capabilities().record_settings.is_empty());
+    // PowerDNS stores `disabled` only: the manifest's `comment` is not kept.
+    assert_eq!(
+        p.capabilities().record_settings,
+        std::collections::BTreeSet::from(["disabled"])
+    );
 
     let m = manifest(true);
     let first = plan(&m, &p, &Observed::absent(origin()));
@@ -106,7 +110,7 @@ async fn a_target_that_stores_no_settings_drops_them_with_a_note_and_replans_emp
     assert_eq!(
         first.adjustments,
         vec![
-            "www.example.com. A: powerdns stores no per-record settings: octodns.powerdns ignored"
+            "www.example.com. A: powerdns does not store octodns.powerdns.comment: ignored"
                 .to_string()
         ]
     );

@@ -58,6 +58,11 @@ pub struct GitSettings {
     /// Accept a head that does not descend from the last one taken (a force-push or a
     /// rollback). Off by default: an old revision's manifests would delete newer records.
     pub allow_rewind: bool,
+    /// The newest commit the caller knows was applied (from the audit journal), used as the
+    /// last head taken when the cache has no record of one (a fresh or emptied cache): a
+    /// head that does not descend from it is refused as a rewind. A commit id missing from
+    /// the fetched repository counts as not an ancestor.
+    pub last_applied: Option<String>,
     /// Files larger than this (bytes) are not written into a snapshot (a manifest that
     /// large is refused as missing); default [`crate::input::read::MAX_INPUT_BYTES`].
     pub max_file_bytes: u64,
@@ -84,6 +89,7 @@ impl GitSettings {
             max_revision_bytes: DEFAULT_MAX_REVISION_BYTES,
             allowed_signers: None,
             allow_rewind: false,
+            last_applied: None,
         }
     }
 }
@@ -109,8 +115,30 @@ struct Inner {
     allow_rewind: bool,
     max_file_bytes: u64,
     max_revision_bytes: u64,
-    /// The last head handed out (also kept in `<cache_dir>/last-revision` across restarts).
+    /// The last head handed out (also kept in `<cache_dir>/last-revision` across restarts;
+    /// without it, the caller's [`GitSettings::last_applied`]).
     last: Mutex<Option<git2::Oid>>,
+}
+
+/// The last head taken: `<cache_dir>/last-revision`, else `last_applied` (the journal's).
+fn last_taken(cache_dir: &Path, last_applied: Option<&str>) -> Option<Oid> {
+    if let Some(oid) = fs::read_to_string(cache_dir.join("last-revision"))
+        .ok()
+        .and_then(|t| Oid::from_str(t.trim()).ok())
+    {
+        return Some(oid);
+    }
+    let applied = last_applied?;
+    match Oid::from_str(applied) {
+        Ok(oid) => {
+            tracing::info!(revision = %oid, "no record of the last revision in the git cache; the newest applied one (audit journal) guards against rewinds");
+            Some(oid)
+        }
+        Err(_) => {
+            tracing::warn!(revision = %applied.chars().take(80).collect::<String>(), "the newest applied revision is not a commit id; rewind protection starts from the first head taken");
+            None
+        }
+    }
 }
 
 impl GitSource {
@@ -177,11 +205,7 @@ impl GitSource {
                 allow_rewind: s.allow_rewind,
                 max_file_bytes: s.max_file_bytes,
                 max_revision_bytes: s.max_revision_bytes,
-                last: Mutex::new(
-                    fs::read_to_string(cache_dir.join("last-revision"))
-                        .ok()
-                        .and_then(|t| git2::Oid::from_str(t.trim()).ok()),
-                ),
+                last: Mutex::new(last_taken(&cache_dir, s.last_applied.as_deref())),
                 cache_dir,
             }),
         })
@@ -205,6 +229,23 @@ impl Source for GitSource {
     async fn changed(&self) {
         // git is polled and woken by webhooks, never by this.
         std::future::pending::<()>().await
+    }
+
+    /// Asks the cache's repository: `Some(false)` when `ancestor` is a commit id the
+    /// repository does not hold (a commit dropped by a force-push, or from elsewhere);
+    /// `None` when either is not a commit id, or `revision` is not in the repository.
+    fn descends_from(&self, revision: &str, ancestor: &str) -> Option<bool> {
+        let (rev, anc) = (Oid::from_str(revision).ok()?, Oid::from_str(ancestor).ok()?);
+        if rev == anc {
+            return Some(true);
+        }
+        // Read-only: objects are written atomically, so no need to wait for a fetch.
+        let repo = Repository::open_bare(self.inner.cache_dir.join("repo.git")).ok()?;
+        repo.find_commit(rev).ok()?;
+        if repo.find_commit(anc).is_err() {
+            return Some(false);
+        }
+        Some(repo.graph_descendant_of(rev, anc).unwrap_or(false))
     }
 
     fn describe(&self) -> String {

@@ -130,6 +130,15 @@ pub trait Source: Send + Sync {
     /// never for git, which is polled and woken by webhooks).
     async fn changed(&self);
 
+    /// Whether revision `revision` is `ancestor` or descends from it, as far as this source
+    /// can tell: `Some(false)` also when `ancestor` is unknown to a source that keeps
+    /// history; `None` when the source keeps no history (a directory) or cannot tell. The
+    /// controller compares commit times then.
+    fn descends_from(&self, revision: &str, ancestor: &str) -> Option<bool> {
+        let _ = (revision, ancestor);
+        None
+    }
+
     /// A human description for logs and `/status` (URL without credentials, or a path).
     fn describe(&self) -> String;
 }

@@ -91,6 +91,48 @@ impl Journal {
     }
 }
 
+/// The commit of the newest line that records an applied change (`outcome == "ok"`) and
+/// whose commit `accept` takes: the last revision known to have written anything, for a
+/// controller whose other records were lost. Lines are read tolerantly: other outcomes
+/// (failures, intents), unknown fields and lines that are not JSON are skipped, so a
+/// journal written by another version still answers. `Ok(None)` when the file is missing
+/// or holds no such line. Reads the file once, line by line (memory does not grow with it).
+///
+/// # Errors
+/// The file exists but cannot be read.
+pub fn last_applied_commit(
+    path: &Path,
+    accept: impl Fn(&str) -> bool,
+) -> std::io::Result<Option<String>> {
+    use std::io::BufRead;
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut newest = None;
+    let mut reader = std::io::BufReader::new(file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if v.get("outcome").and_then(serde_json::Value::as_str) != Some("ok") {
+            continue;
+        }
+        if let Some(commit) = v.get("commit").and_then(serde_json::Value::as_str) {
+            if accept(commit) {
+                newest = Some(commit.to_string());
+            }
+        }
+    }
+    Ok(newest)
+}
+
 /// Current time as RFC 3339 UTC with seconds.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
@@ -114,6 +156,38 @@ mod tests {
             outcome: "ok".into(),
             error: None,
         }
+    }
+
+    #[test]
+    fn last_applied_commit_trusts_only_ok_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        assert_eq!(last_applied_commit(&p, |_| true).unwrap(), None);
+        let mut j = Journal::open(&p).unwrap();
+        let mut a = entry("a.");
+        a.commit = "aaaa".into();
+        let mut failed = entry("b.");
+        failed.commit = "bbbb".into();
+        failed.outcome = "transient".into();
+        let mut local = entry("c.");
+        local.commit = "local".into();
+        j.append(&[a, failed, local]).unwrap();
+        drop(j);
+        // Lines another version writes: an intent with extra fields, and garbage.
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"commit\":\"cccc\",\"outcome\":\"intent\",\"batch\":3}\nnot json\n")
+            .unwrap();
+        drop(f);
+        assert_eq!(
+            last_applied_commit(&p, |c| c != "local")
+                .unwrap()
+                .as_deref(),
+            Some("aaaa")
+        );
+        assert_eq!(
+            last_applied_commit(&p, |_| true).unwrap().as_deref(),
+            Some("local")
+        );
     }
 
     #[test]
