@@ -28,7 +28,7 @@ use zonekeeper::controller::domains::{
     reconcile_domain, DomainOptions, DomainOutcome, DomainReport,
 };
 use zonekeeper::provider::{BuildContext, CallObserver, NoObserver};
-use zonekeeper::telemetry::journal::Journal;
+use zonekeeper::telemetry::journal::{Journal, LastApplies};
 use zonekeeper::telemetry::metrics::Metrics;
 
 const ABOUT: &str =
@@ -173,6 +173,11 @@ pub struct PlanArgs {
     /// comment limit is 65536); every diff keeps its first lines and says how many were cut.
     #[arg(long, default_value_t = 60_000)]
     pub max_bytes: usize,
+    /// Audit journal to read the zones' most recent applies from (changes undoing one are
+    /// not counted toward the thresholds, as in `apply`); only read, a missing file is an
+    /// empty journal [default: as for `apply`].
+    #[arg(long, env = "ZONEKEEPER_JOURNAL")]
+    pub journal: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -369,8 +374,14 @@ async fn make_plan(
         ..BuildContext::new(secrets)
     };
     let providers = controller::build_providers(&config, &ctx)?;
-    let (mut plan, zones) =
-        controller::plan_configured(&config, only.as_ref(), &providers, &opts.apply.retry).await?;
+    let (mut plan, zones) = controller::plan_configured(
+        &config,
+        only.as_ref(),
+        &providers,
+        &opts.apply.retry,
+        opts.last_applies.as_deref(),
+    )
+    .await?;
     // `--zone` narrows the plan to that zone; domains are planned otherwise.
     let mut domain_error = None;
     if only.is_none() {
@@ -407,7 +418,13 @@ async fn plan(path: &std::path::Path, args: PlanArgs) -> anyhow::Result<ExitCode
     } = make_plan(
         path,
         &args.zone,
-        &ReconcileOptions::default(),
+        &ReconcileOptions {
+            last_applies: Some(read_last_applies(&journal_path(
+                path,
+                args.journal.clone(),
+            )?)?),
+            ..ReconcileOptions::default()
+        },
         Arc::new(NoObserver),
     )
     .await?;
@@ -436,7 +453,8 @@ async fn plan(path: &std::path::Path, args: PlanArgs) -> anyhow::Result<ExitCode
     })
 }
 
-/// Where `apply` journals: the flag, else the config file's `controller:` section, else
+/// Where `apply` journals (and `plan` reads the last applies): the flag, else the config
+/// file's `controller:` section, else
 /// `zonekeeper-state/journal.jsonl` beside the config file.
 fn journal_path(config_path: &std::path::Path, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(p) = flag {
@@ -452,6 +470,16 @@ fn journal_path(config_path: &std::path::Path, flag: Option<PathBuf>) -> anyhow:
     }))
 }
 
+/// The most recent apply of every zone and target in the journal at `path` (streamed;
+/// a missing file is an empty journal).
+fn read_last_applies(
+    path: &std::path::Path,
+) -> anyhow::Result<Arc<std::sync::Mutex<LastApplies>>> {
+    let last = LastApplies::read(path)
+        .with_context(|| format!("cannot read the audit journal {}", path.display()))?;
+    Ok(Arc::new(std::sync::Mutex::new(last)))
+}
+
 async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let journal_file = journal_path(path, args.journal.clone())?;
     let journal = Journal::open(&journal_file)
@@ -464,6 +492,7 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
             journal: journal.clone(),
             revision: "local".into(),
         }),
+        last_applies: Some(read_last_applies(&journal_file)?),
         ..ReconcileOptions::with_deadline(args.deadline.get())
     };
     opts.apply.observer = metrics.clone();
