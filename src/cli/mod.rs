@@ -472,9 +472,7 @@ fn journal_path(config_path: &std::path::Path, flag: Option<PathBuf>) -> anyhow:
 
 /// The most recent apply of every zone and target in the journal at `path` (streamed;
 /// a missing file is an empty journal).
-fn read_last_applies(
-    path: &std::path::Path,
-) -> anyhow::Result<Arc<std::sync::Mutex<LastApplies>>> {
+fn read_last_applies(path: &std::path::Path) -> anyhow::Result<Arc<std::sync::Mutex<LastApplies>>> {
     let last = LastApplies::read(path)
         .with_context(|| format!("cannot read the audit journal {}", path.display()))?;
     Ok(Arc::new(std::sync::Mutex::new(last)))

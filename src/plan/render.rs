@@ -469,12 +469,8 @@ struct JsonChanges<'a>(&'a ZonePlan);
 
 impl serde::Serialize for JsonChanges<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let undone: std::collections::HashSet<&RrKey> = self
-            .0
-            .undo
-            .iter()
-            .flat_map(|u| &u.keys)
-            .collect();
+        let undone: std::collections::HashSet<&RrKey> =
+            self.0.undo.iter().flat_map(|u| &u.keys).collect();
         s.collect_seq(self.0.changes.iter().map(|c| JsonChange {
             op: c.op(),
             name: &c.key().name,

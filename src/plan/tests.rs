@@ -753,7 +753,9 @@ fn updating_back_to_the_replaced_value_is_an_undo_ttl_and_settings_included() {
         .collect();
     let last = last_apply(
         "ttl",
-        old.iter().map(|(k, s)| (k.clone(), Some(s.clone()))).collect(),
+        old.iter()
+            .map(|(k, s)| (k.clone(), Some(s.clone())))
+            .collect(),
     );
     let mut desired = zone(hosts(0..10));
     for (k, s) in &old {

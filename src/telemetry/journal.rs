@@ -210,13 +210,7 @@ impl LastApplies {
         ) else {
             return;
         };
-        self.record(
-            zone,
-            &l.target,
-            &l.commit,
-            RrKey::new(name, rtype),
-            before,
-        );
+        self.record(zone, &l.target, &l.commit, RrKey::new(name, rtype), before);
     }
 
     /// Records that `revision`'s apply of `zone` on `target` changed `key`, which was
@@ -229,10 +223,7 @@ impl LastApplies {
         key: RrKey,
         before: Option<CanonicalSet>,
     ) {
-        let last = self
-            .applies
-            .entry((zone, target.to_string()))
-            .or_default();
+        let last = self.applies.entry((zone, target.to_string())).or_default();
         if last.revision != revision || last.before.contains_key(&key) {
             *last = Arc::new(LastApply {
                 revision: revision.to_string(),
@@ -273,6 +264,134 @@ mod tests {
             outcome: "ok".into(),
             error: None,
         }
+    }
+
+    /// A line of `commit`'s apply changing `name` A of example.com. on target `t`.
+    fn change(commit: &str, name: &str, before: Option<u8>, after: Option<u8>) -> Entry {
+        let set = |last: Option<u8>| {
+            last.map(|b| {
+                let s = crate::model::RrSet::new(
+                    60,
+                    vec![crate::model::RData::A([192, 0, 2, b].into())],
+                );
+                CanonicalSet::of(&s).into_json()
+            })
+        };
+        Entry {
+            before: set(before),
+            after: set(after),
+            commit: commit.into(),
+            ..entry(name)
+        }
+    }
+
+    fn before_of(l: &LastApplies, name: &str) -> Option<Option<CanonicalSet>> {
+        let last = l.get(&Fqdn::parse("example.com.").unwrap(), "t")?;
+        last.before
+            .get(&RrKey::new(Fqdn::parse(name).unwrap(), RecordType::A))
+            .cloned()
+    }
+
+    #[test]
+    fn last_applies_keep_each_zones_latest_apply_and_skip_what_is_not_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        assert!(
+            LastApplies::read(&p)
+                .unwrap()
+                .get(&Fqdn::parse("example.com").unwrap(), "t")
+                .is_none(),
+            "a missing journal is empty"
+        );
+        let mut j = Journal::open(&p).unwrap();
+        j.append(&[
+            change("a", "x.example.com.", None, Some(1)),
+            change("a", "y.example.com.", None, Some(2)),
+        ])
+        .unwrap();
+        j.append(&[change("b", "x.example.com.", Some(1), None)])
+            .unwrap();
+        // Not `ok`: a failure and an intent line (with a field this reader does not know).
+        let mut failed = change("b", "y.example.com.", Some(2), None);
+        failed.outcome = "transient".into();
+        j.append(&[failed]).unwrap();
+        let mut raw = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        let mut intent =
+            serde_json::to_value(change("b", "z.example.com.", None, Some(3))).unwrap();
+        intent["outcome"] = "intent".into();
+        intent["batch"] = 7.into();
+        // A domain's line (its `type` happens to parse as DS), a foreign line, a torn one.
+        let domain = serde_json::json!({"time": "t", "zone": "example.com.", "target": "t", "op": "update", "name": "example.com.", "type": "ds", "before": "(none)", "after": "1 13 2 AB", "commit": "c", "outcome": "ok"});
+        writeln!(
+            raw,
+            "{intent}\n{domain}\nnot json\n{{\"zone\": \"example.com.\", \"outco"
+        )
+        .unwrap();
+        drop(raw);
+        let mut l = LastApplies::read(&p).unwrap();
+        let last = l.get(&Fqdn::parse("example.com").unwrap(), "t").unwrap();
+        assert_eq!(last.revision, "b");
+        assert_eq!(last.before.len(), 1, "{last:?}");
+        assert_eq!(
+            before_of(&l, "x.example.com."),
+            Some(Some(
+                CanonicalSet::from_json(change("a", "x.", None, Some(1)).after.unwrap()).unwrap()
+            ))
+        );
+        assert!(l
+            .get(&Fqdn::parse("example.com").unwrap(), "other")
+            .is_none());
+        // The torn line is left for later; what follows it once completed is read then.
+        let mut raw = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        writeln!(raw, "me\": \"ok\"}}").unwrap();
+        let mut local = change("local", "y.example.com.", Some(2), Some(4));
+        raw.write_all(serde_json::to_string(&local).unwrap().as_bytes())
+            .unwrap();
+        raw.write_all(b"\n").unwrap();
+        l.refresh().unwrap();
+        assert_eq!(
+            l.get(&Fqdn::parse("example.com").unwrap(), "t")
+                .unwrap()
+                .revision,
+            "local"
+        );
+        // Two CLI runs are both `local`: an RRset changed again starts the next apply.
+        local.before = local.after.clone();
+        local.after = None;
+        let other = change("local", "w.example.com.", None, Some(5));
+        writeln!(
+            raw,
+            "{}\n{}",
+            serde_json::to_string(&local).unwrap(),
+            serde_json::to_string(&other).unwrap()
+        )
+        .unwrap();
+        l.refresh().unwrap();
+        let last = l.get(&Fqdn::parse("example.com").unwrap(), "t").unwrap();
+        assert_eq!(last.before.len(), 2, "{last:?}");
+        assert_eq!(
+            before_of(&l, "y.example.com.")
+                .unwrap()
+                .unwrap()
+                .into_json()["values"][0],
+            "192.0.2.4"
+        );
+        assert_eq!(before_of(&l, "w.example.com."), Some(None));
+        // A journal replaced by a shorter one is read again from its start.
+        drop(raw);
+        std::fs::write(
+            &p,
+            serde_json::to_string(&change("fresh", "v.example.com.", None, Some(6))).unwrap()
+                + "\n",
+        )
+        .unwrap();
+        l.refresh().unwrap();
+        assert_eq!(
+            l.get(&Fqdn::parse("example.com").unwrap(), "t")
+                .unwrap()
+                .revision,
+            "fresh"
+        );
     }
 
     #[test]
