@@ -3,8 +3,8 @@
 //! Pure: no IO, no async, no providers (only their declared [`Capabilities`]), no metrics.
 //! Steps, in order: fit the desired zone to the target, diff, apply the policy, check safety.
 //! Safety may be given the zone's most recent apply ([`LastApply`], from the audit journal;
-//! the planner never reads it): changes that undo that apply are not counted toward the
-//! thresholds.
+//! the planner never reads it): a plan that undoes all of that apply does not count those
+//! changes toward the thresholds.
 
 pub mod caps;
 pub mod change;
@@ -152,10 +152,32 @@ impl LastApply {
             Some(before) => before.as_ref() == change.new_set().map(CanonicalSet::of).as_ref(),
         }
     }
+
+    /// The changes of `changes` (a plan against `live`) that undo this apply, when the
+    /// plan undoes all of it: every RRset the apply changed is, after the plan, as it was
+    /// before the apply (changed back by the plan, or already so live). `None` for a
+    /// partial undo.
+    pub fn undone_by(&self, changes: &[Change], live: &Zone) -> Option<Vec<RrKey>> {
+        let planned: BTreeMap<&RrKey, &Change> = changes.iter().map(|c| (c.key(), c)).collect();
+        let whole = self
+            .before
+            .iter()
+            .all(|(key, before)| match planned.get(key) {
+                Some(c) => self.undoes(c),
+                None => before.as_ref() == live.get(key).map(CanonicalSet::of).as_ref(),
+            });
+        whole.then(|| {
+            changes
+                .iter()
+                .filter(|c| self.before.contains_key(c.key()))
+                .map(|c| c.key().clone())
+                .collect()
+        })
+    }
 }
 
-/// The changes of a plan that undo the zone's most recent apply: not counted toward the
-/// thresholds (see [`plan_zone`]).
+/// The changes of a plan that undo all of the zone's most recent apply: not counted toward
+/// the thresholds (see [`plan_zone`]).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Undo {
     /// The revision whose apply they undo.
@@ -181,8 +203,9 @@ pub struct PlanInput<'a> {
     pub normalize: &'a dyn Fn(&RrKey, &mut RrSet) -> Option<String>,
     pub policy: Policy,
     pub thresholds: Thresholds,
-    /// The most recent apply of this zone on this target, when known: changes that undo it
-    /// are not counted toward the thresholds. `None` counts every change.
+    /// The most recent apply of this zone on this target, when known: a plan that undoes
+    /// all of it does not count those changes toward the thresholds. `None` counts every
+    /// change.
     pub last_apply: Option<&'a LastApply>,
 }
 
@@ -205,8 +228,9 @@ pub struct ZonePlan {
     /// Set when the whole target is skipped: `changes` still shows what the zone would get,
     /// but nothing is written ([`ZonePlan::writes`] is false).
     pub blocked: Option<BlockReason>,
-    /// The changes that undo the zone's most recent apply, when there are any: they were
-    /// not counted toward the thresholds. Part of the hash.
+    /// The changes that undo the zone's most recent apply, when the plan undoes all of it
+    /// (and that takes a change): they were not counted toward the thresholds. Part of the
+    /// hash.
     pub undo: Option<Undo>,
 }
 
@@ -261,18 +285,18 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     sort_for_apply(&mut changes);
 
     let existing = input.live.rrsets.keys().filter(|k| !unmanaged(k)).count();
+    // Only a whole undo: were a partial one enough, the apply that first fills a zone
+    // would leave all but one of its records deletable by the next commit without a
+    // human, for as long as no other apply came.
     let undo = input.last_apply.and_then(|last| {
-        let keys: Vec<RrKey> = changes
-            .iter()
-            .filter(|c| last.undoes(c))
-            .map(|c| c.key().clone())
-            .collect();
+        let keys = last.undone_by(&changes, input.live)?;
         (!keys.is_empty()).then(|| Undo {
             revision: last.revision.clone(),
             keys,
         })
     });
-    let is_undo = |c: &Change| input.last_apply.is_some_and(|last| last.undoes(c));
+    let undone: std::collections::BTreeSet<&RrKey> = undo.iter().flat_map(|u| &u.keys).collect();
+    let is_undo = |c: &Change| undone.contains(c.key());
     let mut unsafe_reasons = safety(origin, &changes, &is_undo, existing, &input.thresholds);
     // Waived for undos: the percentages only (`safety`). Kept for every plan:
     // - emptying the zone: restoring the state before the last apply can never empty a zone

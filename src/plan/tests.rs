@@ -889,3 +889,32 @@ fn the_undo_decision_is_shown_in_every_format_and_hashed() {
     };
     assert_ne!(undo.hash(), other.hash());
 }
+
+#[test]
+fn only_a_whole_undo_counts_so_a_zones_first_fill_stays_guarded() {
+    // The last apply filled the zone with h0..h9. Deleting h1..h9 leaves h0 as that apply
+    // made it: a partial undo, judged like any plan.
+    let live = zone(hosts(0..10));
+    let fill = last_apply(
+        "fill",
+        hosts(0..10).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let p = plan_after(&zone(hosts(0..1)), &live, Some(&fill));
+    assert_eq!(too_many(&p), [(Op::Delete, 9)]);
+    assert!(p.undo.is_none());
+    // An RRset the apply changed that is already back live needs no change to be whole:
+    // h2..h11 were created, h11 is gone already, deleting h2..h10 is 9 of 11.
+    let mut live = zone(hosts(0..12));
+    live.rrsets.retain(|k, _| k.name != n("h11.example.com"));
+    let created = last_apply(
+        "r",
+        hosts(2..12).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let p = plan_after(&zone(hosts(0..2)), &live, Some(&created));
+    assert!(p.unsafe_reasons.is_empty(), "{:?}", p.unsafe_reasons);
+    assert_eq!(p.undo.map(|u| u.keys.len()), Some(9));
+    assert_eq!(
+        too_many(&plan_after(&zone(hosts(0..2)), &live, None)),
+        [(Op::Delete, 9)]
+    );
+}
