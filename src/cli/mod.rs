@@ -126,9 +126,11 @@ pub enum Command {
     /// Takes the same path as the daemon, zone by zone and target by target: read, plan,
     /// gate, apply, read back and re-plan to prove it converged. A target whose plan is over
     /// the safety thresholds (or changes a zone's apex NS) is left alone unless --force; a
-    /// zone with policy `warn` is only reported. With --plan-hash nothing at all is applied
-    /// unless the plan is exactly the reviewed one. Every applied change is appended to the
-    /// audit journal (--journal), the same JSON lines the daemon writes.
+    /// plan that undoes all of a zone's last apply (read from the journal) does not count
+    /// those changes toward the thresholds. A zone with policy `warn` is only reported.
+    /// With --plan-hash nothing at all is applied unless the plan is exactly the reviewed
+    /// one. Every applied change is appended to the audit journal (--journal), the same
+    /// JSON lines the daemon writes.
     ///
     /// Exit codes: 0 every target in sync (or drift under policy warn); 1 a read, write or
     /// verification failed; 3 a target waits for a human (unsafe plan, or a zone missing on
@@ -173,9 +175,9 @@ pub struct PlanArgs {
     /// comment limit is 65536); every diff keeps its first lines and says how many were cut.
     #[arg(long, default_value_t = 60_000)]
     pub max_bytes: usize,
-    /// Audit journal to read the zones' most recent applies from (changes undoing one are
-    /// not counted toward the thresholds, as in `apply`); only read, a missing file is an
-    /// empty journal [default: as for `apply`].
+    /// Audit journal to read the zones' most recent applies from (a plan undoing all of one
+    /// does not count those changes toward the thresholds, as in `apply`); only read, a
+    /// missing file is an empty journal [default: as for `apply`].
     #[arg(long, env = "ZONEKEEPER_JOURNAL")]
     pub journal: Option<PathBuf>,
 }

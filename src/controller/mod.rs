@@ -130,8 +130,8 @@ pub fn build_providers(config: &Config, ctx: &BuildContext) -> Result<Providers,
 }
 
 /// Plans one zone on one target from its live state: fit, diff, policy, safety.
-/// `last_apply` is the zone's most recent apply on this target (from the journal): changes
-/// undoing it are not counted toward the thresholds.
+/// `last_apply` is the zone's most recent apply on this target (from the journal): a plan
+/// undoing all of it does not count those changes toward the thresholds.
 pub fn plan_from_live(
     zc: &ZoneConfig,
     manifest: &ZoneManifest,

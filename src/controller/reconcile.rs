@@ -44,9 +44,9 @@ pub struct ReconcileOptions {
     pub apply: ApplyOptions,
     /// Every applied change is journaled here, batch by batch, when set.
     pub journal: Option<JournalSink>,
-    /// The most recent apply of each zone and target, followed in the journal: plan
-    /// changes that undo it are not counted toward the thresholds. `None`: every change
-    /// counts.
+    /// The most recent apply of each zone and target, followed in the journal: a plan
+    /// that undoes all of it does not count those changes toward the thresholds. `None`:
+    /// every change counts.
     pub last_applies: Option<Arc<Mutex<LastApplies>>>,
 }
 
