@@ -37,6 +37,7 @@ async fn plan_and_apply(p: &IdStoreProvider, desired: &Zone, live: &Observed) ->
             delete_pct: 100.0,
             min_records: usize::MAX,
         },
+        last_apply: None,
     });
     apply_zone_plan(p, &zp, live, &ApplyOptions::default()).await
 }

@@ -207,6 +207,7 @@ async fn missing_zones_are_created_first_or_refused() {
             caps: p.capabilities(),
             policy: Policy::Sync,
             thresholds: Thresholds::default(),
+            last_apply: None,
         });
         let report = apply_zone_plan(&p, &plan, &live, &ApplyOptions::default()).await;
         let after = p.read_zone(&origin).await.unwrap();

@@ -29,6 +29,7 @@ async fn plan(p: &dyn Provider, desired: &Zone) -> (ZonePlan, Observed) {
         normalize: &|k, s| p.normalize(k, s),
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
+        last_apply: None,
     });
     (zp, live)
 }

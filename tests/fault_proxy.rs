@@ -310,6 +310,7 @@ async fn metrics_count_the_injected_faults() {
             caps: p.capabilities(),
             policy: Policy::Sync,
             thresholds: Thresholds::default(),
+            last_apply: None,
         });
         let report = apply_zone_plan(&p, &plan, &live, &ApplyOptions::default()).await;
         assert!(

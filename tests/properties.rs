@@ -328,6 +328,7 @@ fn plan(desired: &Zone, live: &Zone) -> Vec<zonekeeper::plan::Change> {
         normalize: &|_, _| None,
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
+        last_apply: None,
     })
     .changes
 }

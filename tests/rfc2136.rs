@@ -53,6 +53,7 @@ fn plan(p: &dyn Provider, desired: &Zone, live: &Zone) -> ZonePlan {
         normalize: &|k, s| p.normalize(k, s),
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
+        last_apply: None,
     })
 }
 

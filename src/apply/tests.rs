@@ -66,6 +66,7 @@ async fn plan_for(p: &dyn Provider, desired: &Zone) -> (ZonePlan, Observed) {
             delete_pct: 100.0,
             min_records: usize::MAX,
         },
+        last_apply: None,
     });
     (zp, live)
 }

@@ -29,7 +29,7 @@ use zonekeeper::controller::domains::{
     reconcile_domain, DomainOptions, DomainOutcome, DomainReport,
 };
 use zonekeeper::provider::{BuildContext, CallObserver, NoObserver};
-use zonekeeper::telemetry::journal::Journal;
+use zonekeeper::telemetry::journal::{Journal, LastApplies};
 use zonekeeper::telemetry::metrics::Metrics;
 
 const ABOUT: &str =
@@ -141,9 +141,11 @@ pub enum Command {
     /// Takes the same path as the daemon, zone by zone and target by target: read, plan,
     /// gate, apply, read back and re-plan to prove it converged. A target whose plan is over
     /// the safety thresholds (or changes a zone's apex NS) is left alone unless --force; a
-    /// zone with policy `warn` is only reported. With --plan-hash nothing at all is applied
-    /// unless the plan is exactly the reviewed one. Every applied change is appended to the
-    /// audit journal (--journal), the same JSON lines the daemon writes.
+    /// plan that undoes all of a zone's last apply (read from the journal) does not count
+    /// those changes toward the thresholds. A zone with policy `warn` is only reported.
+    /// With --plan-hash nothing at all is applied unless the plan is exactly the reviewed
+    /// one. Every applied change is appended to the audit journal (--journal), the same
+    /// JSON lines the daemon writes.
     ///
     /// Exit codes: 0 every target in sync (or drift under policy warn); 1 a read, write or
     /// verification failed; 3 a target waits for a human (unsafe plan, or a zone missing on
@@ -188,6 +190,11 @@ pub struct PlanArgs {
     /// comment limit is 65536); every diff keeps its first lines and says how many were cut.
     #[arg(long, default_value_t = 60_000)]
     pub max_bytes: usize,
+    /// Audit journal to read the zones' most recent applies from (a plan undoing all of one
+    /// does not count those changes toward the thresholds, as in `apply`); only read, a
+    /// missing file is an empty journal [default: as for `apply`].
+    #[arg(long, env = "ZONEKEEPER_JOURNAL")]
+    pub journal: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -420,8 +427,14 @@ async fn make_plan(
         ..BuildContext::new(secrets)
     };
     let providers = controller::build_providers(&config, &ctx)?;
-    let (mut plan, zones) =
-        controller::plan_configured(&config, only.as_ref(), &providers, &opts.apply.retry).await?;
+    let (mut plan, zones) = controller::plan_configured(
+        &config,
+        only.as_ref(),
+        &providers,
+        &opts.apply.retry,
+        opts.last_applies.as_deref(),
+    )
+    .await?;
     // `--zone` narrows the plan to that zone; domains are planned otherwise.
     let mut domain_error = None;
     if only.is_none() {
@@ -458,7 +471,13 @@ async fn plan(files: &Files, args: PlanArgs) -> anyhow::Result<ExitCode> {
     } = make_plan(
         files,
         &args.zone,
-        &ReconcileOptions::default(),
+        &ReconcileOptions {
+            last_applies: Some(read_last_applies(&journal_path(
+                files,
+                args.journal.clone(),
+            )?)?),
+            ..ReconcileOptions::default()
+        },
         Arc::new(NoObserver),
     )
     .await?;
@@ -487,8 +506,9 @@ async fn plan(files: &Files, args: PlanArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Where `apply` journals: the flag, else the `controller:` section of the operator's file
-/// (else of the config file), else `zonekeeper-state/journal.jsonl` beside that file.
+/// Where `apply` journals (and `plan` reads the last applies): the flag, else the
+/// `controller:` section of the operator's file (else of the config file), else
+/// `zonekeeper-state/journal.jsonl` beside that file.
 fn journal_path(files: &Files, flag: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     if let Some(p) = flag {
         return Ok(p);
@@ -504,6 +524,14 @@ fn journal_path(files: &Files, flag: Option<PathBuf>) -> anyhow::Result<PathBuf>
     }))
 }
 
+/// The most recent apply of every zone and target in the journal at `path` (streamed;
+/// a missing file is an empty journal).
+fn read_last_applies(path: &std::path::Path) -> anyhow::Result<Arc<std::sync::Mutex<LastApplies>>> {
+    let last = LastApplies::read(path)
+        .with_context(|| format!("cannot read the audit journal {}", path.display()))?;
+    Ok(Arc::new(std::sync::Mutex::new(last)))
+}
+
 async fn apply(files: &Files, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let journal_file = journal_path(files, args.journal.clone())?;
     let journal = Journal::open(&journal_file)
@@ -516,6 +544,7 @@ async fn apply(files: &Files, args: ApplyArgs) -> anyhow::Result<ExitCode> {
             journal: journal.clone(),
             revision: "local".into(),
         }),
+        last_applies: Some(read_last_applies(&journal_file)?),
         ..ReconcileOptions::with_deadline(args.deadline.get())
     };
     opts.apply.observer = metrics.clone();

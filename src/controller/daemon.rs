@@ -30,7 +30,7 @@ use crate::model::Fqdn;
 use crate::provider::BuildContext;
 use crate::secret::{Secret, SecretPolicy};
 use crate::source::{Snapshot, Source, SourceError};
-use crate::telemetry::journal::{now_rfc3339, Journal};
+use crate::telemetry::journal::{now_rfc3339, Journal, LastApplies};
 use crate::telemetry::metrics::Metrics;
 use crate::telemetry::status::{DaemonStatus, RefusedRevision, Run, ZoneStatus};
 
@@ -51,7 +51,7 @@ pub struct DaemonSettings {
     /// Bearer token `/status` and `/metrics` require, when set.
     pub status_token: Option<Secret>,
     /// Reads, writes and their retries: the same options `zonekeeper apply` uses
-    /// (`force` is always false here and `journal` is set by the daemon).
+    /// (`force` is always false here; `journal` and `last_applies` are set by the daemon).
     pub reconcile: ReconcileOptions,
     /// Per-zone retry backoff after a transient failure.
     pub zone_retry: RetryTimes,
@@ -595,7 +595,7 @@ impl Controller {
 /// flight finish (up to 30 s) and returns.
 pub async fn run(
     source: Arc<dyn Source>,
-    settings: DaemonSettings,
+    mut settings: DaemonSettings,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let metrics = Arc::new(Metrics::new()?);
@@ -607,6 +607,21 @@ pub async fn run(
         path: settings.journal.clone(),
         source,
     })?;
+    // The most recent apply of every zone and target, read once (streamed) now; each plan
+    // then reads only what was appended since, this daemon's applies and any other's.
+    let path = settings.journal.clone();
+    let last = match tokio::task::spawn_blocking(move || LastApplies::read(&path)).await {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, journal = %settings.journal.display(), "cannot read the audit journal: no change counts as an undo until it can be read");
+            LastApplies::new(&settings.journal)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the audit journal panicked");
+            LastApplies::new(&settings.journal)
+        }
+    };
+    settings.reconcile.last_applies = Some(Arc::new(Mutex::new(last)));
     let fetch_now = Arc::new(Notify::new());
     let shared = Arc::new(
         crate::http::Shared::new(

@@ -19,15 +19,16 @@ pub mod revision;
 pub mod scheduler;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::config::{Config, SecretError, ZoneConfig};
 use crate::input::{Diagnostic, Diagnostics};
 use crate::manifest::ZoneManifest;
 use crate::model::{Fqdn, RrKey};
-use crate::plan::{self, Plan, PlanInput, ZonePlan};
+use crate::plan::{self, LastApply, Plan, PlanInput, ZonePlan};
 use crate::provider::{self, BuildContext, Observed, Provider, ProviderError};
 use crate::retry::RetryPolicy;
+use crate::telemetry::journal::LastApplies;
 use reconcile::{read_with_retry, TargetError, TargetPlan};
 
 /// Why a run could not produce or apply a plan.
@@ -131,11 +132,14 @@ pub fn build_providers(config: &Config, ctx: &BuildContext) -> Result<Providers,
 }
 
 /// Plans one zone on one target from its live state: fit, diff, policy, safety.
+/// `last_apply` is the zone's most recent apply on this target (from the journal): a plan
+/// undoing all of it does not count those changes toward the thresholds.
 pub fn plan_from_live(
     zc: &ZoneConfig,
     manifest: &ZoneManifest,
     provider: &dyn Provider,
     live: &Observed,
+    last_apply: Option<&LastApply>,
 ) -> ZonePlan {
     let ignore = &zc.ignore;
     // Records octoDNS's `included`/`excluded` keep off this target are left alone on it,
@@ -160,7 +164,23 @@ pub fn plan_from_live(
         normalize: &|k, s| provider.normalize(k, s),
         policy: zc.policy,
         thresholds: zc.thresholds,
+        last_apply,
     })
+}
+
+/// The most recent apply of `zone` on `target` in the journal `last` follows, after reading
+/// what was appended to it since the last look. A journal that cannot be read is logged and
+/// gives no record (every change then counts toward the thresholds).
+pub fn last_apply_of(
+    last: Option<&Mutex<LastApplies>>,
+    zone: &Fqdn,
+    target: &str,
+) -> Option<Arc<LastApply>> {
+    let mut l = last?.lock().ok()?;
+    if let Err(e) = l.refresh() {
+        tracing::warn!(error = %e, "cannot read the audit journal: no change counts as an undo");
+    }
+    l.get(zone, target)
 }
 
 /// One zone of a one-shot run: its configuration, manifest, and per target the read the
@@ -194,12 +214,14 @@ impl PlannedZone {
 /// Loads the manifests of the configured zones (or only `only`), reads every target (with
 /// retries) and plans. The zone files are parsed while the live zones are read, since both
 /// take time on big zones; manifest errors are reported before provider errors, and a
-/// target that cannot be read is kept as an error in its [`PlannedZone`].
+/// target that cannot be read is kept as an error in its [`PlannedZone`]. `last` follows
+/// the audit journal, for the undo check ([`plan_from_live`]).
 pub async fn plan_configured(
     config: &Config,
     only: Option<&Fqdn>,
     providers: &Providers,
     read_retry: &RetryPolicy,
+    last: Option<&Mutex<LastApplies>>,
 ) -> Result<(Plan, Vec<PlannedZone>), RunError> {
     let cfg = config.clone();
     let only_owned = only.cloned();
@@ -237,8 +259,14 @@ pub async fn plan_configured(
     for ((zc, m), targets) in manifests.into_iter().zip(reads) {
         for (t, r) in &targets {
             if let (Ok(observed), Some(p)) = (r, providers.get(t)) {
-                plan.zones
-                    .push(plan_from_live(&zc, &m, p.as_ref(), observed));
+                let last_apply = last_apply_of(last, &zc.name, t);
+                plan.zones.push(plan_from_live(
+                    &zc,
+                    &m,
+                    p.as_ref(),
+                    observed,
+                    last_apply.as_deref(),
+                ));
             }
         }
         planned.push(PlannedZone {

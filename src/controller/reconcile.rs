@@ -14,15 +14,15 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::record::{self, NewerRevision, RevisionStamp};
-use super::{plan_from_live, Providers};
+use super::{last_apply_of, plan_from_live, Providers};
 use crate::apply::{apply_zone_plan_observed, ApplyOptions, ApplyReport};
 use crate::config::ZoneConfig;
 use crate::manifest::ZoneManifest;
-use crate::model::Fqdn;
+use crate::model::{CanonicalSet, Fqdn};
 use crate::plan::{Change, Op, Policy, UnsafeReason, ZonePlan};
 use crate::provider::{ChangeOutcome, Observed, Provider, ProviderError};
 use crate::retry::{self, RetryPolicy};
-use crate::telemetry::journal::{now_rfc3339, Entry, Journal};
+use crate::telemetry::journal::{now_rfc3339, Entry, Journal, LastApplies};
 use crate::telemetry::metrics::Metrics;
 use crate::telemetry::status::Drift;
 
@@ -49,6 +49,10 @@ pub struct ReconcileOptions {
     /// zone's live record (the daemon's; `None` for the CLI, which leaves the record as it
     /// is).
     pub stamp: Option<RevisionStamp>,
+    /// The most recent apply of each zone and target, followed in the journal: a plan
+    /// that undoes all of it does not count those changes toward the thresholds. `None`:
+    /// every change counts.
+    pub last_applies: Option<Arc<Mutex<LastApplies>>>,
 }
 
 impl ReconcileOptions {
@@ -284,22 +288,33 @@ pub async fn read_with_retry(
 }
 
 /// Reads and plans every target of one zone. A target whose provider is missing or whose
-/// read failed is an `Err` (reported as failed by [`apply_planned`]).
+/// read failed is an `Err` (reported as failed by [`apply_planned`]). `last` follows the
+/// journal for the undo check.
 pub async fn plan_targets(
     zc: &ZoneConfig,
     manifest: &ZoneManifest,
     providers: &Providers,
     read_retry: &RetryPolicy,
+    last: Option<&Mutex<LastApplies>>,
 ) -> PlannedTargets {
     let mut out = Vec::with_capacity(zc.targets.len());
     for target in &zc.targets {
         let r = match providers.get(target) {
             None => Err(TargetError::ProviderMissing(target.clone())),
             Some(p) => match read_with_retry(p.as_ref(), &zc.name, read_retry).await {
-                Ok(observed) => Ok(TargetPlan {
-                    plan: plan_from_live(zc, manifest, p.as_ref(), &observed),
-                    observed: Arc::new(observed),
-                }),
+                Ok(observed) => {
+                    let last_apply = last_apply_of(last, &zc.name, target);
+                    Ok(TargetPlan {
+                        plan: plan_from_live(
+                            zc,
+                            manifest,
+                            p.as_ref(),
+                            &observed,
+                            last_apply.as_deref(),
+                        ),
+                        observed: Arc::new(observed),
+                    })
+                }
                 Err(e) => Err(TargetError::Read(e)),
             },
         };
@@ -447,7 +462,8 @@ async fn apply_target(
     // Verify: a re-read must plan empty, or "applied" means nothing.
     match read_with_retry(p, &zc.name, &opts.apply.retry).await {
         Ok(after) => {
-            let again = plan_from_live(zc, manifest, p, &after);
+            // Only whether anything is left matters here, not how it would be judged.
+            let again = plan_from_live(zc, manifest, p, &after, None);
             report.drift = drift_of(&again);
             if !again.changes.is_empty() {
                 report.outcome = Outcome::Failed;
@@ -472,7 +488,14 @@ pub async fn reconcile_zone(
     opts: &ReconcileOptions,
 ) -> ZoneReport {
     let started = Instant::now();
-    let mut planned = plan_targets(zc, manifest, providers, &opts.apply.retry).await;
+    let mut planned = plan_targets(
+        zc,
+        manifest,
+        providers,
+        &opts.apply.retry,
+        opts.last_applies.as_deref(),
+    )
+    .await;
     if let Some(stamp) = opts.stamp.as_ref().filter(|_| zc.revision_record) {
         // Written only with other changes: the record names the revision that last wrote.
         for (target, r) in &mut planned {
@@ -494,15 +517,8 @@ pub fn journal_entry(
     c: &Change,
     outcome: &ChangeOutcome,
 ) -> Entry {
-    let set = |s: Option<&crate::model::RrSet>| {
-        s.map(|s| {
-            let mut v = serde_json::json!({"ttl": s.ttl, "values": s.values().iter().map(ToString::to_string).collect::<Vec<_>>()});
-            if let Some(ext) = s.ext() {
-                v["settings"] = ext.to_json();
-            }
-            v
-        })
-    };
+    // The one canonical form: what the undo check compares plans against.
+    let set = |s: Option<&crate::model::RrSet>| s.map(|s| CanonicalSet::of(s).into_json());
     Entry {
         time: now_rfc3339(),
         zone: zone.to_string(),

@@ -17,6 +17,6 @@ pub use domain::{DomainField, DomainSettings};
 pub use ext::{ExtValue, RecordExt};
 pub use name::{Fqdn, NameError};
 pub use rdata::RData;
-pub use rrset::{RrKey, RrSet, MAX_TTL};
+pub use rrset::{CanonicalSet, RrKey, RrSet, MAX_TTL};
 pub use rtype::RecordType;
 pub use zone::{Zone, ZoneProblem};

@@ -93,6 +93,39 @@ impl RrSet {
     }
 }
 
+/// An RRset in the canonical JSON form the audit journal records it in:
+/// `{"ttl": <u32>, "values": [<presentation format>, ...], "settings": {...}}`, values in the
+/// RRset's sorted order, `settings` only when the RRset has provider settings. Two RRsets have
+/// equal forms exactly when they are equal, so an RRset the journal recorded (its `before` or
+/// `after`) is compared with a planned one through this form, never by parsing values back.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CanonicalSet(serde_json::Value);
+
+impl CanonicalSet {
+    /// The form of `set` (what the journal writes for it).
+    pub fn of(set: &RrSet) -> CanonicalSet {
+        let values: Vec<String> = set.values().iter().map(ToString::to_string).collect();
+        let mut v = serde_json::json!({"ttl": set.ttl, "values": values});
+        if let Some(ext) = set.ext() {
+            v["settings"] = ext.to_json();
+        }
+        CanonicalSet(v)
+    }
+
+    /// A form read back from the journal: `None` unless `v` is an object with a numeric
+    /// `ttl` and a `values` array (the shape [`CanonicalSet::of`] writes).
+    pub fn from_json(v: serde_json::Value) -> Option<CanonicalSet> {
+        let ok = v.get("ttl").is_some_and(serde_json::Value::is_u64)
+            && v.get("values").is_some_and(serde_json::Value::is_array);
+        ok.then_some(CanonicalSet(v))
+    }
+
+    /// The JSON value itself.
+    pub fn into_json(self) -> serde_json::Value {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

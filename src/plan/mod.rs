@@ -2,6 +2,9 @@
 //!
 //! Pure: no IO, no async, no providers (only their declared [`Capabilities`]), no metrics.
 //! Steps, in order: fit the desired zone to the target, diff, apply the policy, check safety.
+//! Safety may be given the zone's most recent apply ([`LastApply`], from the audit journal;
+//! the planner never reads it): a plan that undoes all of that apply does not count those
+//! changes toward the thresholds.
 
 pub mod caps;
 pub mod change;
@@ -11,6 +14,7 @@ pub mod render;
 pub mod rules;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
@@ -19,7 +23,7 @@ pub use change::{sort_for_apply, Change, Op};
 pub use domain::{plan_domain, DomainChange, DomainPlan, FieldAccess, RegistrarCaps};
 pub use rules::{IgnoreRule, IgnoreSet, Policy, Thresholds};
 
-use crate::model::{Fqdn, RecordType, RrKey, RrSet, Zone};
+use crate::model::{CanonicalSet, Fqdn, RecordType, RrKey, RrSet, Zone};
 
 /// A desired record the plan leaves out, and why.
 #[derive(Clone, PartialEq, Eq, Debug, serde::Serialize)]
@@ -127,6 +131,61 @@ impl std::fmt::Display for BlockReason {
     }
 }
 
+/// The most recent apply of one zone on one target, as the planner needs it: each RRset
+/// that apply changed, as it was before (the caller finds it, e.g. in the audit journal).
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct LastApply {
+    /// The revision (commit id, or `local`) that apply came from.
+    pub revision: String,
+    /// Each RRset the apply changed, in its canonical form before the apply (`None`: the
+    /// RRset did not exist).
+    pub before: BTreeMap<RrKey, Option<CanonicalSet>>,
+}
+
+impl LastApply {
+    /// True when `change` leaves its RRset exactly as it was before the last apply:
+    /// re-creating what it deleted, deleting what it created, updating back to the value
+    /// it replaced (TTL and provider settings included).
+    pub fn undoes(&self, change: &Change) -> bool {
+        match self.before.get(change.key()) {
+            None => false,
+            Some(before) => before.as_ref() == change.new_set().map(CanonicalSet::of).as_ref(),
+        }
+    }
+
+    /// The changes of `changes` (a plan against `live`) that undo this apply, when the
+    /// plan undoes all of it: every RRset the apply changed is, after the plan, as it was
+    /// before the apply (changed back by the plan, or already so live). `None` for a
+    /// partial undo.
+    pub fn undone_by(&self, changes: &[Change], live: &Zone) -> Option<Vec<RrKey>> {
+        let planned: BTreeMap<&RrKey, &Change> = changes.iter().map(|c| (c.key(), c)).collect();
+        let whole = self
+            .before
+            .iter()
+            .all(|(key, before)| match planned.get(key) {
+                Some(c) => self.undoes(c),
+                None => before.as_ref() == live.get(key).map(CanonicalSet::of).as_ref(),
+            });
+        whole.then(|| {
+            changes
+                .iter()
+                .filter(|c| self.before.contains_key(c.key()))
+                .map(|c| c.key().clone())
+                .collect()
+        })
+    }
+}
+
+/// The changes of a plan that undo all of the zone's most recent apply: not counted toward
+/// the thresholds (see [`plan_zone`]).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Undo {
+    /// The revision whose apply they undo.
+    pub revision: String,
+    /// The RRsets changed back, in apply order.
+    pub keys: Vec<RrKey>,
+}
+
 /// Everything the planner needs for one zone on one target.
 pub struct PlanInput<'a> {
     pub target: &'a str,
@@ -144,6 +203,10 @@ pub struct PlanInput<'a> {
     pub normalize: &'a dyn Fn(&RrKey, &mut RrSet) -> Option<String>,
     pub policy: Policy,
     pub thresholds: Thresholds,
+    /// The most recent apply of this zone on this target, when known: a plan that undoes
+    /// all of it does not count those changes toward the thresholds. `None` counts every
+    /// change.
+    pub last_apply: Option<&'a LastApply>,
 }
 
 /// The plan for one zone on one target.
@@ -165,6 +228,10 @@ pub struct ZonePlan {
     /// Set when the whole target is skipped: `changes` still shows what the zone would get,
     /// but nothing is written ([`ZonePlan::writes`] is false).
     pub blocked: Option<BlockReason>,
+    /// The changes that undo the zone's most recent apply, when the plan undoes all of it
+    /// (and that takes a change): they were not counted toward the thresholds. Part of the
+    /// hash.
+    pub undo: Option<Undo>,
 }
 
 impl ZonePlan {
@@ -218,7 +285,27 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     sort_for_apply(&mut changes);
 
     let existing = input.live.rrsets.keys().filter(|k| !unmanaged(k)).count();
-    let mut unsafe_reasons = safety(origin, &changes, existing, &input.thresholds);
+    // Only a whole undo: were a partial one enough, the apply that first fills a zone
+    // would leave all but one of its records deletable by the next commit without a
+    // human, for as long as no other apply came.
+    let undo = input.last_apply.and_then(|last| {
+        let keys = last.undone_by(&changes, input.live)?;
+        (!keys.is_empty()).then(|| Undo {
+            revision: last.revision.clone(),
+            keys,
+        })
+    });
+    let undone: std::collections::BTreeSet<&RrKey> = undo.iter().flat_map(|u| &u.keys).collect();
+    let is_undo = |c: &Change| undone.contains(c.key());
+    let mut unsafe_reasons = safety(origin, &changes, &is_undo, existing, &input.thresholds);
+    // Waived for undos: the percentages only (`safety`). Kept for every plan:
+    // - emptying the zone: restoring the state before the last apply can never empty a zone
+    //   that held managed records then, so a waiver would only ever let through a plan that
+    //   removes everything the last apply put into an empty zone: the manifest that lost
+    //   every record for this target, which is exactly what this check is for;
+    // - the apex NS and orphaned name servers (in `safety` and below): they protect the
+    //   delegation, and the parent's NS and glue may already follow the last apply, so
+    //   changing it back breaks resolution as surely as changing it did.
     // Thresholds spare small zones; an empty desired zone must never empty a live one.
     let desired_managed = fitted.rrsets.keys().filter(|k| !unmanaged(k)).count();
     if desired_managed == 0 && existing > 0 && changes.iter().any(|c| c.op() == Op::Delete) {
@@ -240,6 +327,7 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
         adjustments,
         unsafe_reasons,
         blocked,
+        undo,
     }
 }
 
@@ -301,12 +389,23 @@ fn fit<'a>(
 }
 
 /// octoDNS's safety checks: too large a share of an established zone updated or deleted,
-/// or the apex NS changed.
-fn safety(origin: &Fqdn, changes: &[Change], existing: usize, t: &Thresholds) -> Vec<UnsafeReason> {
+/// or the apex NS changed. Changes `is_undo` says undo the zone's most recent apply are not
+/// counted toward the percentages (the base, `existing`, stays the live zone): going back
+/// to what was served before the last apply is not the mass change the thresholds stop.
+fn safety(
+    origin: &Fqdn,
+    changes: &[Change],
+    is_undo: &dyn Fn(&Change) -> bool,
+    existing: usize,
+    t: &Thresholds,
+) -> Vec<UnsafeReason> {
     let mut reasons = Vec::new();
     if existing >= t.min_records && existing > 0 {
         for (op, limit) in [(Op::Update, t.update_pct), (Op::Delete, t.delete_pct)] {
-            let n = changes.iter().filter(|c| c.op() == op).count();
+            let n = changes
+                .iter()
+                .filter(|c| c.op() == op && !is_undo(c))
+                .count();
             let pct = n as f64 * 100.0 / existing as f64;
             if pct > limit {
                 reasons.push(UnsafeReason::TooMany {
@@ -319,6 +418,7 @@ fn safety(origin: &Fqdn, changes: &[Change], existing: usize, t: &Thresholds) ->
             }
         }
     }
+    // Undos included: see `plan_zone`.
     if changes
         .iter()
         .any(|c| c.op() != Op::Create && c.key().rtype == RecordType::NS && &c.key().name == origin)
@@ -392,9 +492,10 @@ impl Plan {
             + self.domains.iter().map(|d| d.changes.len()).sum::<usize>()
     }
 
-    /// SHA-256 of the plan's canonical text (zones and changes in apply order, then
-    /// domains and their changes). The same manifests against the same live state always
-    /// give the same hash, so a reviewed plan can be pinned with `apply --plan-hash`.
+    /// SHA-256 of the plan's canonical text (zones, which of their changes undo the last
+    /// apply when any do, and changes in apply order; then domains and their changes). The
+    /// same manifests against the same live state and journal always give the same hash, so
+    /// a reviewed plan can be pinned with `apply --plan-hash`.
     /// Plans without changes add nothing, so a plan without domain changes hashes as
     /// before domains existed.
     pub fn hash(&self) -> String {
@@ -407,6 +508,13 @@ impl Plan {
             if let Some(b) = z.blocked {
                 // A plan reviewed while blocked must not authorise a write once unblocked.
                 h.update(format!("blocked {}\n", b.as_str()));
+            }
+            if let Some(u) = &z.undo {
+                // Which changes escaped the thresholds is part of what was reviewed.
+                h.update(format!("undo {}\n", u.revision));
+                for k in &u.keys {
+                    h.update(format!("undoes {} {}\n", k.name, k.rtype));
+                }
             }
             for c in &z.changes {
                 h.update(render::canonical_change(c));

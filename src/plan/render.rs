@@ -48,6 +48,17 @@ pub fn canonical_change(c: &Change) -> String {
     )
 }
 
+/// The sentence saying which changes were not counted toward the thresholds, if any.
+pub fn undo_note(z: &ZonePlan) -> Option<String> {
+    z.undo.as_ref().map(|u| {
+        format!(
+            "{} change(s) undo the last apply of {}, not counted toward the thresholds",
+            u.keys.len(),
+            u.revision
+        )
+    })
+}
+
 fn summary(z: &ZonePlan) -> String {
     format!(
         "{} create, {} update, {} delete",
@@ -137,6 +148,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
         );
         if !z.live_exists && z.blocked.is_none() {
             let _ = writeln!(out, "  (zone does not exist on the target yet)");
+        }
+        if let Some(note) = undo_note(z) {
+            let _ = writeln!(out, "  {note}");
         }
         for (tag, line) in diff_lines(z) {
             match tag {
@@ -265,6 +279,9 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
             summary(z)
         );
         let mut lines = Vec::new();
+        if let Some(note) = undo_note(z) {
+            lines.push(format!("# {}\n", note.replace("```", "`\u{200b}``")));
+        }
         for (tag, line) in diff_lines(z) {
             let sign = match tag {
                 ChangeTag::Delete => '-',
@@ -435,6 +452,9 @@ struct JsonChange<'a> {
     rtype: crate::model::RecordType,
     old: Option<JsonSet<'a>>,
     new: Option<JsonSet<'a>>,
+    /// Present (true) when the change undoes the zone's last apply.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    undo: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -445,18 +465,30 @@ struct JsonCounts {
 }
 
 /// Streams changes without building them all in memory first.
-struct JsonChanges<'a>(&'a [Change]);
+struct JsonChanges<'a>(&'a ZonePlan);
 
 impl serde::Serialize for JsonChanges<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|c| JsonChange {
+        let undone: std::collections::HashSet<&RrKey> =
+            self.0.undo.iter().flat_map(|u| &u.keys).collect();
+        s.collect_seq(self.0.changes.iter().map(|c| JsonChange {
             op: c.op(),
             name: &c.key().name,
             rtype: c.key().rtype,
             old: JsonSet::of(c.old()),
             new: JsonSet::of(c.new_set()),
+            undo: undone.contains(c.key()),
         }))
     }
+}
+
+/// The changes that undo the zone's last apply, in the JSON plan.
+#[derive(serde::Serialize)]
+struct JsonUndo<'a> {
+    /// The revision whose apply they undo.
+    revision: &'a str,
+    /// How many changes (each marked `"undo": true`); not counted toward the thresholds.
+    changes: usize,
 }
 
 /// Why a target is skipped, in the JSON plan: `{"reason": "zone-missing", "message": ".."}`.
@@ -480,6 +512,8 @@ struct JsonZone<'a> {
     adjustments: &'a [String],
     /// `null` unless the whole target is skipped.
     blocked: Option<JsonBlocked>,
+    /// `null` unless some changes undo the zone's last apply.
+    undo: Option<JsonUndo<'a>>,
     changes: JsonChanges<'a>,
 }
 
@@ -577,7 +611,11 @@ pub fn json<W: std::io::Write>(plan: &Plan, out: W) -> serde_json::Result<()> {
                     reason: b,
                     message: b.message(),
                 }),
-                changes: JsonChanges(&z.changes),
+                undo: z.undo.as_ref().map(|u| JsonUndo {
+                    revision: &u.revision,
+                    changes: u.keys.len(),
+                }),
+                changes: JsonChanges(z),
             })
             .collect(),
         domains: plan.domains.iter().map(json_domain).collect(),

@@ -1,7 +1,7 @@
 //! Planner tests: ordering, policies, thresholds, ignore rules, fit, hash stability.
 
 use super::*;
-use crate::model::{RData, RrSet};
+use crate::model::{CanonicalSet, RData, RrSet};
 
 fn n(s: &str) -> Fqdn {
     Fqdn::parse(s).unwrap()
@@ -38,6 +38,7 @@ fn plan_with(
         normalize: &|_, _| None,
         policy,
         thresholds: Thresholds::default(),
+        last_apply: None,
     })
 }
 
@@ -198,6 +199,7 @@ fn fit_skips_unsupported_types_and_clamps_ttl() {
         normalize: &|_, _| None,
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
+        last_apply: None,
     });
     assert_eq!(p.changes.len(), 1);
     assert_eq!(p.changes[0].new_set().unwrap().ttl, 300);
@@ -295,6 +297,7 @@ fn a_missing_zone_on_a_target_that_cannot_create_it_is_a_skipped_target() {
             },
             policy: Policy::Sync,
             thresholds: Thresholds::default(),
+            last_apply: None,
         })
     };
     let blocked = plan_on(false, false);
@@ -398,6 +401,7 @@ fn normalize_runs_in_fit_and_its_notes_are_adjustments() {
         normalize: &drop,
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
+        last_apply: None,
     });
     assert!(p.is_empty(), "{:?}", p.changes);
     assert_eq!(
@@ -419,6 +423,7 @@ fn normalize_runs_in_fit_and_its_notes_are_adjustments() {
         normalize: &bump,
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
+        last_apply: None,
     });
     assert_eq!(p.count(Op::Update), 1);
     assert_eq!(p.changes[0].new_set().unwrap().ttl, 1);
@@ -613,4 +618,303 @@ fn markdown_over_budget_cuts_every_zones_diff_but_drops_none() {
         "{cut:?}"
     );
     assert!(cut[0].starts_with("# … 9,"), "{cut:?}");
+}
+
+// ---- undoing the last apply -------------------------------------------------------------
+
+fn plan_after(desired: &Zone, live: &Zone, last: Option<&LastApply>) -> ZonePlan {
+    plan_zone(&PlanInput {
+        target: "t",
+        desired,
+        live,
+        live_exists: true,
+        unmanaged: &|_| false,
+        caps: &Capabilities::everything(),
+        normalize: &|_, _| None,
+        policy: Policy::Sync,
+        thresholds: Thresholds::default(),
+        last_apply: last,
+    })
+}
+
+/// A last apply of `revision` that changed each of `keys`, which were `before` until then.
+fn last_apply(revision: &str, changed: Vec<(RrKey, Option<RrSet>)>) -> LastApply {
+    LastApply {
+        revision: revision.into(),
+        before: changed
+            .into_iter()
+            .map(|(k, s)| (k, s.as_ref().map(CanonicalSet::of)))
+            .collect(),
+    }
+}
+
+fn hosts(range: std::ops::Range<u8>) -> Vec<(RrKey, RrSet)> {
+    range
+        .map(|i| a(&format!("h{i}.example.com"), [192, 0, 2, i], 60))
+        .collect()
+}
+
+fn too_many(p: &ZonePlan) -> Vec<(Op, usize)> {
+    p.unsafe_reasons
+        .iter()
+        .filter_map(|r| match r {
+            UnsafeReason::TooMany { op, count, .. } => Some((*op, *count)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn deleting_what_the_last_apply_created_is_an_undo_and_passes_the_thresholds() {
+    // The last apply created h2..h9 in a zone of h0, h1; deleting them again is 80%.
+    let live = zone(hosts(0..10));
+    let desired = zone(hosts(0..2));
+    let last = last_apply(
+        "bad",
+        hosts(2..10).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let p = plan_after(&desired, &live, Some(&last));
+    assert_eq!(p.count(Op::Delete), 8);
+    assert!(p.unsafe_reasons.is_empty(), "{:?}", p.unsafe_reasons);
+    let undo = p.undo.as_ref().expect("the deletes are undos");
+    assert_eq!(undo.revision, "bad");
+    assert_eq!(undo.keys.len(), 8);
+    // Without the record, or with a last apply that did something else, they count.
+    let p = plan_after(&desired, &live, None);
+    assert_eq!(too_many(&p), [(Op::Delete, 8)]);
+    assert!(p.undo.is_none());
+    let other = last_apply(
+        "other",
+        hosts(2..10)
+            .into_iter()
+            .map(|(k, s)| {
+                // It changed these RRsets, but from another value: deleting is no undo.
+                let mut old = s.clone();
+                old.ttl = 3600;
+                (k, Some(old))
+            })
+            .collect(),
+    );
+    let p = plan_after(&desired, &live, Some(&other));
+    assert_eq!(too_many(&p), [(Op::Delete, 8)]);
+    assert!(p.undo.is_none());
+    let elsewhere = last_apply(
+        "elsewhere",
+        hosts(20..30).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    assert_eq!(
+        too_many(&plan_after(&desired, &live, Some(&elsewhere))),
+        [(Op::Delete, 8)]
+    );
+}
+
+#[test]
+fn a_mixed_plan_counts_only_what_is_not_an_undo() {
+    // Live h0..h9; the last apply created h6..h9. The plan deletes h6..h9 (undo) and h2..h5.
+    let live = zone(hosts(0..10));
+    let desired = zone(hosts(0..2));
+    let last = last_apply(
+        "r2",
+        hosts(6..10).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let p = plan_after(&desired, &live, Some(&last));
+    assert_eq!(p.count(Op::Delete), 8);
+    assert!(
+        matches!(
+            p.unsafe_reasons.as_slice(),
+            [UnsafeReason::TooMany {
+                op: Op::Delete,
+                count: 4,
+                existing: 10,
+                ..
+            }]
+        ),
+        "the percentage is over the live zone, counting the 4 non-undos: {:?}",
+        p.unsafe_reasons
+    );
+    assert_eq!(p.undo.as_ref().map(|u| u.keys.len()), Some(4));
+    // Three non-undo deletes (30%) pass.
+    let desired = zone(hosts(0..3));
+    assert!(plan_after(&desired, &live, Some(&last))
+        .unsafe_reasons
+        .is_empty());
+}
+
+#[test]
+fn updating_back_to_the_replaced_value_is_an_undo_ttl_and_settings_included() {
+    // The last apply changed h0..h5 from TTL 300 to 60; the plan changes them back.
+    let live = zone(hosts(0..10));
+    let old: Vec<(RrKey, RrSet)> = hosts(0..6)
+        .into_iter()
+        .map(|(k, mut s)| {
+            s.ttl = 300;
+            (k, s)
+        })
+        .collect();
+    let last = last_apply(
+        "ttl",
+        old.iter()
+            .map(|(k, s)| (k.clone(), Some(s.clone())))
+            .collect(),
+    );
+    let mut desired = zone(hosts(0..10));
+    for (k, s) in &old {
+        desired.put(k.clone(), s.clone());
+    }
+    let p = plan_after(&desired, &live, Some(&last));
+    assert_eq!(p.count(Op::Update), 6);
+    assert!(p.unsafe_reasons.is_empty(), "{:?}", p.unsafe_reasons);
+    // Back to another TTL is not the value replaced: 60% of updates count.
+    for (k, s) in &old {
+        let mut s = s.clone();
+        s.ttl = 120;
+        desired.put(k.clone(), s);
+    }
+    assert_eq!(
+        too_many(&plan_after(&desired, &live, Some(&last))),
+        [(Op::Update, 6)]
+    );
+    // Nor is the value without the provider settings it had.
+    let with_settings = last_apply(
+        "settings",
+        old.iter()
+            .map(|(k, s)| (k.clone(), Some(s.clone().with_ext(proxied(true)))))
+            .collect(),
+    );
+    for (k, s) in &old {
+        desired.put(k.clone(), s.clone());
+    }
+    assert_eq!(
+        too_many(&plan_after(&desired, &live, Some(&with_settings))),
+        [(Op::Update, 6)]
+    );
+    for (k, s) in &old {
+        desired.put(k.clone(), s.clone().with_ext(proxied(true)));
+    }
+    assert!(plan_after(&desired, &live, Some(&with_settings))
+        .unsafe_reasons
+        .is_empty());
+}
+
+#[test]
+fn an_undo_never_passes_the_delegation_checks_or_empties_a_zone() {
+    // The last apply moved the apex NS from a.net to b.net: moving it back is an undo, and
+    // still a change of the whole zone's delegation.
+    let (apex, to_a) = ns("example.com", &["a.net"]);
+    let (_, to_b) = ns("example.com", &["b.net"]);
+    let last = last_apply("ns", vec![(apex.clone(), Some(to_a.clone()))]);
+    let p = plan_after(
+        &zone(vec![(apex.clone(), to_a)]),
+        &zone(vec![(apex.clone(), to_b)]),
+        Some(&last),
+    );
+    assert_eq!(p.undo.as_ref().map(|u| u.keys.clone()), Some(vec![apex]));
+    assert_eq!(p.unsafe_reasons, [UnsafeReason::ApexNs]);
+    // The last apply created ns1's address; deleting it while the delegation names it
+    // orphans that name server, undo or not.
+    let addr = a("ns1.sub.example.com", [192, 0, 2, 53], 60);
+    let deleg = ns("sub.example.com", &["ns1.sub.example.com"]);
+    let last = last_apply("glue", vec![(addr.0.clone(), None)]);
+    let p = plan_after(
+        &zone(vec![deleg.clone()]),
+        &zone(vec![deleg, addr]),
+        Some(&last),
+    );
+    assert!(p.undo.is_some());
+    assert_eq!(orphans(&p).len(), 1, "{:?}", p.unsafe_reasons);
+    // The last apply filled an empty zone; a manifest with nothing for the target would
+    // delete it all: still refused.
+    let live = zone(hosts(0..10));
+    let last = last_apply(
+        "fill",
+        hosts(0..10).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let p = plan_after(&Zone::new(n("example.com")), &live, Some(&last));
+    assert_eq!(p.undo.as_ref().map(|u| u.keys.len()), Some(10));
+    assert!(
+        matches!(
+            p.unsafe_reasons.as_slice(),
+            [UnsafeReason::EmptiesZone { existing: 10 }]
+        ),
+        "{:?}",
+        p.unsafe_reasons
+    );
+}
+
+#[test]
+fn the_undo_decision_is_shown_in_every_format_and_hashed() {
+    let live = zone(hosts(0..10));
+    let desired = zone(hosts(0..2));
+    let last = last_apply(
+        "abc123",
+        hosts(2..10).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let undo = Plan {
+        zones: vec![plan_after(&desired, &live, Some(&last))],
+        domains: vec![],
+    };
+    let counted = Plan {
+        zones: vec![plan_after(&desired, &live, None)],
+        domains: vec![],
+    };
+    let note = "8 change(s) undo the last apply of abc123, not counted toward the thresholds";
+    let t = render::text(&undo, false);
+    assert!(t.contains(&format!("\n  {note}\n")), "{t}");
+    assert!(t.contains("[ready]"), "{t}");
+    assert!(!render::text(&counted, false).contains("undo"));
+    let md = render::markdown(&undo, 60_000);
+    assert!(md.contains(&format!("# {note}\n")), "{md}");
+    let mut out = Vec::new();
+    render::json(&undo, &mut out).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        v["zones"][0]["undo"],
+        serde_json::json!({"revision": "abc123", "changes": 8})
+    );
+    assert_eq!(v["zones"][0]["changes"][0]["undo"], true);
+    let mut out = Vec::new();
+    render::json(&counted, &mut out).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["zones"][0]["undo"].is_null());
+    assert!(v["zones"][0]["changes"][0].get("undo").is_none());
+    // The same changes judged differently are a different plan to review.
+    assert_ne!(undo.hash(), counted.hash());
+    let other = last_apply(
+        "def456",
+        hosts(2..10).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let other = Plan {
+        zones: vec![plan_after(&desired, &live, Some(&other))],
+        domains: vec![],
+    };
+    assert_ne!(undo.hash(), other.hash());
+}
+
+#[test]
+fn only_a_whole_undo_counts_so_a_zones_first_fill_stays_guarded() {
+    // The last apply filled the zone with h0..h9. Deleting h1..h9 leaves h0 as that apply
+    // made it: a partial undo, judged like any plan.
+    let live = zone(hosts(0..10));
+    let fill = last_apply(
+        "fill",
+        hosts(0..10).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let p = plan_after(&zone(hosts(0..1)), &live, Some(&fill));
+    assert_eq!(too_many(&p), [(Op::Delete, 9)]);
+    assert!(p.undo.is_none());
+    // An RRset the apply changed that is already back live needs no change to be whole:
+    // h2..h11 were created, h11 is gone already, deleting h2..h10 is 9 of 11.
+    let mut live = zone(hosts(0..12));
+    live.rrsets.retain(|k, _| k.name != n("h11.example.com"));
+    let created = last_apply(
+        "r",
+        hosts(2..12).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let p = plan_after(&zone(hosts(0..2)), &live, Some(&created));
+    assert!(p.unsafe_reasons.is_empty(), "{:?}", p.unsafe_reasons);
+    assert_eq!(p.undo.map(|u| u.keys.len()), Some(9));
+    assert_eq!(
+        too_many(&plan_after(&zone(hosts(0..2)), &live, None)),
+        [(Op::Delete, 9)]
+    );
 }

@@ -36,6 +36,7 @@ fn plan(m: &ZoneManifest, p: &dyn Provider, live: &Observed) -> ZonePlan {
         normalize: &|k, s| p.normalize(k, s),
         policy: Policy::Sync,
         thresholds: Thresholds::default(),
+        last_apply: None,
     })
 }
 

@@ -2,12 +2,21 @@
 //! op, before, after, commit, outcome). Flushed and fsynced per batch, so what was applied is
 //! on disk before the next batch starts. A torn last line (a crash mid-write) is cut off when
 //! the journal is opened again; every complete line stays.
+//!
+//! [`LastApplies`] reads it back: the most recent apply of each (zone, target), for the
+//! planner's undo check ([`crate::plan::LastApply`]).
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::model::{CanonicalSet, Fqdn, RecordType, RrKey};
+use crate::plan::LastApply;
 
 /// One journal line.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -133,6 +142,147 @@ pub fn last_applied_commit(
     Ok(newest)
 }
 
+/// The most recent apply of every (zone, target) the journal records, read by streaming
+/// the file line by line (only each pair's latest apply is kept) and then, on each
+/// [`LastApplies::refresh`], only the bytes appended since: cheap on a journal of any size,
+/// and it sees applies other processes (`zonekeeper apply` beside the daemon) journaled.
+///
+/// An apply is the run of `ok` lines of one (zone, target) with one `commit`; a line with
+/// another commit starts the next one, and so does a line for an RRset the run already
+/// changed (one apply changes an RRset once, and the CLI journals every run as `local`).
+/// Lines whose `outcome` is not `ok` (failures, intents) are ignored, as is anything that
+/// does not parse as a zone change (domain lines, torn or foreign lines): a record that
+/// cannot be read only means fewer changes count as undos.
+#[derive(Debug)]
+pub struct LastApplies {
+    path: PathBuf,
+    /// Bytes of complete lines read so far.
+    offset: u64,
+    applies: HashMap<(Fqdn, String), Arc<LastApply>>,
+}
+
+/// The fields of a journal line [`LastApplies`] needs; every other field is ignored.
+#[derive(Deserialize)]
+struct ChangeLine<'a> {
+    #[serde(borrow)]
+    zone: Cow<'a, str>,
+    #[serde(borrow)]
+    target: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow, rename = "type")]
+    rtype: Cow<'a, str>,
+    /// Required: `null` is "did not exist", absent is a line not to trust.
+    before: serde_json::Value,
+    #[serde(borrow)]
+    commit: Cow<'a, str>,
+    #[serde(borrow)]
+    outcome: Cow<'a, str>,
+}
+
+impl LastApplies {
+    /// Nothing read yet from the journal at `path` ([`LastApplies::refresh`] reads it).
+    pub fn new(path: &Path) -> LastApplies {
+        LastApplies {
+            path: path.to_path_buf(),
+            offset: 0,
+            applies: HashMap::new(),
+        }
+    }
+
+    /// Reads the journal at `path` from its start.
+    ///
+    /// # Errors
+    /// Reading the file failed (a missing file is an empty journal, not an error).
+    pub fn read(path: &Path) -> std::io::Result<LastApplies> {
+        let mut l = LastApplies::new(path);
+        l.refresh()?;
+        Ok(l)
+    }
+
+    /// Reads the complete lines appended since the last call (a line still being written
+    /// is left for the next one). A file shorter than what was read was replaced: it is
+    /// read again from its start.
+    ///
+    /// # Errors
+    /// Opening or reading the file failed (a missing file is an empty journal).
+    pub fn refresh(&mut self) -> std::io::Result<()> {
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if file.metadata()?.len() < self.offset {
+            self.offset = 0;
+            self.applies.clear();
+        }
+        let mut r = BufReader::with_capacity(1 << 16, file);
+        r.seek(SeekFrom::Start(self.offset))?;
+        let mut line = Vec::with_capacity(512);
+        loop {
+            line.clear();
+            let n = r.read_until(b'\n', &mut line)?;
+            if n == 0 || line.last() != Some(&b'\n') {
+                return Ok(());
+            }
+            self.offset += n as u64;
+            self.observe(&line);
+        }
+    }
+
+    /// Takes one journal line into account.
+    fn observe(&mut self, line: &[u8]) {
+        let Ok(l) = serde_json::from_slice::<ChangeLine>(line) else {
+            return;
+        };
+        if l.outcome != "ok" {
+            return;
+        }
+        let before = match l.before {
+            serde_json::Value::Null => None,
+            v => match CanonicalSet::from_json(v) {
+                Some(set) => Some(set),
+                None => return,
+            },
+        };
+        let (Ok(zone), Ok(name), Ok(rtype)) = (
+            Fqdn::parse(&l.zone),
+            Fqdn::parse(&l.name),
+            l.rtype.parse::<RecordType>(),
+        ) else {
+            return;
+        };
+        self.record(zone, &l.target, &l.commit, RrKey::new(name, rtype), before);
+    }
+
+    /// Records that `revision`'s apply of `zone` on `target` changed `key`, which was
+    /// `before` until then.
+    fn record(
+        &mut self,
+        zone: Fqdn,
+        target: &str,
+        revision: &str,
+        key: RrKey,
+        before: Option<CanonicalSet>,
+    ) {
+        let last = self.applies.entry((zone, target.to_string())).or_default();
+        if last.revision != revision || last.before.contains_key(&key) {
+            *last = Arc::new(LastApply {
+                revision: revision.to_string(),
+                before: Default::default(),
+            });
+        }
+        Arc::make_mut(last).before.insert(key, before);
+    }
+
+    /// The most recent apply of `zone` on `target`, if the journal has one.
+    pub fn get(&self, zone: &Fqdn, target: &str) -> Option<Arc<LastApply>> {
+        self.applies
+            .get(&(zone.clone(), target.to_string()))
+            .cloned()
+    }
+}
+
 /// Current time as RFC 3339 UTC with seconds.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
@@ -156,6 +306,134 @@ mod tests {
             outcome: "ok".into(),
             error: None,
         }
+    }
+
+    /// A line of `commit`'s apply changing `name` A of example.com. on target `t`.
+    fn change(commit: &str, name: &str, before: Option<u8>, after: Option<u8>) -> Entry {
+        let set = |last: Option<u8>| {
+            last.map(|b| {
+                let s = crate::model::RrSet::new(
+                    60,
+                    vec![crate::model::RData::A([192, 0, 2, b].into())],
+                );
+                CanonicalSet::of(&s).into_json()
+            })
+        };
+        Entry {
+            before: set(before),
+            after: set(after),
+            commit: commit.into(),
+            ..entry(name)
+        }
+    }
+
+    fn before_of(l: &LastApplies, name: &str) -> Option<Option<CanonicalSet>> {
+        let last = l.get(&Fqdn::parse("example.com.").unwrap(), "t")?;
+        last.before
+            .get(&RrKey::new(Fqdn::parse(name).unwrap(), RecordType::A))
+            .cloned()
+    }
+
+    #[test]
+    fn last_applies_keep_each_zones_latest_apply_and_skip_what_is_not_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        assert!(
+            LastApplies::read(&p)
+                .unwrap()
+                .get(&Fqdn::parse("example.com").unwrap(), "t")
+                .is_none(),
+            "a missing journal is empty"
+        );
+        let mut j = Journal::open(&p).unwrap();
+        j.append(&[
+            change("a", "x.example.com.", None, Some(1)),
+            change("a", "y.example.com.", None, Some(2)),
+        ])
+        .unwrap();
+        j.append(&[change("b", "x.example.com.", Some(1), None)])
+            .unwrap();
+        // Not `ok`: a failure and an intent line (with a field this reader does not know).
+        let mut failed = change("b", "y.example.com.", Some(2), None);
+        failed.outcome = "transient".into();
+        j.append(&[failed]).unwrap();
+        let mut raw = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        let mut intent =
+            serde_json::to_value(change("b", "z.example.com.", None, Some(3))).unwrap();
+        intent["outcome"] = "intent".into();
+        intent["batch"] = 7.into();
+        // A domain's line (its `type` happens to parse as DS), a foreign line, a torn one.
+        let domain = serde_json::json!({"time": "t", "zone": "example.com.", "target": "t", "op": "update", "name": "example.com.", "type": "ds", "before": "(none)", "after": "1 13 2 AB", "commit": "c", "outcome": "ok"});
+        writeln!(
+            raw,
+            "{intent}\n{domain}\nnot json\n{{\"zone\": \"example.com.\", \"outco"
+        )
+        .unwrap();
+        drop(raw);
+        let mut l = LastApplies::read(&p).unwrap();
+        let last = l.get(&Fqdn::parse("example.com").unwrap(), "t").unwrap();
+        assert_eq!(last.revision, "b");
+        assert_eq!(last.before.len(), 1, "{last:?}");
+        assert_eq!(
+            before_of(&l, "x.example.com."),
+            Some(Some(
+                CanonicalSet::from_json(change("a", "x.", None, Some(1)).after.unwrap()).unwrap()
+            ))
+        );
+        assert!(l
+            .get(&Fqdn::parse("example.com").unwrap(), "other")
+            .is_none());
+        // The torn line is left for later; what follows it once completed is read then.
+        let mut raw = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        writeln!(raw, "me\": \"ok\"}}").unwrap();
+        let mut local = change("local", "y.example.com.", Some(2), Some(4));
+        raw.write_all(serde_json::to_string(&local).unwrap().as_bytes())
+            .unwrap();
+        raw.write_all(b"\n").unwrap();
+        l.refresh().unwrap();
+        assert_eq!(
+            l.get(&Fqdn::parse("example.com").unwrap(), "t")
+                .unwrap()
+                .revision,
+            "local"
+        );
+        // Two CLI runs are both `local`: an RRset changed again starts the next apply.
+        local.before = local.after.clone();
+        local.after = None;
+        let other = change("local", "w.example.com.", None, Some(5));
+        writeln!(
+            raw,
+            "{}\n{}",
+            serde_json::to_string(&local).unwrap(),
+            serde_json::to_string(&other).unwrap()
+        )
+        .unwrap();
+        l.refresh().unwrap();
+        let last = l.get(&Fqdn::parse("example.com").unwrap(), "t").unwrap();
+        assert_eq!(last.before.len(), 2, "{last:?}");
+        assert_eq!(
+            before_of(&l, "y.example.com.")
+                .unwrap()
+                .unwrap()
+                .into_json()["values"][0],
+            "192.0.2.4"
+        );
+        assert_eq!(before_of(&l, "w.example.com."), Some(None));
+        // A journal replaced by a shorter one is read again from its start.
+        drop(raw);
+        std::fs::write(
+            &p,
+            serde_json::to_string(&change("fresh", "v.example.com.", None, Some(6))).unwrap()
+                + "\n",
+        )
+        .unwrap();
+        l.refresh().unwrap();
+        assert_eq!(
+            l.get(&Fqdn::parse("example.com").unwrap(), "t")
+                .unwrap()
+                .revision,
+            "fresh"
+        );
     }
 
     #[test]

@@ -230,6 +230,7 @@ fn plan_for(
             delete_pct: 100.0,
             min_records: usize::MAX,
         },
+        last_apply: None,
     })
 }
 
