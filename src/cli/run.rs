@@ -14,7 +14,7 @@ use zonekeeper::config::SecretRef;
 use zonekeeper::controller::daemon::{self, DaemonSettings};
 use zonekeeper::controller::reconcile::ReconcileOptions;
 use zonekeeper::controller::scheduler::RetryTimes;
-use zonekeeper::input::HumanDuration;
+use zonekeeper::input::{HumanDuration, HumanSize};
 use zonekeeper::source::dir::DirSource;
 use zonekeeper::source::git::{GitSettings, GitSource};
 use zonekeeper::source::Source;
@@ -78,6 +78,19 @@ pub struct RunArgs {
     /// Audit journal (JSON lines) [default: <state-dir>/journal.jsonl].
     #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// The operator's age identity file (as `age -i` takes), to decrypt the repository's
+    /// age: secrets [default: $ZONEKEEPER_AGE_IDENTITY]. Manifests can never read it.
+    #[arg(long)]
+    pub age_identity: Option<PathBuf>,
+    /// Largest input file read, and written into a snapshot, e.g. 32MiB [default: 32MiB].
+    /// A manifest over it is refused; the revision in force stays.
+    #[arg(long)]
+    pub max_file_size: Option<HumanSize>,
+    /// Largest total of one revision's manifest files (.yaml, .yml, .age) written into a
+    /// snapshot, e.g. 256MiB [default: 256MiB]. A larger revision is refused whole; the
+    /// revision in force stays.
+    #[arg(long)]
+    pub max_revision_size: Option<HumanSize>,
 }
 
 /// Resolves flags over the config file's `controller:` section and runs the daemon.
@@ -121,8 +134,13 @@ pub async fn run(
             .map(|allowed_signers| VerifyConfig { allowed_signers }),
         allow_rewind: a.allow_rewind.then_some(true),
         allowed_secrets: None,
+        age_identity: a.age_identity,
+        max_file_size: a.max_file_size,
+        max_revision_size: a.max_revision_size,
     };
     let c = file.overridden_by(flags).resolve()?;
+    // One cap for the whole process, set before any manifest is read.
+    zonekeeper::input::set_max_input_bytes(c.max_file_size);
     let resolve =
         |r: &Option<SecretRef>, what: &str| -> anyhow::Result<Option<zonekeeper::config::Secret>> {
             r.as_ref()
@@ -152,6 +170,8 @@ pub async fn run(
             ssh_key: ssh_key.clone(),
             allowed_signers: allowed_signers.clone(),
             allow_rewind: *allow_rewind,
+            max_file_bytes: c.max_file_size,
+            max_revision_bytes: c.max_revision_size,
             ..GitSettings::new(url.clone(), c.state_dir.join("git"))
         })?),
     };

@@ -5,7 +5,10 @@
 //! and `snapshots/<commit-id>/`, one directory per materialised commit. Manifests are
 //! written from the commit's tree objects, never from a working copy, so what the
 //! controller reads is exactly one commit or nothing: a snapshot is written under a
-//! temporary name and renamed into place only when complete.
+//! temporary name and renamed into place only when complete. Only what manifests can need
+//! is written (files named `*.yaml`, `*.yml`, `*.age` under the configured `path`, see
+//! [`SNAPSHOT_EXTENSIONS`], within the per-file and per-revision caps); symlinks and
+//! submodules never are.
 //!
 //! With `allowed_signers` set, the head commit must carry an SSH signature (git's `gpgsig`
 //! header, `gpg.format=ssh`) by a key in that file, or nothing is materialised from it.
@@ -64,10 +67,17 @@ pub struct GitSettings {
     /// Files larger than this (bytes) are not written into a snapshot (a manifest that
     /// large is refused as missing); default [`crate::input::read::MAX_INPUT_BYTES`].
     pub max_file_bytes: u64,
-    /// A revision whose written files add up to more than this (bytes) is refused whole;
+    /// A revision whose written files (those with a [`SNAPSHOT_EXTENSIONS`] extension) add
+    /// up to more than this (bytes) is refused whole;
     /// default [`DEFAULT_MAX_REVISION_BYTES`].
     pub max_revision_bytes: u64,
 }
+
+/// The file name extensions written into a snapshot: what manifests can need (zonekeeper.yaml,
+/// zone files and domain manifests in octoDNS YAML, `age:` secrets). Every other file of the
+/// commit (binaries, archives, a huge zero-filled blob) is never written to disk or loaded;
+/// a manifest naming one finds it missing. Compared case-sensitively, as zone files are named.
+pub const SNAPSHOT_EXTENSIONS: &[&str] = &["yaml", "yml", "age"];
 
 /// Default [`GitSettings::max_revision_bytes`]: 256 MiB. A hostile commit of huge files
 /// must neither fill the disk nor take the daemon down (it stays on the revision in force).
@@ -463,6 +473,10 @@ impl Inner {
                 // 0o120000 is a symlink: not materialised, so a manifest can never point
                 // the controller at a file outside the snapshot.
                 Some(ObjectType::Blob) if entry.filemode() != 0o120000 => {
+                    if !wanted(name) {
+                        tracing::debug!(path = %path.display(), "not writing a file manifests cannot need into the snapshot");
+                        continue;
+                    }
                     // The size from the object header, before the blob is loaded: a huge
                     // file is never read into memory.
                     let size = repo
@@ -490,6 +504,14 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// True when a file called `name` can be needed by a manifest ([`SNAPSHOT_EXTENSIONS`]).
+fn wanted(name: &str) -> bool {
+    Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| SNAPSHOT_EXTENSIONS.contains(&e))
 }
 
 /// What a snapshot may still take.
