@@ -172,7 +172,6 @@ pub async fn run(
             allow_rewind: *allow_rewind,
             max_file_bytes: c.max_file_size,
             max_revision_bytes: c.max_revision_size,
-            ..GitSettings::new(url.clone(), c.state_dir.join("git"))
         })?),
     };
     // Manifests come from git: they may resolve only the secrets the operator allows, and

@@ -444,6 +444,34 @@ mod tests {
     }
 
     #[test]
+    fn size_caps_and_the_age_identity_are_the_operators() {
+        let s = ControllerConfig {
+            dir: Some("d".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            (s.max_file_size, s.max_revision_size, s.age_identity),
+            (32 << 20, 256 << 20, None)
+        );
+        let (file, dir) = section(
+            "controller:\n  dir: x\n  max_file_size: 4KiB\n  max_revision_size: 1MiB\n  age_identity: keys/id.txt\n",
+        );
+        let flags = ControllerConfig {
+            max_revision_size: Some("2MiB".parse().unwrap()),
+            ..Default::default()
+        };
+        let s = file.unwrap().overridden_by(flags).resolve().unwrap();
+        assert_eq!((s.max_file_size, s.max_revision_size), (4096, 2 << 20));
+        assert_eq!(s.age_identity, Some(dir.path().join("keys/id.txt")));
+        let e = section("controller:\n  dir: x\n  max_file_size: 1000\n")
+            .0
+            .unwrap_err();
+        assert!(e.contains(":3:") && e.contains("1000 has no unit"), "{e}");
+    }
+
+    #[test]
     fn bad_values_are_errors_with_their_line() {
         let e = section("controller:\n  dir: x\n  interval: 60\n")
             .0

@@ -73,7 +73,7 @@ impl fmt::Display for HumanSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
         for (unit, mult) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-            if b >= mult && b % mult == 0 {
+            if b >= mult && b.is_multiple_of(mult) {
                 return write!(f, "{}{unit}", b / mult);
             }
         }

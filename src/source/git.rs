@@ -469,6 +469,8 @@ impl Inner {
                     })?;
                     let sub = repo.find_tree(entry.id()).map_err(|e| self.local(e))?;
                     self.write_tree(repo, &sub, &path, budget)?;
+                    // A directory with nothing manifests need is not kept (fails if not empty).
+                    let _ = fs::remove_dir(&path);
                 }
                 // 0o120000 is a symlink: not materialised, so a manifest can never point
                 // the controller at a file outside the snapshot.
