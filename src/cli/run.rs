@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use zonekeeper::config::controller::{ControllerConfig, SourceSettings, VerifyConfig};
-use zonekeeper::config::SecretRef;
+use zonekeeper::config::{SecretPolicy, SecretRef};
 use zonekeeper::controller::daemon::{self, DaemonSettings};
 use zonekeeper::controller::reconcile::ReconcileOptions;
 use zonekeeper::controller::scheduler::RetryTimes;
@@ -40,14 +40,14 @@ pub struct RunArgs {
     /// [default: 127.0.0.1:9353].
     #[arg(long)]
     pub listen: Option<SocketAddr>,
-    /// Webhook secret, as env:NAME or file:PATH. Without one, every webhook call gets 401.
+    /// Webhook secret, as env:NAME, file:PATH or age:PATH. Without one, every webhook call gets 401.
     #[arg(long)]
     pub webhook_secret: Option<String>,
     /// Bearer token that /status and /metrics require, as env:NAME or file:PATH (Prometheus:
     /// `authorization: {credentials_file: ...}`). /healthz and /readyz stay open.
     #[arg(long)]
     pub status_token: Option<String>,
-    /// HTTPS token for the repository, as env:NAME or file:PATH.
+    /// HTTPS token for the repository, as env:NAME, file:PATH or age:PATH.
     #[arg(long)]
     pub token: Option<String>,
     /// SSH private key for ssh:// repositories.
@@ -141,10 +141,19 @@ pub async fn run(
     let c = file.overridden_by(flags).resolve()?;
     // One cap for the whole process, set before any manifest is read.
     zonekeeper::input::set_max_input_bytes(c.max_file_size);
+    // The controller's own secrets may be `age:` files beside the operator's config too.
+    let own = match c
+        .age_identity
+        .clone()
+        .or_else(zonekeeper::secret::age_identity_from_env)
+    {
+        Some(id) => SecretPolicy::default().with_age_identity(id),
+        None => SecretPolicy::default(),
+    };
     let resolve =
         |r: &Option<SecretRef>, what: &str| -> anyhow::Result<Option<zonekeeper::config::Secret>> {
             r.as_ref()
-                .map(|r| r.resolve().with_context(|| what.to_string()))
+                .map(|r| own.resolve(r).with_context(|| what.to_string()))
                 .transpose()
         };
     std::fs::create_dir_all(&c.state_dir)
