@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 say() { printf '\n==> %s\n' "$*"; }
 
 # --- 1. Debian packages -----------------------------------------------------------------
-packages=(pdns-server pdns-backend-sqlite3 sqlite3 bind9 bind9-utils bind9-dnsutils prometheus curl)
+packages=(pdns-server pdns-backend-sqlite3 sqlite3 bind9 bind9-utils bind9-dnsutils prometheus curl age)
 need_install=0
-for bin in pdns_server named named-checkzone nsupdate dig sqlite3 promtool prometheus curl; do
+for bin in pdns_server named named-checkzone nsupdate dig sqlite3 promtool prometheus curl age age-keygen; do
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need_install=1
 done
 python_ok=1

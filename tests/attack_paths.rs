@@ -382,3 +382,55 @@ fn the_daemon_never_reads_a_secret_from_the_repository_however_it_is_named() {
     );
     assert!(!status.contains(&SECRET[..12]), "{status}");
 }
+
+/// The operator's per-file cap (`--max-file-size`, `controller.max_file_size`) reaches the
+/// daemon's manifest reader: a zone file over it refuses the revision before it is read,
+/// and nothing is written.
+#[test]
+fn the_operators_file_size_cap_refuses_an_oversized_zone_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = repo(tmp.path(), None);
+    std::fs::write(
+        root.join("zones/a.test.yaml"),
+        format!("# {}\n{ZONE}", "x".repeat(4096)),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .current_dir(tmp.path())
+        .arg("run")
+        .arg("--dir")
+        .arg(&root)
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--max-file-size", "2KiB"])
+        .env_remove("ZONEKEEPER_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(tmp.path().join("daemon.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut status = String::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        if let Some(s) = get(port, "/status") {
+            if s.contains("refused_revision") && s.contains("are not read") {
+                status = s;
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        status.contains("is 4 KiB; input files over 2 KiB are not read"),
+        "no refusal in /status: {status}\n{}",
+        std::fs::read_to_string(tmp.path().join("daemon.log")).unwrap_or_default()
+    );
+    assert!(!tmp.path().join("live").exists(), "nothing is written");
+}

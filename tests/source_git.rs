@@ -202,7 +202,10 @@ async fn follows_a_branch_through_git_daemon() {
     assert_eq!(s1.root, lab.path().join("cache/snapshots").join(&c1));
     assert!(read(&s1.root, "zones/example.com.yaml").contains("192.0.2.1"));
     assert!(read(&s1.root, "zonekeeper.yaml").contains("example.com"));
-    assert_eq!(read(&s1.root, "README"), "not a manifest\n");
+    assert!(
+        !s1.root.join("README").exists(),
+        "a file manifests cannot need was written"
+    );
     let commit_time: u64 = lab
         .run(&["show", "-s", "--format=%ct", "HEAD"], &lab.work())
         .parse()
@@ -641,43 +644,67 @@ async fn old_snapshots_are_pruned_and_current_kept() {
 }
 
 #[tokio::test]
-async fn oversized_files_are_not_written_and_oversized_revisions_are_refused() {
-    let Some(lab) = Lab::new("oversized_files_are_not_written_and_oversized_revisions_are_refused")
-    else {
+async fn only_manifest_files_within_the_caps_are_written_and_oversized_revisions_are_refused() {
+    let test =
+        "only_manifest_files_within_the_caps_are_written_and_oversized_revisions_are_refused";
+    let Some(lab) = Lab::new(test) else {
         return;
     };
     manifests(&lab, "", "192.0.2.7");
-    // 300 KB of zeros: 2 KB in git, 300 KB written out.
+    // 300 KB of zeros: 2 KB in git, never written (not a manifest), never counted.
     lab.write("big.bin", &"\0".repeat(300_000));
+    lab.write("docs/notes.txt", "not a manifest\n");
+    lab.write("secrets/pdns.age", "age-encryption.org/v1 (a stand-in)\n");
+    lab.write("zones/extra.yml", "'':\n  type: TXT\n  value: yml\n");
+    // A YAML file over the per-file cap: left out, so the manifest naming it finds it
+    // missing (and the revision is refused by the loader, the one in force stays).
+    lab.write("zones/huge.yaml", &format!("# {}\n", "x".repeat(150_000)));
     let c1 = lab.commit("first", &[], false);
 
-    // Over the per-file cap: the file is left out, the manifests are there.
     let mut s = lab.settings(lab.file_url(), "cache");
     s.max_file_bytes = 100_000;
-    let snap = GitSource::new(s)
-        .expect("new")
-        .fetch()
-        .await
-        .expect("fetch");
+    s.max_revision_bytes = 200_000;
+    let src = GitSource::new(s).expect("new");
+    let snap = src.fetch().await.expect("fetch");
     assert_eq!(snap.revision, c1);
     assert!(snap.root.join("zonekeeper.yaml").is_file());
+    assert!(snap.root.join("zones/example.com.yaml").is_file());
+    assert!(snap.root.join("zones/extra.yml").is_file());
+    assert!(snap.root.join("secrets/pdns.age").is_file());
+    for absent in ["big.bin", "docs/notes.txt", "zones/huge.yaml"] {
+        assert!(
+            !snap.root.join(absent).exists(),
+            "{absent} was written into the snapshot"
+        );
+    }
     assert!(
-        !snap.root.join("big.bin").exists(),
-        "an oversized file was written"
+        !snap.root.join("docs").exists(),
+        "a directory with nothing to write was created"
     );
 
-    // Over the per-revision cap: the whole revision is refused, nothing is left behind.
-    let mut s = lab.settings(lab.file_url(), "cache-b");
-    s.max_revision_bytes = 200_000;
-    match GitSource::new(s).expect("new").fetch().await {
+    // YAML files each under the per-file cap, together over the per-revision cap: the
+    // revision is refused whole, nothing of it is left, and the previous one stays.
+    for z in ["a", "b", "c"] {
+        lab.write(
+            &format!("zones/{z}.yaml"),
+            &format!("# {}\n", "y".repeat(80_000)),
+        );
+    }
+    let c2 = lab.commit("too big", &[], false);
+    match src.fetch().await {
         Err(e @ SourceError::TooLarge { .. }) => {
             assert_eq!(e.kind(), "too-large");
-            assert!(e.to_string().contains(&c1), "{e}");
+            assert!(e.to_string().contains(&c2), "{e}");
         }
         other => panic!("expected too-large, got {other:?}"),
     }
-    assert!(
-        snapshot_ids(&lab.path().join("cache-b")).is_empty(),
-        "a refused revision left a snapshot"
-    );
+    assert_eq!(snapshot_ids(&lab.path().join("cache")), vec![c1.clone()]);
+    assert!(snap.root.join("zones/example.com.yaml").is_file());
+
+    // Fixed by the next commit: taken as usual.
+    lab.run(&["rm", "-q", "zones/b.yaml", "zones/c.yaml"], &lab.work());
+    let c3 = lab.commit("smaller", &[], false);
+    let snap3 = src.fetch().await.expect("fetch after the fix");
+    assert_eq!(snap3.revision, c3);
+    assert!(snap3.root.join("zones/a.yaml").is_file());
 }

@@ -11,12 +11,12 @@ use clap::Args;
 
 use zonekeeper::config::controller::{ControllerConfig, SourceSettings, TlsConfig, VerifyConfig};
 use zonekeeper::config::operator::OperatorConfig;
-use zonekeeper::config::SecretRef;
+use zonekeeper::config::{SecretPolicy, SecretRef};
 use zonekeeper::controller::daemon::{self, DaemonSettings};
 use zonekeeper::controller::reconcile::ReconcileOptions;
 use zonekeeper::controller::revision::OperatorSide;
 use zonekeeper::controller::scheduler::RetryTimes;
-use zonekeeper::input::HumanDuration;
+use zonekeeper::input::{HumanDuration, HumanSize};
 use zonekeeper::source::dir::DirSource;
 use zonekeeper::source::git::{GitSettings, GitSource};
 use zonekeeper::source::Source;
@@ -50,14 +50,14 @@ pub struct RunArgs {
     /// credential: no manifest's file: secret may name it.
     #[arg(long, requires = "tls_cert", value_name = "PATH")]
     pub tls_key: Option<PathBuf>,
-    /// Webhook secret, as env:NAME or file:PATH. Without one, every webhook call gets 401.
+    /// Webhook secret, as env:NAME, file:PATH or age:PATH. Without one, every webhook call gets 401.
     #[arg(long)]
     pub webhook_secret: Option<String>,
     /// Bearer token that /status and /metrics require, as env:NAME or file:PATH (Prometheus:
     /// `authorization: {credentials_file: ...}`). /healthz and /readyz stay open.
     #[arg(long)]
     pub status_token: Option<String>,
-    /// HTTPS token for the repository, as env:NAME or file:PATH.
+    /// HTTPS token for the repository, as env:NAME, file:PATH or age:PATH.
     #[arg(long)]
     pub token: Option<String>,
     /// SSH private key for ssh:// repositories.
@@ -89,6 +89,19 @@ pub struct RunArgs {
     /// Audit journal (JSON lines) [default: <state-dir>/journal.jsonl].
     #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// The operator's age identity file (as `age -i` takes), to decrypt the repository's
+    /// age: secrets [default: $ZONEKEEPER_AGE_IDENTITY]. Manifests can never read it.
+    #[arg(long)]
+    pub age_identity: Option<PathBuf>,
+    /// Largest input file read, and written into a snapshot, e.g. 32MiB [default: 32MiB].
+    /// A manifest over it is refused; the revision in force stays.
+    #[arg(long)]
+    pub max_file_size: Option<HumanSize>,
+    /// Largest total of one revision's manifest files (.yaml, .yml, .age) written into a
+    /// snapshot, e.g. 256MiB [default: 256MiB]. A larger revision is refused whole; the
+    /// revision in force stays.
+    #[arg(long)]
+    pub max_revision_size: Option<HumanSize>,
 }
 
 /// Resolves flags over the config file's `controller:` section and runs the daemon.
@@ -137,6 +150,9 @@ pub async fn run(
             .map(|allowed_signers| VerifyConfig { allowed_signers }),
         allow_rewind: a.allow_rewind.then_some(true),
         allowed_secrets: None,
+        age_identity: a.age_identity,
+        max_file_size: a.max_file_size,
+        max_revision_size: a.max_revision_size,
     };
     let merged = file.overridden_by(flags);
     // Also for a directory source: it guards zones' revision records.
@@ -148,10 +164,21 @@ pub async fn run(
         .as_ref()
         .map(|t| zonekeeper::http::tls::ServerTls::load(&t.cert, &t.key))
         .transpose()?;
+    // One cap for the whole process, set before any manifest is read.
+    zonekeeper::input::set_max_input_bytes(c.max_file_size);
+    // The controller's own secrets may be `age:` files beside the operator's config too.
+    let own = match c
+        .age_identity
+        .clone()
+        .or_else(zonekeeper::secret::age_identity_from_env)
+    {
+        Some(id) => SecretPolicy::default().with_age_identity(id),
+        None => SecretPolicy::default(),
+    };
     let resolve =
         |r: &Option<SecretRef>, what: &str| -> anyhow::Result<Option<zonekeeper::config::Secret>> {
             r.as_ref()
-                .map(|r| r.resolve().with_context(|| what.to_string()))
+                .map(|r| own.resolve(r).with_context(|| what.to_string()))
                 .transpose()
         };
     std::fs::create_dir_all(&c.state_dir)
@@ -187,7 +214,8 @@ pub async fn run(
                 is_commit_id,
             )
             .with_context(|| format!("cannot read the audit journal {}", c.journal.display()))?,
-            ..GitSettings::new(url.clone(), c.state_dir.join("git"))
+            max_file_bytes: c.max_file_size,
+            max_revision_bytes: c.max_revision_size,
         })?),
     };
     // Manifests come from git: they may resolve only the secrets the operator allows, and

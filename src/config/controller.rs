@@ -11,8 +11,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::RawConfig;
-use crate::input::{from_yaml_error, read_input, yaml_options, Diagnostics, HumanDuration};
-use crate::secret::{SecretError, SecretPolicy, SecretRef};
+use crate::input::{
+    from_yaml_error, read_input, yaml_options, Diagnostics, HumanDuration, HumanSize,
+};
+use crate::secret::{age_identity_from_env, SecretError, SecretPolicy, SecretRef};
 
 /// Default `listen`: loopback only.
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -34,6 +36,11 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(300);
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// Shortest `resync_interval`: below it every zone is re-read from its providers nonstop.
 pub const MIN_RESYNC_INTERVAL: Duration = Duration::from_secs(10);
+/// Default `max_file_size`: the cap on one input file ([`crate::input::read::MAX_INPUT_BYTES`]).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = crate::input::read::MAX_INPUT_BYTES;
+/// Default `max_revision_size`: the cap on the files of one revision written into a
+/// snapshot ([`crate::source::git::DEFAULT_MAX_REVISION_BYTES`]).
+pub const DEFAULT_MAX_REVISION_SIZE: u64 = crate::source::git::DEFAULT_MAX_REVISION_BYTES;
 
 /// The `controller:` section as written. Every key has a flag of the same name
 /// (`--repo`, `--state-dir`, ...) that overrides it.
@@ -80,9 +87,18 @@ pub struct ControllerConfig {
     /// Accept a head that does not descend from the last one taken (default false).
     pub allow_rewind: Option<bool>,
     /// Secret references the repository's manifests may use (globs such as `env:PDNS_*`,
-    /// `file:/etc/zonekeeper/secrets/*`). Unset: any except the controller's own
-    /// credentials and files inside the repository. Also `ZONEKEEPER_ALLOWED_SECRETS`.
+    /// `file:/etc/zonekeeper/secrets/*`, `age:secrets/*`). Unset: any except the
+    /// controller's own credentials and `file:` references inside the repository. Also
+    /// `ZONEKEEPER_ALLOWED_SECRETS`.
     pub allowed_secrets: Option<Vec<String>>,
+    /// The operator's age identity file (as `age -i` takes), decrypting the repository's
+    /// `age:` secrets. Unset: `ZONEKEEPER_AGE_IDENTITY`. Never readable by a manifest.
+    pub age_identity: Option<PathBuf>,
+    /// Largest input file read and written into a snapshot, e.g. `32MiB` (the default).
+    pub max_file_size: Option<HumanSize>,
+    /// Largest total of one revision's files written into a snapshot, e.g. `256MiB` (the
+    /// default); a larger revision is refused and the one in force stays.
+    pub max_revision_size: Option<HumanSize>,
 }
 
 /// Commit signature checking.
@@ -148,6 +164,12 @@ pub struct ControllerSettings {
     pub journal: PathBuf,
     /// `None`: `ZONEKEEPER_ALLOWED_SECRETS`, else any.
     pub allowed_secrets: Option<Vec<String>>,
+    /// `None`: `ZONEKEEPER_AGE_IDENTITY`, else none (an `age:` secret is then an error).
+    pub age_identity: Option<PathBuf>,
+    /// Cap on one input file, bytes.
+    pub max_file_size: u64,
+    /// Cap on one revision's files written into a snapshot, bytes.
+    pub max_revision_size: u64,
 }
 
 /// Why the `controller:` settings cannot run a daemon.
@@ -207,6 +229,7 @@ impl ControllerConfig {
             &mut self.state_dir,
             &mut self.ssh_key,
             &mut self.journal,
+            &mut self.age_identity,
         ]
         .into_iter()
         .flatten()
@@ -259,6 +282,9 @@ impl ControllerConfig {
                 (a, b) => a.or(b),
             },
             allowed_secrets: over.allowed_secrets.or(self.allowed_secrets),
+            age_identity: over.age_identity.or(self.age_identity),
+            max_file_size: over.max_file_size.or(self.max_file_size),
+            max_revision_size: over.max_revision_size.or(self.max_revision_size),
         }
     }
 
@@ -309,13 +335,22 @@ impl ControllerConfig {
                 .unwrap_or_else(|| state_dir.join("journal.jsonl")),
             state_dir,
             allowed_secrets: self.allowed_secrets,
+            age_identity: self.age_identity,
+            max_file_size: self
+                .max_file_size
+                .map_or(DEFAULT_MAX_FILE_SIZE, HumanSize::bytes),
+            max_revision_size: self
+                .max_revision_size
+                .map_or(DEFAULT_MAX_REVISION_SIZE, HumanSize::bytes),
         })
     }
 }
 
 impl ControllerSettings {
     /// The secrets the source's manifests may resolve: `allowed_secrets` (else
-    /// `ZONEKEEPER_ALLOWED_SECRETS`, else any), never the controller's own credentials.
+    /// `ZONEKEEPER_ALLOWED_SECRETS`, else any), never the controller's own credentials
+    /// (the age identity among them); `age:` secrets decrypted with `age_identity` (else
+    /// `ZONEKEEPER_AGE_IDENTITY`).
     ///
     /// # Errors
     /// An allowed-secrets pattern that is not a valid glob.
@@ -324,6 +359,9 @@ impl ControllerSettings {
             Some(list) => SecretPolicy::allowing(list)?,
             None => SecretPolicy::from_env()?,
         };
+        if let Some(id) = self.age_identity.clone().or_else(age_identity_from_env) {
+            p = p.with_age_identity(id);
+        }
         let (token, files) = match &self.source {
             SourceSettings::Git {
                 token,
@@ -473,6 +511,34 @@ mod tests {
             .0
             .unwrap_err();
         assert!(e.contains(":2:"), "{e}");
+    }
+
+    #[test]
+    fn size_caps_and_the_age_identity_are_the_operators() {
+        let s = ControllerConfig {
+            dir: Some("d".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            (s.max_file_size, s.max_revision_size, s.age_identity),
+            (32 << 20, 256 << 20, None)
+        );
+        let (file, dir) = section(
+            "controller:\n  dir: x\n  max_file_size: 4KiB\n  max_revision_size: 1MiB\n  age_identity: keys/id.txt\n",
+        );
+        let flags = ControllerConfig {
+            max_revision_size: Some("2MiB".parse().unwrap()),
+            ..Default::default()
+        };
+        let s = file.unwrap().overridden_by(flags).resolve().unwrap();
+        assert_eq!((s.max_file_size, s.max_revision_size), (4096, 2 << 20));
+        assert_eq!(s.age_identity, Some(dir.path().join("keys/id.txt")));
+        let e = section("controller:\n  dir: x\n  max_file_size: 1000\n")
+            .0
+            .unwrap_err();
+        assert!(e.contains(":3:") && e.contains("1000 has no unit"), "{e}");
     }
 
     #[test]

@@ -23,7 +23,6 @@ use crate::model::Fqdn;
 use crate::plan::rules::guard_rails_in_force;
 use crate::plan::{Policy, Thresholds};
 use crate::provider::{self, BuildContext};
-use crate::secret::SecretPolicy;
 use crate::source::Snapshot;
 use crate::telemetry::metrics::Metrics;
 
@@ -121,7 +120,7 @@ pub fn load_snapshot(
         .is_some_and(|c| c.defines_providers())
     {
         // The operator's own providers: its references are not the repository's to limit.
-        ctx.secrets = SecretPolicy::default();
+        ctx.secrets = ctx.secrets.without_allowed_list();
     }
     // A secret committed to the repository is no secret: never read files from the snapshot.
     ctx.secrets = ctx.secrets.deny_files_under(snap.root.clone());

@@ -2,8 +2,10 @@
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::diag::Diagnostic;
+use super::size::describe;
 
 /// Why a path a manifest names is refused.
 #[derive(Debug, thiserror::Error)]
@@ -86,33 +88,75 @@ fn resolve(path: &Path) -> std::io::Result<PathBuf> {
     }
 }
 
-/// Reads an input file a manifest names: refused unless it resolves inside `root` and is
-/// a regular file (never a device, a FIFO or a directory), so a committer cannot make the
-/// controller read the host's files or block on a pipe.
-///
-/// # Errors
-/// The problem as a [`Diagnostic`] naming `path` as written.
-/// The largest input file read (32 MiB: a zone of about 450,000 records in octoDNS YAML,
-/// which takes about 650 MB to plan). Larger files are refused before a byte is read, so a
-/// hostile or careless commit cannot exhaust the daemon's memory.
+/// The default cap on one input file (32 MiB: a zone of about 450,000 records in octoDNS
+/// YAML, which takes about 650 MB to plan). Larger files are refused before a byte is read,
+/// so a hostile or careless commit cannot exhaust the daemon's memory. The daemon takes its
+/// cap from `controller.max_file_size` ([`set_max_input_bytes`]); the CLI keeps this one.
 pub const MAX_INPUT_BYTES: u64 = 32 << 20;
 
-/// `Err` when a file of `len` bytes is over [`MAX_INPUT_BYTES`].
+/// The cap in force: one process-wide value, set once when the daemon starts.
+static MAX_INPUT: AtomicU64 = AtomicU64::new(MAX_INPUT_BYTES);
+
+/// Sets the cap on every input file this process reads from then on (the daemon does this
+/// once at start from `controller.max_file_size`, before any manifest is read).
+pub fn set_max_input_bytes(bytes: u64) {
+    MAX_INPUT.store(bytes, Ordering::Relaxed);
+}
+
+/// The cap on one input file in force (bytes): [`MAX_INPUT_BYTES`] unless
+/// [`set_max_input_bytes`] changed it.
+pub fn max_input_bytes() -> u64 {
+    MAX_INPUT.load(Ordering::Relaxed)
+}
+
+/// `Err` when a file of `len` bytes is over [`max_input_bytes`].
 fn check_size(path: &Path, len: u64) -> Result<(), Diagnostic> {
-    if len > MAX_INPUT_BYTES {
+    let max = max_input_bytes();
+    if len > max {
         return Err(Diagnostic::file(
             path,
             format!(
-                "is {} MiB; input files over {} MiB are not read (split the zone)",
-                len >> 20,
-                MAX_INPUT_BYTES >> 20
+                "is {}; input files over {} are not read (split the zone, or raise controller.max_file_size)",
+                describe(len),
+                describe(max)
             ),
         ));
     }
     Ok(())
 }
 
+/// Reads an input file a manifest names: refused unless it resolves inside `root` and is
+/// a regular file (never a device, a FIFO or a directory), so a committer cannot make the
+/// controller read the host's files or block on a pipe.
+///
+/// # Errors
+/// The problem as a [`Diagnostic`] naming `path` as written.
 pub fn read_input_inside(root: &Path, path: &Path) -> Result<String, Diagnostic> {
+    let mut f = open_inside(root, path)?;
+    let mut text = String::new();
+    f.read_to_string(&mut text).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => Diagnostic::file(path, "is not UTF-8 text"),
+        _ => Diagnostic::file(path, format!("cannot read: {e}")),
+    })?;
+    Ok(text)
+}
+
+/// [`read_input_inside`] for a binary file (an `age:` secret): the same confinement,
+/// regular-file check and size cap, the bytes as they are.
+///
+/// # Errors
+/// The problem as a [`Diagnostic`] naming `path` as written.
+pub fn read_bytes_inside(root: &Path, path: &Path) -> Result<Vec<u8>, Diagnostic> {
+    let mut f = open_inside(root, path)?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)
+        .map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")))?;
+    Ok(bytes)
+}
+
+/// Opens `path` for reading once it is known to resolve inside `root`, to be a regular
+/// file and to be under the size cap (checked before and after opening).
+fn open_inside(root: &Path, path: &Path) -> Result<std::fs::File, Diagnostic> {
     let resolved = match resolve_inside(root, path) {
         Ok(p) => p,
         Err(ConfineError::Unresolvable(e)) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -136,19 +180,14 @@ pub fn read_input_inside(root: &Path, path: &Path) -> Result<String, Diagnostic>
         }
         Err(e) => return Err(Diagnostic::file(path, format!("cannot read: {e}"))),
     }
-    let mut f = std::fs::File::open(&resolved)
+    let f = std::fs::File::open(&resolved)
         .map_err(|e| Diagnostic::file(path, format!("cannot read: {e}")))?;
     // What was opened is checked again: the path may have changed since.
     match f.metadata() {
         Ok(m) if m.is_file() => check_size(path, m.len())?,
         _ => return Err(Diagnostic::file(path, "is not a regular file")),
     }
-    let mut text = String::new();
-    f.read_to_string(&mut text).map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidData => Diagnostic::file(path, "is not UTF-8 text"),
-        _ => Diagnostic::file(path, format!("cannot read: {e}")),
-    })?;
-    Ok(text)
+    Ok(f)
 }
 
 /// Reads an input file, turning "missing", "a directory", "unreadable" and "not UTF-8" into

@@ -5,7 +5,10 @@
 //! and `snapshots/<commit-id>/`, one directory per materialised commit. Manifests are
 //! written from the commit's tree objects, never from a working copy, so what the
 //! controller reads is exactly one commit or nothing: a snapshot is written under a
-//! temporary name and renamed into place only when complete.
+//! temporary name and renamed into place only when complete. Only what manifests can need
+//! is written (files named `*.yaml`, `*.yml`, `*.age` under the configured `path`, see
+//! [`super::MANIFEST_EXTENSIONS`], within the per-file and per-revision caps); symlinks and
+//! submodules never are.
 //!
 //! With `allowed_signers` set, the head commit must carry an SSH signature (git's `gpgsig`
 //! header, `gpg.format=ssh`) by a key in that file, or nothing is materialised from it.
@@ -66,10 +69,15 @@ pub struct GitSettings {
     /// Files larger than this (bytes) are not written into a snapshot (a manifest that
     /// large is refused as missing); default [`crate::input::read::MAX_INPUT_BYTES`].
     pub max_file_bytes: u64,
-    /// A revision whose written files add up to more than this (bytes) is refused whole;
+    /// A revision whose written files (those with a [`super::MANIFEST_EXTENSIONS`] extension) add
+    /// up to more than this (bytes) is refused whole;
     /// default [`DEFAULT_MAX_REVISION_BYTES`].
     pub max_revision_bytes: u64,
 }
+
+// Only files with a [`super::MANIFEST_EXTENSIONS`] extension are written into a snapshot:
+// every other file of the commit (binaries, archives, a huge zero-filled blob) is never
+// written to disk or loaded; a manifest naming one finds it missing.
 
 /// Default [`GitSettings::max_revision_bytes`]: 256 MiB. A hostile commit of huge files
 /// must neither fill the disk nor take the daemon down (it stays on the revision in force).
@@ -497,10 +505,16 @@ impl Inner {
                     })?;
                     let sub = repo.find_tree(entry.id()).map_err(|e| self.local(e))?;
                     self.write_tree(repo, &sub, &path, budget)?;
+                    // A directory with nothing manifests need is not kept (fails if not empty).
+                    let _ = fs::remove_dir(&path);
                 }
                 // 0o120000 is a symlink: not materialised, so a manifest can never point
                 // the controller at a file outside the snapshot.
                 Some(ObjectType::Blob) if entry.filemode() != 0o120000 => {
+                    if !wanted(name) {
+                        tracing::debug!(path = %path.display(), "not writing a file manifests cannot need into the snapshot");
+                        continue;
+                    }
                     // The size from the object header, before the blob is loaded: a huge
                     // file is never read into memory.
                     let size = repo
@@ -528,6 +542,11 @@ impl Inner {
         }
         Ok(())
     }
+}
+
+/// True when a file called `name` can be needed by a manifest.
+fn wanted(name: &str) -> bool {
+    super::is_manifest_file(Path::new(name))
 }
 
 /// What a snapshot may still take.

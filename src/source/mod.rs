@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 /// File name extensions of the files a revision's manifests can need: zonekeeper.yaml,
 /// zone files and domain manifests (YAML), and age-encrypted secrets. Sources put only
-/// these into a snapshot.
+/// these into a snapshot. Compared case-sensitively, as zone files are named.
 pub const MANIFEST_EXTENSIONS: &[&str] = &["yaml", "yml", "age"];
 
 /// Whether `path` names a file a manifest can need ([`MANIFEST_EXTENSIONS`]).
