@@ -483,6 +483,23 @@ async fn apply(path: &std::path::Path, args: ApplyArgs) -> anyhow::Result<ExitCo
         zones: planned,
         domain_error,
     } = make_plan(path, &args.zone, &opts, metrics.clone()).await?;
+    // Writes an earlier run left interrupted (killed during a call) are concluded before
+    // anything is written: recovery reads the zones as the interrupted run left them.
+    match controller::recover::recover_interrupted(
+        &journal,
+        config.zones.iter().map(|z| &z.name),
+        &providers,
+        &opts.apply.retry,
+    )
+    .await
+    {
+        Ok(r) if r.is_empty() => {}
+        Ok(r) => eprintln!("zonekeeper: audit journal: {r}"),
+        Err(e) => eprintln!(
+            "zonekeeper: warning: cannot conclude interrupted writes: {}",
+            controller::chain(&e)
+        ),
+    }
     if let Some(expected) = &args.plan_hash {
         controller::check_plan_hash(&plan, expected)?;
     }

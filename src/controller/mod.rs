@@ -13,6 +13,7 @@ pub mod instrument;
 pub mod load;
 pub mod lock;
 pub mod reconcile;
+pub mod recover;
 pub mod revision;
 pub mod scheduler;
 
