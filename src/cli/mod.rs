@@ -127,8 +127,10 @@ pub enum Command {
     /// gate, apply, read back and re-plan to prove it converged. A target whose plan is over
     /// the safety thresholds (or changes a zone's apex NS) is left alone unless --force; a
     /// zone with policy `warn` is only reported. With --plan-hash nothing at all is applied
-    /// unless the plan is exactly the reviewed one. Every applied change is appended to the
-    /// audit journal (--journal), the same JSON lines the daemon writes.
+    /// unless the plan is exactly the reviewed one. Every write is journaled in the audit
+    /// journal (--journal), the same JSON lines the daemon writes: an intent before each
+    /// provider call, the outcomes after. Writes a killed earlier run left without outcomes
+    /// are first concluded from a read of their zones (reads only).
     ///
     /// Exit codes: 0 every target in sync (or drift under policy warn); 1 a read, write or
     /// verification failed; 3 a target waits for a human (unsafe plan, or a zone missing on
@@ -195,7 +197,7 @@ pub struct ApplyArgs {
     /// outcomes) to this file, for node_exporter's textfile collector.
     #[arg(long)]
     pub metrics_file: Option<PathBuf>,
-    /// Audit journal (JSON lines, one per applied change) [default: the config's
+    /// Audit journal (JSON lines: intents and outcomes of changes) [default: the config's
     /// `controller.journal`, else `<controller.state_dir>/journal.jsonl`, else
     /// `zonekeeper-state/journal.jsonl` beside the config file].
     #[arg(long, env = "ZONEKEEPER_JOURNAL")]
