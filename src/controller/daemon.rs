@@ -639,7 +639,12 @@ pub async fn run(
     loop {
         if !c.recovered {
             if let Some(loaded) = c.loaded.clone() {
-                c.recover(&loaded).await;
+                // Reads a provider may take long over (retries, a provider down): a stop
+                // does not wait for them; what was concluded so far is on disk.
+                tokio::select! {
+                    _ = c.recover(&loaded) => {}
+                    _ = &mut shutdown => break,
+                }
             }
         }
         c.dispatch(&mut tasks);
