@@ -24,8 +24,9 @@
 //! transport-retries rule, is due before the first HTTP registrar lands.
 //!
 //! Knows providers and plans only: no git, manifests, metrics registry or journal. Retries
-//! are reported to a [`CallObserver`] and every batch's results to a callback; the caller
-//! turns the [`ApplyReport`] into the rest.
+//! are reported to a [`CallObserver`]; a [`BatchJournal`] hears of every batch before its
+//! first write call (the caller journals an intent there) and gets its results after; the
+//! caller turns the [`ApplyReport`] into the rest.
 
 use std::future::Future;
 use std::ops::Range;
@@ -124,6 +125,33 @@ impl ApplyReport {
 /// Called with each finished batch's results, in apply order, as soon as the batch is done.
 pub type BatchObserver<'a, C = Change> = dyn FnMut(&[(C, ChangeOutcome)]) + Send + 'a;
 
+/// Hears of each batch [`write_all`] sends, around its write call(s): the audit journal's
+/// hook (an intent before, the outcomes after).
+pub trait BatchJournal<C = Change>: Send {
+    /// Called with a batch's changes before its first write call (retries and bisection of
+    /// the batch are calls of the same batch). An error means the batch must not be sent:
+    /// every change of it then fails with that error, and [`BatchJournal::after`] is still
+    /// called.
+    fn before(&mut self, batch: &[C]) -> Result<(), ProviderError>;
+
+    /// Called with the batch's results, in order, as soon as the batch is done. Also called
+    /// without a `before` for changes never handed to a write call (a failed zone creation).
+    fn after(&mut self, results: &[(C, ChangeOutcome)]);
+}
+
+/// A [`BatchObserver`] as a [`BatchJournal`] that hears only the results.
+struct AfterOnly<'a, 'b, C>(&'a mut BatchObserver<'b, C>);
+
+impl<C> BatchJournal<C> for AfterOnly<'_, '_, C> {
+    fn before(&mut self, _batch: &[C]) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    fn after(&mut self, results: &[(C, ChangeOutcome)]) {
+        (self.0)(results)
+    }
+}
+
 /// Applies every change of `plan` (the caller has already decided it may be applied).
 /// `observed` is the read the plan was made from; it is handed to every write call.
 pub async fn apply_zone_plan(
@@ -136,8 +164,7 @@ pub async fn apply_zone_plan(
 }
 
 /// As [`apply_zone_plan`], calling `after_batch` with each batch's results as soon as the
-/// batch is done (the daemon journals them there, so a crash loses at most one batch's
-/// record). A failed zone creation is reported as one batch holding every change.
+/// batch is done. A failed zone creation is reported as one batch holding every change.
 pub async fn apply_zone_plan_observed(
     provider: &dyn Provider,
     plan: &ZonePlan,
@@ -145,12 +172,26 @@ pub async fn apply_zone_plan_observed(
     opts: &ApplyOptions,
     after_batch: &mut BatchObserver<'_>,
 ) -> ApplyReport {
+    apply_zone_plan_journaled(provider, plan, observed, opts, &mut AfterOnly(after_batch)).await
+}
+
+/// As [`apply_zone_plan`], telling `journal` about each batch before it is sent and after
+/// (the reconcile path journals an intent and then the outcomes there, so a crash during a
+/// call leaves intents that are reconciled at the next start). A failed zone creation is
+/// reported to [`BatchJournal::after`] as one batch holding every change, with no `before`.
+pub async fn apply_zone_plan_journaled(
+    provider: &dyn Provider,
+    plan: &ZonePlan,
+    observed: &Observed,
+    opts: &ApplyOptions,
+    journal: &mut dyn BatchJournal,
+) -> ApplyReport {
     let span = tracing::info_span!("apply", zone = %plan.zone, target = %plan.target);
     // The whole write, transport retries included, ends by the policy's deadline.
     let deadline = opts.retry.deadline_from_now();
     retry::within(
         deadline,
-        apply_inner(provider, plan, observed, opts, after_batch),
+        apply_inner(provider, plan, observed, opts, journal),
     )
     .instrument(span)
     .await
@@ -161,7 +202,7 @@ async fn apply_inner(
     plan: &ZonePlan,
     observed: &Observed,
     opts: &ApplyOptions,
-    after_batch: &mut BatchObserver<'_>,
+    journal: &mut dyn BatchJournal,
 ) -> ApplyReport {
     let mut report = ApplyReport::default();
     if plan.changes.is_empty() {
@@ -189,7 +230,7 @@ async fn apply_inner(
                     .iter()
                     .map(|c| (c.clone(), Err(e.clone())))
                     .collect();
-                after_batch(&report.results);
+                journal.after(&report.results);
                 return report;
             }
         }
@@ -205,7 +246,7 @@ async fn apply_inner(
         &policy,
         deadline,
         opts.observer.as_ref(),
-        after_batch,
+        journal,
     )
     .await;
     report.results = written.results;
@@ -338,7 +379,8 @@ pub struct WriteReport<C> {
 
 /// Writes `changes` through `w`, in order: split by its limit (or one call for a whole
 /// writer), each call retried under `policy` until `deadline`, refused atomic calls bisected.
-/// `after_batch` gets each top-level batch's results when that batch is done.
+/// `journal` hears of each top-level batch before its first call (a refusal there fails the
+/// batch unsent) and gets its results when that batch is done.
 ///
 /// Changes not sent because `deadline` had passed get a `Transient` error ("not sent: the
 /// write deadline passed"): retryable, so the daemon tries the zone again later, and true
@@ -351,7 +393,7 @@ pub async fn write_all<C: Clone + Send + Sync>(
     policy: &RetryPolicy,
     deadline: Instant,
     observer: &dyn CallObserver,
-    after_batch: &mut BatchObserver<'_, C>,
+    journal: &mut dyn BatchJournal<C>,
 ) -> WriteReport<C> {
     let mut run = Run {
         w,
@@ -386,8 +428,12 @@ pub async fn write_all<C: Clone + Send + Sync>(
     }
     let mut results = Vec::with_capacity(changes.len());
     for range in batches {
-        let mut done = run.batch(changes[range].to_vec()).await;
-        after_batch(&done);
+        let batch = &changes[range];
+        let mut done = match journal.before(batch) {
+            Ok(()) => run.batch(batch.to_vec()).await,
+            Err(e) => batch.iter().map(|c| (c.clone(), Err(e.clone()))).collect(),
+        };
+        journal.after(&done);
         results.append(&mut done);
     }
     WriteReport {

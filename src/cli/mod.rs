@@ -144,8 +144,10 @@ pub enum Command {
     /// plan that undoes all of a zone's last apply (read from the journal) does not count
     /// those changes toward the thresholds. A zone with policy `warn` is only reported.
     /// With --plan-hash nothing at all is applied unless the plan is exactly the reviewed
-    /// one. Every applied change is appended to the audit journal (--journal), the same
-    /// JSON lines the daemon writes.
+    /// one. Every write is journaled in the audit journal (--journal), the same JSON lines
+    /// the daemon writes: an intent before each provider call, the outcomes after. Writes a
+    /// killed earlier run left without outcomes are first concluded from a read of their
+    /// zones (reads only).
     ///
     /// Exit codes: 0 every target in sync (or drift under policy warn); 1 a read, write or
     /// verification failed; 3 a target waits for a human (unsafe plan, or a zone missing on
@@ -217,7 +219,7 @@ pub struct ApplyArgs {
     /// outcomes) to this file, for node_exporter's textfile collector.
     #[arg(long)]
     pub metrics_file: Option<PathBuf>,
-    /// Audit journal (JSON lines, one per applied change) [default: the config's
+    /// Audit journal (JSON lines: intents and outcomes of changes) [default: the config's
     /// `controller.journal`, else `<controller.state_dir>/journal.jsonl`, else
     /// `zonekeeper-state/journal.jsonl` beside the config file].
     #[arg(long, env = "ZONEKEEPER_JOURNAL")]
@@ -564,6 +566,23 @@ async fn apply(files: &Files, args: ApplyArgs) -> anyhow::Result<ExitCode> {
         zones: planned,
         domain_error,
     } = make_plan(files, &args.zone, &opts, metrics.clone()).await?;
+    // Writes an earlier run left interrupted (killed during a call) are concluded before
+    // anything is written: recovery reads the zones as the interrupted run left them.
+    match controller::recover::recover_interrupted(
+        &journal,
+        config.zones.iter().map(|z| &z.name),
+        &providers,
+        &opts.apply.retry,
+    )
+    .await
+    {
+        Ok(r) if r.is_empty() => {}
+        Ok(r) => eprintln!("zonekeeper: audit journal: {r}"),
+        Err(e) => eprintln!(
+            "zonekeeper: warning: cannot conclude interrupted writes: {}",
+            controller::chain(&e)
+        ),
+    }
     if let Some(expected) = &args.plan_hash {
         controller::check_plan_hash(&plan, expected)?;
     }

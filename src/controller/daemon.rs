@@ -133,9 +133,31 @@ struct Controller {
     committed: HashMap<Work, SystemTime>,
     /// Which work each running task does (to clean up after a panic).
     task_work: HashMap<tokio::task::Id, (Work, String)>,
+    /// Interrupted writes in the journal were looked at (once, before the first work).
+    recovered: bool,
 }
 
 impl Controller {
+    /// Concludes the writes a previous run left interrupted (intents without outcomes),
+    /// against the first revision in force, before any zone is written.
+    async fn recover(&mut self, loaded: &Revision) {
+        self.recovered = true;
+        match super::recover::recover_interrupted(
+            &self.journal,
+            loaded.zones.keys(),
+            &loaded.providers,
+            &self.settings.reconcile.apply.retry,
+        )
+        .await
+        {
+            Ok(r) if r.is_empty() => {}
+            Ok(r) => tracing::warn!(recovery = %r, "interrupted writes of an earlier run"),
+            Err(e) => {
+                tracing::error!(error = %chain(&e), "cannot conclude interrupted writes; tried again at the next start")
+            }
+        }
+    }
+
     async fn fetch(&mut self) {
         let snap = match self.source.fetch().await {
             Ok(s) => {
@@ -670,6 +692,7 @@ pub async fn run(
         initial: None,
         committed: HashMap::new(),
         task_work: HashMap::new(),
+        recovered: false,
     };
     let mut tasks: JoinSet<Finished> = JoinSet::new();
     tokio::pin!(shutdown);
@@ -677,6 +700,16 @@ pub async fn run(
     let mut next_poll = Instant::now() + jitter(settings.interval);
     let mut next_resync = Instant::now() + jitter(settings.resync_interval);
     loop {
+        if !c.recovered {
+            if let Some(loaded) = c.loaded.clone() {
+                // Reads a provider may take long over (retries, a provider down): a stop
+                // does not wait for them; what was concluded so far is on disk.
+                tokio::select! {
+                    _ = c.recover(&loaded) => {}
+                    _ = &mut shutdown => break,
+                }
+            }
+        }
         c.dispatch(&mut tasks);
         let next_retry = c.work.next_retry();
         let source = c.source.clone();

@@ -372,6 +372,7 @@ pub fn journal_entries(report: &DomainReport, revision: &str) -> Vec<Entry> {
                 Err(e) => e.kind.as_str().into(),
             },
             error: o.as_ref().err().map(|e| e.message.clone()),
+            batch: None,
         })
         .collect()
 }

@@ -15,6 +15,7 @@ pub mod load;
 pub mod lock;
 pub mod reconcile;
 pub mod record;
+pub mod recover;
 pub mod revision;
 pub mod scheduler;
 

@@ -15,18 +15,19 @@ use tokio::time::Instant;
 
 use super::record::{self, NewerRevision, RevisionStamp};
 use super::{last_apply_of, plan_from_live, Providers};
-use crate::apply::{apply_zone_plan_observed, ApplyOptions, ApplyReport};
+use crate::apply::{apply_zone_plan_journaled, ApplyOptions, ApplyReport, BatchJournal};
 use crate::config::ZoneConfig;
 use crate::manifest::ZoneManifest;
 use crate::model::{CanonicalSet, Fqdn};
 use crate::plan::{Change, Op, Policy, UnsafeReason, ZonePlan};
-use crate::provider::{ChangeOutcome, Observed, Provider, ProviderError};
+use crate::provider::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::retry::{self, RetryPolicy};
-use crate::telemetry::journal::{now_rfc3339, Entry, Journal, LastApplies};
+use crate::telemetry::journal::{self, now_rfc3339, Entry, Journal, LastApplies};
 use crate::telemetry::metrics::Metrics;
 use crate::telemetry::status::Drift;
 
-/// Where applied changes are journaled, and under which revision.
+/// Where applied changes are journaled, and under which revision: an intent line per change
+/// before each write call, its outcome after (see [`crate::telemetry::journal`]).
 #[derive(Clone)]
 pub struct JournalSink {
     pub journal: Arc<Mutex<Journal>>,
@@ -426,24 +427,18 @@ async fn apply_target(
         report.plan = Some(plan);
         return report;
     }
-    let journal_batch = |results: &[(Change, ChangeOutcome)]| {
-        if let Some(sink) = &opts.journal {
-            let entries: Vec<Entry> = results
-                .iter()
-                .map(|(c, o)| journal_entry(&zc.name, &report.target, &sink.revision, c, o))
-                .collect();
-            match sink.journal.lock() {
-                Ok(mut j) => {
-                    if let Err(e) = j.append(&entries) {
-                        tracing::error!(error = %e, journal = %j.path().display(), "cannot write the audit journal");
-                    }
-                }
-                Err(_) => tracing::error!("the audit journal lock is poisoned; entries lost"),
-            }
+    let applied = match &opts.journal {
+        Some(sink) => {
+            let mut hook = JournalHook {
+                sink,
+                zone: &zc.name,
+                target: &report.target,
+                batch: None,
+            };
+            apply_zone_plan_journaled(p, &plan, &observed, &opts.apply, &mut hook).await
         }
+        None => apply_zone_plan_journaled(p, &plan, &observed, &opts.apply, &mut NoJournal).await,
     };
-    let applied =
-        apply_zone_plan_observed(p, &plan, &observed, &opts.apply, &mut { journal_batch }).await;
     let failed: Vec<&(Change, ChangeOutcome)> = applied.failed().collect();
     if let Some((c, Err(first))) = failed.first() {
         report.outcome = Outcome::Failed;
@@ -509,7 +504,90 @@ pub async fn reconcile_zone(
     report
 }
 
-/// One journal line for one change's outcome.
+/// Journals one target's write calls: intents (one fsync) before each call, outcomes (one
+/// fsync) after, both under the call's batch id.
+struct JournalHook<'a> {
+    sink: &'a JournalSink,
+    zone: &'a Fqdn,
+    target: &'a str,
+    /// The batch id of the call in progress.
+    batch: Option<String>,
+}
+
+impl JournalHook<'_> {
+    fn append(&self, entries: &[Entry]) -> std::io::Result<()> {
+        match self.sink.journal.lock() {
+            Ok(mut j) => j.append(entries).inspect_err(|e| {
+                tracing::error!(error = %e, journal = %j.path().display(), "cannot write the audit journal");
+            }),
+            Err(_) => {
+                tracing::error!("the audit journal lock is poisoned; entries lost");
+                Err(std::io::Error::other("the audit journal lock is poisoned"))
+            }
+        }
+    }
+}
+
+impl BatchJournal for JournalHook<'_> {
+    /// Nothing is sent unless its intent is on disk: an audit trail with a write missing
+    /// from it is what intents exist to prevent.
+    fn before(&mut self, batch: &[Change]) -> Result<(), ProviderError> {
+        let id = journal::new_batch_id();
+        self.batch = Some(id.clone());
+        let entries: Vec<Entry> = batch
+            .iter()
+            .map(|c| Entry {
+                batch: Some(id.clone()),
+                ..journal_entry(self.zone, self.target, &self.sink.revision, c, &Ok(()))
+            })
+            .map(|e| Entry {
+                outcome: journal::INTENT.into(),
+                ..e
+            })
+            .collect();
+        self.append(&entries).map_err(|e| {
+            ProviderError::new(
+                ErrorKind::NotAttempted,
+                format!("not sent: its intent could not be written to the audit journal: {e}"),
+            )
+        })
+    }
+
+    fn after(&mut self, results: &[(Change, ChangeOutcome)]) {
+        // A failed zone creation reaches here with no call made: no batch.
+        let batch = self.batch.take();
+        let entries: Vec<Entry> = results
+            .iter()
+            .map(|(c, o)| Entry {
+                batch: batch.clone(),
+                ..journal_entry(self.zone, self.target, &self.sink.revision, c, o)
+            })
+            .collect();
+        // What was applied is applied: a journal failure is logged loudly, never stops the
+        // run.
+        let _ = self.append(&entries);
+    }
+}
+
+/// No journal (library callers, tests).
+struct NoJournal;
+
+impl BatchJournal for NoJournal {
+    fn before(&mut self, _batch: &[Change]) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    fn after(&mut self, _results: &[(Change, ChangeOutcome)]) {}
+}
+
+/// An RRset as the journal writes it (`before`, `after`): `{ttl, values}` in presentation
+/// format, sorted, plus `settings` when it has provider settings. Equal RRsets give equal
+/// values, so recovery compares live RRsets with journaled ones this way.
+pub fn rrset_json(s: &crate::model::RrSet) -> serde_json::Value {
+    CanonicalSet::of(s).into_json()
+}
+
+/// One journal line for one change's outcome (no batch: the caller sets it).
 pub fn journal_entry(
     zone: &Fqdn,
     target: &str,
@@ -534,5 +612,167 @@ pub fn journal_entry(
             Err(e) => e.kind.as_str().into(),
         },
         error: outcome.as_ref().err().map(|e| e.message.clone()),
+        batch: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::model::{RData, RecordType, RrKey, RrSet, Zone};
+    use crate::plan::{plan_zone, BatchLimit, Capabilities, PlanInput, Thresholds};
+    use crate::provider::memory::MemoryProvider;
+    use crate::telemetry::journal::{open_intents, INTENT};
+
+    fn zone_of(hosts: usize, last: u8) -> Zone {
+        let origin = Fqdn::parse("example.test.").unwrap();
+        let mut z = Zone::new(origin);
+        for i in 0..hosts {
+            z.put(
+                RrKey::new(
+                    Fqdn::parse(&format!("h{i}.example.test.")).unwrap(),
+                    RecordType::A,
+                ),
+                RrSet::new(300, vec![RData::A(Ipv4Addr::new(192, 0, 2, last))]),
+            );
+        }
+        z
+    }
+
+    #[tokio::test]
+    async fn every_change_has_its_intent_on_disk_before_the_provider_sees_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let sink = JournalSink {
+            journal: Arc::new(Mutex::new(Journal::open(&path).unwrap())),
+            revision: "r1".into(),
+        };
+        // The provider looks at the journal as each change reaches it.
+        let (seen, missing) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (p2, s2, m2) = (path.clone(), seen.clone(), missing.clone());
+        let caps = Capabilities {
+            batch: BatchLimit {
+                max_changes: Some(3),
+                ..BatchLimit::UNLIMITED
+            },
+            granularity: crate::plan::Granularity::RrSet,
+            ..Capabilities::everything()
+        };
+        let p = MemoryProvider::new("mem")
+            .with_capabilities(caps)
+            .with_reject(Arc::new(move |c: &Change| {
+                s2.fetch_add(1, Ordering::SeqCst);
+                let open = open_intents(&p2).unwrap();
+                if !open.iter().any(|e| e.name == c.key().name.to_string()) {
+                    m2.fetch_add(1, Ordering::SeqCst);
+                }
+                None
+            }));
+        p.seed(zone_of(4, 1));
+        let desired = zone_of(8, 2); // 4 updates, 4 creates: 3 calls of at most 3
+        let live = p.read_zone(&desired.origin).await.unwrap();
+        let plan = plan_zone(&PlanInput {
+            target: "mem",
+            desired: &desired,
+            live: &live.zone,
+            live_exists: live.exists,
+            unmanaged: &|_: &RrKey| false,
+            normalize: &|k, s| p.normalize(k, s),
+            caps: p.capabilities(),
+            policy: Policy::Sync,
+            thresholds: Thresholds {
+                update_pct: 100.0,
+                delete_pct: 100.0,
+                min_records: usize::MAX,
+            },
+            last_apply: None,
+        });
+        assert_eq!(plan.changes.len(), 8);
+        let mut hook = JournalHook {
+            sink: &sink,
+            zone: &desired.origin,
+            target: "mem",
+            batch: None,
+        };
+        let report =
+            apply_zone_plan_journaled(&p, &plan, &live, &ApplyOptions::default(), &mut hook).await;
+        assert!(report.all_ok());
+        assert_eq!(seen.load(Ordering::SeqCst), 8);
+        assert_eq!(
+            missing.load(Ordering::SeqCst),
+            0,
+            "a change reached the provider with no intent on disk"
+        );
+        let lines = Journal::read_all(&path).unwrap();
+        assert_eq!(lines.len(), 16, "one intent and one outcome per change");
+        // Per call: its intents, then its outcomes, all under one new batch id.
+        let batches: Vec<&str> = lines.iter().filter_map(|e| e.batch.as_deref()).collect();
+        assert_eq!(batches.len(), 16);
+        let mut ids: Vec<&str> = batches.clone();
+        ids.dedup();
+        assert_eq!(ids.len(), 3, "three calls, three batch ids: {ids:?}");
+        let kinds: Vec<&str> = lines.iter().map(|e| e.outcome.as_str()).collect();
+        let intent_then_ok = |n: usize| [vec![INTENT; n], vec!["ok"; n]].concat();
+        assert_eq!(
+            kinds,
+            [intent_then_ok(3), intent_then_ok(3), intent_then_ok(2)].concat()
+        );
+        assert!(lines.iter().all(|e| e.commit == "r1" && e.target == "mem"));
+        assert!(open_intents(&path).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_change_whose_intent_cannot_be_journaled_is_not_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let journal = Journal::open(&path).unwrap();
+        // A journal that cannot be written (a poisoned lock stands in for a full disk:
+        // tests run as root, where permissions stop no write).
+        let sink = JournalSink {
+            journal: Arc::new(Mutex::new(journal)),
+            revision: "r1".into(),
+        };
+        let j2 = sink.journal.clone();
+        let _ = std::thread::spawn(move || {
+            let _g = j2.lock().unwrap();
+            panic!("poison the journal lock");
+        })
+        .join();
+        let p = MemoryProvider::new("mem");
+        p.seed(zone_of(1, 1));
+        let desired = zone_of(2, 1);
+        let live = p.read_zone(&desired.origin).await.unwrap();
+        let plan = plan_zone(&PlanInput {
+            target: "mem",
+            desired: &desired,
+            live: &live.zone,
+            live_exists: live.exists,
+            unmanaged: &|_: &RrKey| false,
+            normalize: &|k, s| p.normalize(k, s),
+            caps: p.capabilities(),
+            policy: Policy::Sync,
+            thresholds: Thresholds {
+                update_pct: 100.0,
+                delete_pct: 100.0,
+                min_records: usize::MAX,
+            },
+            last_apply: None,
+        });
+        let mut hook = JournalHook {
+            sink: &sink,
+            zone: &desired.origin,
+            target: "mem",
+            batch: None,
+        };
+        let report =
+            apply_zone_plan_journaled(&p, &plan, &live, &ApplyOptions::default(), &mut hook).await;
+        let e = report.results[0].1.as_ref().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotAttempted);
+        assert!(e.message.contains("intent could not be written"), "{e}");
+        assert_eq!(p.apply_calls(), 0, "nothing was sent");
+        assert_eq!(p.snapshot(&desired.origin), Some(zone_of(1, 1)));
     }
 }

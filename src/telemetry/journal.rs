@@ -1,14 +1,33 @@
-//! The audit journal: append-only JSON lines, one per applied change (time, zone, target,
-//! op, before, after, commit, outcome). Flushed and fsynced per batch, so what was applied is
-//! on disk before the next batch starts. A torn last line (a crash mid-write) is cut off when
+//! The audit journal: append-only JSON lines (time, zone, target, op, name, type, before,
+//! after, commit, outcome, error, batch). A torn last line (a crash mid-write) is cut off when
 //! the journal is opened again; every complete line stays.
 //!
 //! [`LastApplies`] reads it back: the most recent apply of each (zone, target), for the
 //! planner's undo check ([`crate::plan::LastApply`]).
+//!
+//! Line kinds, by `outcome`:
+//! - `intent`: written (and fsynced, one `fsync` for the whole call) **before** a provider
+//!   write call, one line per change in that call, all with the call's new `batch` id. An
+//!   intent says a write was about to be sent, never that it was applied.
+//! - `ok`, or an error kind (`transient`, `rejected`, `not-attempted`, ...): the change's
+//!   outcome, written (one `fsync`) after the call, with the same `batch` id. **Only `ok`
+//!   means applied.**
+//! - `recovered-applied`, `recovered-not-applied`, `recovered-unknown`: written after a
+//!   restart for an intent that has no outcome line (the process died during the call): the
+//!   live RRset, read from the provider, equals the intent's `after`, its `before`, or
+//!   neither (changed since, or it could not be told: `error` says why). Same `batch` id.
+//!
+//! Every intent gets exactly one conclusion (an outcome or a `recovered-*` line) with the
+//! same `batch`, `zone`, `target`, `name` and `type`; [`open_intents`] finds those that have
+//! none yet. Lines written before intents existed have no `batch` and still parse. Domain
+//! (registrar) changes are journaled with outcomes only.
+//!
+//! The file is held with a shared lock (`flock`) while open, so recovery can tell that no
+//! other process writes it ([`Journal::try_exclusive`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,10 +53,34 @@ pub struct Entry {
     /// The RRset after (`null` for a delete).
     pub after: Option<serde_json::Value>,
     pub commit: String,
-    /// `ok`, or the error kind.
+    /// [`INTENT`], `ok`, the error kind, or one of the `recovered-*` conclusions (see the
+    /// module docs). Only `ok` means applied.
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The write call the line belongs to (16 hex digits, new per call): shared by a call's
+    /// intent lines and their conclusions. Absent in lines written before intents existed
+    /// and in lines of changes never handed to a write call (a failed zone creation,
+    /// registrar changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+}
+
+/// `outcome` of a line written before a write call: about to be sent, not applied.
+pub const INTENT: &str = "intent";
+/// `outcome` of a change that was applied.
+pub const OK: &str = "ok";
+/// `outcome` after a restart: the interrupted write was applied (live = `after`).
+pub const RECOVERED_APPLIED: &str = "recovered-applied";
+/// `outcome` after a restart: the interrupted write was not applied (live = `before`).
+pub const RECOVERED_NOT_APPLIED: &str = "recovered-not-applied";
+/// `outcome` after a restart: live is neither `before` nor `after`, or could not be read
+/// for good (zone or provider no longer configured); `error` says which.
+pub const RECOVERED_UNKNOWN: &str = "recovered-unknown";
+
+/// A new batch id: 16 random hex digits.
+pub fn new_batch_id() -> String {
+    format!("{:016x}", fastrand::u64(..))
 }
 
 /// The open journal file.
@@ -47,7 +90,8 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal, cutting off a torn last line.
+    /// Opens (or creates) the journal, cutting off a torn last line. Holds a shared lock
+    /// on the file while open (waiting while another process recovers intents from it).
     pub fn open(path: &Path) -> std::io::Result<Journal> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -57,6 +101,7 @@ impl Journal {
             .append(true)
             .create(true)
             .open(path)?;
+        file.lock_shared()?;
         let mut text = Vec::new();
         file.read_to_end(&mut text)?;
         if !text.is_empty() && !text.ends_with(b"\n") {
@@ -74,6 +119,25 @@ impl Journal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Takes the lock on the file exclusively when no other process has the journal open
+    /// (true), else keeps the shared lock (false). [`Journal::share`] gives it back.
+    pub fn try_exclusive(&self) -> std::io::Result<bool> {
+        match self.file.try_lock() {
+            Ok(()) => Ok(true),
+            Err(TryLockError::WouldBlock) => {
+                // A refused conversion can drop the shared lock (flock(2)): take it again.
+                self.file.lock_shared()?;
+                Ok(false)
+            }
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// Turns an exclusive lock back into a shared one.
+    pub fn share(&self) -> std::io::Result<()> {
+        self.file.lock_shared()
     }
 
     /// Appends a batch of entries and makes them durable.
@@ -283,6 +347,62 @@ impl LastApplies {
     }
 }
 
+/// The identity of the change a line is about within its write call.
+type LineKey = (String, String, String, String, String);
+
+fn line_key(e: &Entry, batch: &str) -> LineKey {
+    (
+        batch.to_string(),
+        e.zone.clone(),
+        e.target.clone(),
+        e.name.clone(),
+        e.rtype.clone(),
+    )
+}
+
+/// The intent lines of the journal at `path` that no line concludes (no other line with
+/// the same batch, zone, target, name and type), in journal order: writes interrupted
+/// before their outcome was journaled. A missing file has none. Streams the file: memory is
+/// bounded by the intents open at any point, not by the journal's size.
+pub fn open_intents(path: &Path) -> std::io::Result<Vec<Entry>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut open: HashMap<LineKey, (usize, Entry)> = HashMap::new();
+    let mut line = Vec::with_capacity(512);
+    let mut n = 0usize;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        n += 1;
+        // Lines without a batch (older journals, registrar changes) never conclude an
+        // intent: skip them before parsing.
+        if !line.windows(8).any(|w| w == b"\"batch\":") {
+            continue;
+        }
+        let Ok(e) = serde_json::from_slice::<Entry>(&line) else {
+            continue;
+        };
+        let Some(batch) = e.batch.as_deref() else {
+            continue;
+        };
+        let key = line_key(&e, batch);
+        if e.outcome == INTENT {
+            open.insert(key, (n, e));
+        } else {
+            open.remove(&key);
+        }
+    }
+    let mut out: Vec<(usize, Entry)> = open.into_values().collect();
+    out.sort_by_key(|(n, _)| *n);
+    Ok(out.into_iter().map(|(_, e)| e).collect())
+}
+
 /// Current time as RFC 3339 UTC with seconds.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
@@ -305,6 +425,7 @@ mod tests {
             commit: "abc".into(),
             outcome: "ok".into(),
             error: None,
+            batch: None,
         }
     }
 
@@ -466,6 +587,71 @@ mod tests {
             last_applied_commit(&p, |_| true).unwrap().as_deref(),
             Some("local")
         );
+    }
+
+    #[test]
+    fn lines_without_a_batch_parse_and_batch_is_not_written_when_absent() {
+        // A line as journals held it before intents existed.
+        let old = r#"{"time":"2026-01-02T03:04:05Z","zone":"example.com.","target":"pdns","op":"create","name":"www.example.com.","type":"A","before":null,"after":{"ttl":300,"values":["192.0.2.1"]},"commit":"abc","outcome":"ok"}"#;
+        let e: Entry = serde_json::from_str(old).unwrap();
+        assert_eq!(e.batch, None);
+        assert_eq!(e.outcome, "ok");
+        assert_eq!(e.name, "www.example.com.");
+        let again = serde_json::to_string(&e).unwrap();
+        assert!(!again.contains("batch"), "{again}");
+        let mut with = e.clone();
+        with.batch = Some("00ff".into());
+        let text = serde_json::to_string(&with).unwrap();
+        assert!(text.contains(r#""batch":"00ff""#), "{text}");
+        assert_eq!(serde_json::from_str::<Entry>(&text).unwrap(), with);
+    }
+
+    #[test]
+    fn open_intents_are_those_without_a_line_for_the_same_batch_and_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let line = |name: &str, batch: Option<&str>, outcome: &str| Entry {
+            batch: batch.map(str::to_string),
+            outcome: outcome.into(),
+            ..entry(name)
+        };
+        let mut j = Journal::open(&p).unwrap();
+        j.append(&[
+            line("old.", None, "ok"),
+            line("a.", Some("b1"), INTENT),
+            line("b.", Some("b1"), INTENT),
+            line("a.", Some("b1"), "ok"),
+            line("b.", Some("b1"), "transient"),
+            line("a.", Some("b2"), INTENT),
+            line("c.", Some("b2"), INTENT),
+            // A line of another batch, or without one, concludes nothing.
+            line("a.", None, "ok"),
+            line("c.", Some("b1"), "ok"),
+            line("d.", Some("b3"), INTENT),
+            line("d.", Some("b3"), RECOVERED_UNKNOWN),
+        ])
+        .unwrap();
+        let open = open_intents(&p).unwrap();
+        let got: Vec<(&str, Option<&str>)> = open
+            .iter()
+            .map(|e| (e.name.as_str(), e.batch.as_deref()))
+            .collect();
+        assert_eq!(got, [("a.", Some("b2")), ("c.", Some("b2"))]);
+        assert!(open_intents(&dir.path().join("none")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_journal_is_exclusive_only_while_no_other_handle_has_it_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let a = Journal::open(&p).unwrap();
+        assert!(a.try_exclusive().unwrap());
+        a.share().unwrap();
+        // Another handle (another process, as far as flock goes) has it open.
+        let b = Journal::open(&p).unwrap();
+        assert!(!a.try_exclusive().unwrap());
+        drop(b);
+        assert!(a.try_exclusive().unwrap());
     }
 
     #[test]
