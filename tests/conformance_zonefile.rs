@@ -45,5 +45,5 @@ async fn zonefile_passes_the_conformance_suite() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         files += 1;
     }
-    assert_eq!(files, 16);
+    assert_eq!(files, 20);
 }
