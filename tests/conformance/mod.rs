@@ -142,6 +142,11 @@ fn unsupported(desired: &Zone, caps: &Capabilities) -> Option<String> {
                 "the provider declares it cannot store {} records",
                 key.rtype
             ));
+        } else if let Some(gap) = desired
+            .get(key)
+            .and_then(|set| caps.value_gap(key.rtype, set))
+        {
+            why.insert(format!("the provider declares: {}", gap.reason));
         } else if key.rtype == RecordType::NS && key.name == desired.origin && !caps.root_ns {
             why.insert("the provider declares it manages the apex NS itself".into());
         }
@@ -1468,8 +1473,8 @@ pub fn edge_groups(base: &Fqdn) -> Vec<Group> {
             loc_full(
                 (89, 59, 59_999, 'S'),
                 (179, 59, 59_999, 'W'),
-                1,
-                (9_000_000_000, 9_000_000_000, 9_000_000_000),
+                4_284_967_295,
+                (4_000_000_000, 9, 90),
             ),
         ),
         (
@@ -1491,11 +1496,23 @@ pub fn edge_groups(base: &Fqdn) -> Vec<Group> {
             create.step("create"),
             Z::new(&o)
                 .rr(
+                    "huge",
+                    3600,
+                    vec![loc_full(
+                        (1, 2, 3, 'N'),
+                        (4, 5, 6, 'E'),
+                        1,
+                        (9_000_000_000, 9_000_000_000, 9_000_000_000),
+                    )],
+                )
+                .step("size and precisions 90000000 m, the rest deleted"),
+            Z::new(&o)
+                .rr(
                     "whole",
                     3600,
                     vec![loc_full((49, 17, 0, 'N'), (10, 36, 0, 'E'), 41_000, dflt)],
                 )
-                .step("change one, delete the rest"),
+                .step("another one"),
             Z::new(&o).step("delete everything"),
         ],
     ));
