@@ -160,7 +160,17 @@ fn value(t: RecordType) -> BoxedStrategy<RData> {
             any::<u16>(),
             prop_oneof![Just("S"), Just("A"), Just("U"), Just("P")],
             printable(20),
-            printable(30),
+            // A substitution expression (RFC 3402 §3.2): `!ere!replacement!`, the parts free
+            // of the delimiter and of backslashes (which would escape it).
+            (printable(15), printable(15)).prop_map(|(ere, repl)| {
+                let clean = |v: Vec<u8>| v.into_iter().filter(|b| !b"!\\()".contains(b));
+                let mut r = vec![b'!'];
+                r.extend(clean(ere));
+                r.push(b'!');
+                r.extend(clean(repl));
+                r.push(b'!');
+                r
+            }),
             target(),
         )
             .prop_map(|(order, preference, flags, service, regexp, replacement)| {

@@ -984,6 +984,13 @@ fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
                 precision_horz_cm: g.decimal(10, 2, &mut r).try_into().unwrap_or(u64::MAX),
                 precision_vert_cm: g.decimal(11, 2, &mut r).try_into().unwrap_or(u64::MAX),
             };
+            // A zero angle is one wire value whatever its direction; seconds of 60 or more
+            // stay as written, for `model::check` to refuse.
+            let loc = if loc.lat_millis < 60_000 && loc.long_millis < 60_000 {
+                loc.canonical()
+            } else {
+                loc
+            };
             RData::Loc(Box::new(loc))
         }
         other => return Err(vec![format!("{other} values are not mappings")]),

@@ -85,6 +85,13 @@ fn naptr(n: &Naptr, out: &mut Vec<String>) {
             String::from_utf8_lossy(&n.flags)
         ));
     }
+    if !n.regexp.is_empty() {
+        if let Err(why) = naptr_regexp_shape(&n.regexp) {
+            out.push(format!(
+                "invalid regexp: {why}; it must be <delim>ere<delim>replacement<delim>[i] (RFC 3402 §3.2)"
+            ));
+        }
+    }
     // RFC 3403 §4.1: "The fields are also mutually exclusive" (REGEXP and REPLACEMENT).
     if !n.regexp.is_empty() && !n.replacement.is_root() {
         out.push(
@@ -92,6 +99,63 @@ fn naptr(n: &Naptr, out: &mut Vec<String>) {
                 .to_string(),
         );
     }
+}
+
+/// The shape RFC 3402 §3.2 gives a substitution expression: `subst-expr = delim-char ere
+/// delim-char repl delim-char *flags`, the delimiter neither a digit, a flag (`i`) nor a
+/// backslash, a backslash escaping the next octet (so an escaped delimiter does not end a
+/// part), `flags = "i"`, and every back-reference `\N` naming one of the ERE's groups. An
+/// ERE holds no NUL (POSIX regular expressions are C strings). Conforming servers (BIND)
+/// refuse any other regexp on load and on UPDATE.
+fn naptr_regexp_shape(re: &[u8]) -> Result<(), String> {
+    let (&delim, rest) = re.split_first().ok_or("empty")?;
+    if delim.is_ascii_digit() || delim == b'\\' || delim == b'i' || delim == 0 {
+        return Err(format!(
+            "the delimiter {:?} is a digit, a backslash, the flag i or NUL",
+            char::from(delim)
+        ));
+    }
+    if re.contains(&0) {
+        return Err("it holds a NUL octet".into());
+    }
+    // 0: the ERE, 1: the replacement, 2: the flags.
+    let mut part = 0;
+    let mut groups = 0usize;
+    let mut max_ref = 0usize;
+    let mut i = 0;
+    while i < rest.len() {
+        let c = rest[i];
+        if part == 2 {
+            if c != b'i' {
+                return Err(format!("flag {:?} is not i", char::from(c)));
+            }
+        } else if c == b'\\' {
+            let next = *rest.get(i + 1).ok_or("it ends in a lone backslash")?;
+            if part == 1 && next.is_ascii_digit() {
+                max_ref = max_ref.max(usize::from(next - b'0'));
+            }
+            i += 2;
+            continue;
+        } else if c == delim {
+            part += 1;
+        } else if part == 0 && c == b'(' {
+            groups += 1;
+        }
+        i += 1;
+    }
+    if part < 2 {
+        return Err(format!(
+            "it has {} of the three delimiters {:?}",
+            part + 1,
+            char::from(delim)
+        ));
+    }
+    if max_ref > groups {
+        return Err(format!(
+            "the replacement refers to group \\{max_ref} but the expression has {groups}"
+        ));
+    }
+    Ok(())
 }
 
 /// Digest length in octets fixed by a DS digest type, where the type is assigned.
@@ -360,7 +424,7 @@ mod tests {
                 preference: 10,
                 flags: flags.into(),
                 service: b"E2U+sip".to_vec(),
-                regexp: regexp.into(),
+                regexp: regexp.as_bytes().to_vec(),
                 replacement: Fqdn::parse(replacement).unwrap(),
             }))
         };
@@ -374,6 +438,20 @@ mod tests {
                 "letters A-Z and digits 0-9 only (RFC 3403 §4.1)",
             ),
             (naptr("U", "!x!y!", "sip.example.com."), "mutually"),
+            // RFC 3402 §3.2: three delimiters, flags only i, back-references to groups.
+            (naptr("U", "!^(.*)$!sip:\\1@example.com!i", "."), ""),
+            (naptr("U", "/a\\/b/c\\\\d/", "."), ""),
+            (naptr("U", "!\u{e9}!\u{fe}!", "."), ""),
+            (naptr("U", "!x!y", "."), "2 of the three delimiters"),
+            (naptr("U", "!x\\!y!", "."), "2 of the three delimiters"),
+            (naptr("U", "!x!y!g", "."), "flag 'g' is not i"),
+            (naptr("U", "!x!y!z!", "."), "flag 'z' is not i"),
+            (naptr("U", "1x1y1", "."), "is a digit"),
+            (naptr("U", "!x\x00!y!", "."), "NUL"),
+            (
+                naptr("U", "!x!\\1!", "."),
+                "group \\1 but the expression has 0",
+            ),
             (
                 naptr("U", &"x".repeat(256), "."),
                 "regexp is 256 octets; a <character-string> holds at most 255",

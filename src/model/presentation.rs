@@ -292,7 +292,7 @@ fn parse_loc(toks: &[Token]) -> Result<Loc, String> {
     if words.len() > i + 4 {
         return Err(format!("unexpected trailing {:?}", words[i + 4]));
     }
-    Ok(loc)
+    Ok(loc.canonical())
 }
 
 #[cfg(test)]
@@ -370,6 +370,15 @@ mod tests {
         );
         let b = rt(RecordType::LOC, "52 22 23 N 4 53 32 E -2m");
         assert_eq!(a, b);
+        // PowerDNS 4.x spellings of whole minutes and of the equator: the same wire value.
+        assert_eq!(
+            rt(RecordType::LOC, "49 17 60.000 N 10 34 60.000 E 409.00m"),
+            rt(RecordType::LOC, "49 18 0 N 10 35 0 E 409m")
+        );
+        assert_eq!(
+            rt(RecordType::LOC, "0 0 0.000 S 0 0 0.000 W 0.00m"),
+            rt(RecordType::LOC, "0 0 0 N 0 0 0 E 0m")
+        );
         let RData::Loc(l) = a else { panic!() };
         assert_eq!(
             (l.lat_millis, l.altitude_cm, l.size_cm),

@@ -124,6 +124,43 @@ pub struct Loc {
     pub precision_vert_cm: u64,
 }
 
+impl Loc {
+    /// The same wire value in one spelling: seconds of 60 and more carried into minutes,
+    /// minutes into degrees (PowerDNS 4.x renders 49 18 0 as `49 17 60.000`), and a zero
+    /// latitude or longitude north or east (RFC 1876 §2 stores one equator and one prime
+    /// meridian; PowerDNS 4.x renders them `S` and `W`).
+    pub fn canonical(mut self) -> Loc {
+        for (deg, min, millis, dir, pos) in [
+            (
+                &mut self.lat_degrees,
+                &mut self.lat_minutes,
+                &mut self.lat_millis,
+                &mut self.lat_direction,
+                'N',
+            ),
+            (
+                &mut self.long_degrees,
+                &mut self.long_minutes,
+                &mut self.long_millis,
+                &mut self.long_direction,
+                'E',
+            ),
+        ] {
+            let total = u64::from(*deg) * 3_600_000 + u64::from(*min) * 60_000 + u64::from(*millis);
+            // Out-of-range values are left for `model::check` to name, not wrapped.
+            if let Ok(d) = u8::try_from(total / 3_600_000) {
+                *deg = d;
+                *min = ((total % 3_600_000) / 60_000) as u8;
+                *millis = (total % 60_000) as u32;
+            }
+            if total == 0 {
+                *dir = pos;
+            }
+        }
+        self
+    }
+}
+
 impl RData {
     pub fn rtype(&self) -> RecordType {
         match self {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::RecordType;
+use crate::model::{RData, RecordType, RrSet};
 
 /// The unit a provider writes in.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
@@ -72,6 +72,21 @@ pub struct Capabilities {
     /// target stores and reads back; [`ANY_SETTING`] stores every key. Empty: none, and
     /// `Provider::normalize` drops such a block with a note instead of planning it forever.
     pub record_settings: BTreeSet<&'static str>,
+    /// Values the target cannot store although it stores their type (a server's own
+    /// limits); an RRset holding one is skipped with the gap's reason, never sent to be
+    /// refused or stored as something else.
+    pub value_gaps: Vec<ValueGap>,
+}
+
+/// A kind of value a target cannot store, with the reason.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ValueGap {
+    pub rtype: RecordType,
+    /// Why, as the plan's skip line shows it.
+    pub reason: &'static str,
+    /// Whether a value falls in the gap.
+    #[serde(skip)]
+    pub applies: fn(&RData) -> bool,
 }
 
 /// In [`Capabilities::record_settings`]: every settings key is stored as given.
@@ -81,6 +96,13 @@ impl Capabilities {
     /// Whether the target stores the settings key `key`.
     pub fn stores_setting(&self, key: &str) -> bool {
         self.record_settings.contains(ANY_SETTING) || self.record_settings.contains(key)
+    }
+
+    /// The first declared gap that a value of `set` (of type `rtype`) falls in.
+    pub fn value_gap(&self, rtype: RecordType, set: &RrSet) -> Option<&ValueGap> {
+        self.value_gaps
+            .iter()
+            .find(|g| g.rtype == rtype && set.values().iter().any(|v| (g.applies)(v)))
     }
 
     /// Everything, no limits, any provider setting: the memory provider and tests.
@@ -96,6 +118,7 @@ impl Capabilities {
             creates_zones: true,
             transport_retries: false,
             record_settings: [ANY_SETTING].into(),
+            value_gaps: Vec::new(),
         }
     }
 }

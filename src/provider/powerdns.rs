@@ -27,10 +27,11 @@ use serde::{Deserialize, Serialize};
 use super::http::{HttpClient, HttpOptions, HttpResponse, RateLimitSettings};
 use super::{BuildContext, ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::input::HumanDuration;
+use crate::model::rdata::Loc;
 use crate::model::{
-    presentation, ExtValue, Fqdn, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL,
+    presentation, ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL,
 };
-use crate::plan::{Capabilities, Change, Granularity};
+use crate::plan::{Capabilities, Change, Granularity, ValueGap};
 use crate::secret::{Secret, SecretError, SecretRef};
 
 /// The `type:` of this backend's config entries.
@@ -196,6 +197,8 @@ pub struct PowerdnsProvider {
     /// An error here (a key that is not a valid header value) is reported by every call,
     /// since `build` can only fail on secrets.
     http: Result<HttpClient, ProviderError>,
+    /// How this server spells LOC values, from its version (asked once, at the first write).
+    loc_style: tokio::sync::OnceCell<LocStyle>,
 }
 
 impl PowerdnsProvider {
@@ -224,6 +227,13 @@ impl PowerdnsProvider {
             // Disabled records (see the module docs). PowerDNS keeps comments per RRset too,
             // but zonekeeper does not manage them yet.
             record_settings: BTreeSet::from([DISABLED]),
+            value_gaps: vec![ValueGap {
+                rtype: RecordType::LOC,
+                reason: "PowerDNS reads LOC sizes and precisions in 32-bit centimetres: \
+                         50000000 m to 90000000 m (5e9 to 9e9 cm, RFC 1876 §2) come out as \
+                         other values, so its API refuses them",
+                applies: loc_size_overflows,
+            }],
         };
         let http = client(name, &settings, &api_key, ctx);
         PowerdnsProvider {
@@ -232,7 +242,39 @@ impl PowerdnsProvider {
             settings,
             caps,
             http,
+            loc_style: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The server's LOC spelling: [`LocStyle::Float`] before 5.0 or when the version cannot
+    /// be read (4.x is what most installations run), else [`LocStyle::Exact`].
+    async fn loc_style(&self) -> LocStyle {
+        *self
+            .loc_style
+            .get_or_init(|| async {
+                #[derive(Deserialize)]
+                struct Server {
+                    version: String,
+                }
+                let version = match self.call(Method::GET, "GET /servers/{id}", "", None).await {
+                    Ok(r) if r.is_success() => serde_json::from_slice::<Server>(&r.body)
+                        .map(|s| s.version)
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                let major: u32 = version
+                    .split('.')
+                    .next()
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or(4);
+                tracing::debug!(provider = %self.name, %version, "PowerDNS version");
+                if major >= 5 {
+                    LocStyle::Exact
+                } else {
+                    LocStyle::Float
+                }
+            })
+            .await
     }
 
     /// HTTP requests sent so far (tests check that a plan costs one PATCH).
@@ -389,8 +431,122 @@ fn disabled_setting(values: BTreeSet<String>) -> Option<std::sync::Arc<RecordExt
     })
 }
 
+/// How a PowerDNS server spells LOC content. Its API refuses any content that is not
+/// exactly its own rendering of the parsed value ("Not in expected format"), so zonekeeper
+/// sends that rendering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LocStyle {
+    /// PowerDNS 4.x: latitude and longitude as floating-point degrees, minutes and seconds
+    /// derived from them, so 49 18 0 comes out `49 17 60.000` and a zero angle `S`/`W`
+    /// (PowerDNS issue 10558).
+    Float,
+    /// Later servers: whole thousandths of a second, zero angles `N`/`E`.
+    Exact,
+}
+
+/// `value` as PowerDNS's API content.
+fn content(value: &RData, style: LocStyle) -> String {
+    match value {
+        RData::Loc(l) => loc_content(l, style),
+        other => other.to_string(),
+    }
+}
+
+/// PowerDNS's rendering of a LOC value (pdns/dnsrecords.cc, `getZoneRepresentation`):
+/// `d m s.sss H d m s.sss H alt.aam size.ssm hp.hhm vp.vvm`. The metre fields are printed
+/// from doubles with two decimals, the altitude from the 32-bit field read as signed, so an
+/// altitude above 21374836.47 m comes out negative (PowerDNS reads that spelling back as
+/// the same wire value, and [`read_loc`] undoes it).
+fn loc_content(l: &Loc, style: LocStyle) -> String {
+    let angle = |deg: u8, min: u8, millis: u32, positive: bool, hemi: [char; 2]| {
+        let t = (i64::from(deg) * 3_600_000 + i64::from(min) * 60_000 + i64::from(millis))
+            * if positive { 1 } else { -1 };
+        match style {
+            LocStyle::Float => {
+                let degrees = t as f64 / 3_600_000.0;
+                let whole = degrees.trunc();
+                let minutes = 60.0 * (degrees - whole);
+                let seconds = ((minutes - minutes.trunc()) * 60.0).abs();
+                let h = if degrees > 0.0 { hemi[0] } else { hemi[1] };
+                format!(
+                    "{} {} {seconds:.3} {h}",
+                    whole.abs() as i64,
+                    minutes.trunc().abs() as i64
+                )
+            }
+            LocStyle::Exact => {
+                let a = t.unsigned_abs();
+                let h = if t >= 0 { hemi[0] } else { hemi[1] };
+                format!(
+                    "{} {} {}.{:03} {h}",
+                    a / 3_600_000,
+                    (a % 3_600_000) / 60_000,
+                    (a % 60_000) / 1000,
+                    a % 1000
+                )
+            }
+        }
+    };
+    let metres = |cm: u64| {
+        let (mut e, mut m) = (0, cm);
+        while m > 9 && m % 10 == 0 {
+            m /= 10;
+            e += 1;
+        }
+        let mut v = 0.01 * m as f64;
+        for _ in 0..e {
+            v *= 10.0;
+        }
+        format!("{v:.2}m")
+    };
+    let raw_alt = (l.altitude_cm + 10_000_000) as u32;
+    let altitude = f64::from(raw_alt as i32) / 100.0 - 100_000.0;
+    format!(
+        "{} {} {altitude:.2}m {} {} {}",
+        angle(
+            l.lat_degrees,
+            l.lat_minutes,
+            l.lat_millis,
+            l.lat_direction == 'N',
+            ['N', 'S']
+        ),
+        angle(
+            l.long_degrees,
+            l.long_minutes,
+            l.long_millis,
+            l.long_direction == 'E',
+            ['E', 'W']
+        ),
+        metres(l.size_cm),
+        metres(l.precision_horz_cm),
+        metres(l.precision_vert_cm),
+    )
+}
+
+/// Whether a LOC size or precision is past what PowerDNS's text parser holds (2^32 cm).
+fn loc_size_overflows(v: &RData) -> bool {
+    match v {
+        RData::Loc(l) => [l.size_cm, l.precision_horz_cm, l.precision_vert_cm]
+            .iter()
+            .any(|&cm| cm >= 1 << 32),
+        _ => false,
+    }
+}
+
+/// A LOC read from PowerDNS: an altitude below -100000 m is PowerDNS's signed rendering of
+/// one above 21374836.47 m ([`loc_content`]); the wire value is 2^32 cm higher.
+fn read_loc(v: RData) -> RData {
+    match v {
+        RData::Loc(mut l) if l.altitude_cm < -10_000_000 => {
+            l.altitude_cm += 1 << 32;
+            RData::Loc(l)
+        }
+        other => other,
+    }
+}
+
 /// One change as a PATCH `rrsets` element.
-fn rrset_json(c: &Change) -> String {
+fn rrset_json(c: &Change, style: LocStyle) -> String {
     let key = c.key();
     let item = match c.new_set() {
         Some(set) => PatchRrset {
@@ -402,12 +558,11 @@ fn rrset_json(c: &Change) -> String {
                 let disabled = disabled_values(set);
                 set.values()
                     .iter()
-                    .map(|v| {
-                        let content = v.to_string();
-                        RecordBody {
-                            disabled: disabled.contains(&content),
-                            content,
-                        }
+                    .map(|v| RecordBody {
+                        // `disabled` names values in their canonical form; the content is
+                        // the server's own spelling.
+                        disabled: disabled.contains(&v.to_string()),
+                        content: content(v, style),
                     })
                     .collect()
             }),
@@ -621,6 +776,7 @@ impl Provider for PowerdnsProvider {
                         ),
                     )
                 })?;
+                let v = read_loc(v);
                 if rec.disabled {
                     disabled.insert(v.to_string());
                 }
@@ -679,7 +835,14 @@ impl Provider for PowerdnsProvider {
         if changes.is_empty() {
             return Vec::new();
         }
-        let items: Vec<String> = changes.iter().map(rrset_json).collect();
+        // The version is asked only when a LOC is written (it is the one type whose
+        // spelling changed between versions).
+        let style = if changes.iter().any(|c| c.key().rtype == RecordType::LOC) {
+            self.loc_style().await
+        } else {
+            LocStyle::Exact
+        };
+        let items: Vec<String> = changes.iter().map(|c| rrset_json(c, style)).collect();
         let bodies = split_bodies(&items, self.settings.max_body_bytes);
         if bodies.len() > 1 {
             tracing::info!(provider = %self.name, %zone, patches = bodies.len(), "plan split by the body size cap");
@@ -774,7 +937,7 @@ mod tests {
             RData::A([192, 0, 2, 1].into()),
         );
         assert_eq!(
-            rrset_json(&c),
+            rrset_json(&c, LocStyle::Float),
             r#"{"name":"www.example.com.","type":"A","ttl":300,"changetype":"REPLACE","records":[{"content":"192.0.2.1","disabled":false}]}"#
         );
         let d = Change::Delete {
@@ -782,7 +945,7 @@ mod tests {
             old: c.new_set().unwrap().clone(),
         };
         assert_eq!(
-            rrset_json(&d),
+            rrset_json(&d, LocStyle::Float),
             r#"{"name":"www.example.com.","type":"A","changetype":"DELETE"}"#
         );
         let items: Vec<String> = (0..10).map(|i| format!("\"{i:0>98}\"")).collect();
@@ -800,6 +963,58 @@ mod tests {
         // An item over the cap still goes, alone.
         assert_eq!(split_bodies(&items[..2], 50).len(), 2);
         assert!(split_bodies(&[], 100).is_empty());
+    }
+
+    #[test]
+    fn loc_is_spelled_as_the_server_renders_it() {
+        let loc = |lat: (u8, u8, u32, char), long: (u8, u8, u32, char), alt: i64| {
+            RData::Loc(Box::new(Loc {
+                lat_degrees: lat.0,
+                lat_minutes: lat.1,
+                lat_millis: lat.2,
+                lat_direction: lat.3,
+                long_degrees: long.0,
+                long_minutes: long.1,
+                long_millis: long.2,
+                long_direction: long.3,
+                altitude_cm: alt,
+                size_cm: 100,
+                precision_horz_cm: 1_000_000,
+                precision_vert_cm: 1_000,
+            }))
+        };
+        // PowerDNS 4.7's own answer for issue 11's LOC ("parsed as ...").
+        let hq = loc((49, 18, 0, 'N'), (10, 35, 0, 'E'), 40_900);
+        assert_eq!(
+            content(&hq, LocStyle::Float),
+            "49 17 60.000 N 10 35 0.000 E 409.00m 1.00m 10000.00m 10.00m"
+        );
+        assert_eq!(
+            content(&hq, LocStyle::Exact),
+            "49 18 0.000 N 10 35 0.000 E 409.00m 1.00m 10000.00m 10.00m"
+        );
+        let zero = loc((0, 0, 0, 'N'), (0, 0, 0, 'E'), 0);
+        assert!(content(&zero, LocStyle::Float).starts_with("0 0 0.000 S 0 0 0.000 W 0.00m"));
+        assert!(content(&zero, LocStyle::Exact).starts_with("0 0 0.000 N 0 0 0.000 E 0.00m"));
+        // Every spelling reads back as the value sent.
+        for v in [
+            hq,
+            zero,
+            loc((12, 59, 0, 'S'), (100, 1, 0, 'E'), 12_345_678),
+            loc((89, 59, 59_999, 'S'), (179, 59, 59_999, 'W'), 4_284_967_295),
+            loc((90, 0, 0, 'N'), (180, 0, 0, 'W'), -10_000_000),
+        ] {
+            for style in [LocStyle::Float, LocStyle::Exact] {
+                let c = content(&v, style);
+                let back = read_loc(presentation::parse(RecordType::LOC, &c).unwrap());
+                assert_eq!(back, v, "{style:?} {c}");
+            }
+        }
+        assert!(content(
+            &loc((1, 0, 0, 'N'), (1, 0, 0, 'E'), 4_284_967_295),
+            LocStyle::Float
+        )
+        .contains(" -100000.01m "));
     }
 
     #[test]

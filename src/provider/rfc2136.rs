@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use domain::base::iana::{Class, Opcode, Rcode, Rtype};
 use domain::base::name::Name;
-use domain::base::{Message, MessageBuilder, ParsedName, UnknownRecordData};
+use domain::base::{Message, MessageBuilder, ParsedName, StreamTarget, UnknownRecordData};
 use domain::net::client::request::{
     self, ComposeRequest, RequestMessage, RequestMessageMulti, SendRequest, SendRequestMulti,
 };
@@ -50,9 +50,12 @@ pub const MAX_CHANGES: usize = 1000;
 /// DNS messages over TCP carry a 16-bit length.
 const MESSAGE_LIMIT: usize = 65_535;
 
-/// Room left for what is added after the size check: the TSIG RR (key and algorithm names,
-/// a MAC of up to 64 bytes) and the transport's EDNS OPT record.
-const SIGNATURE_ROOM: usize = 512;
+/// Room left for what is added after the size check, besides the key's name: the TSIG RR
+/// (RFC 8945 §4.2: owner, 10 octets of type/class/TTL/length, the algorithm name of at
+/// most 13 octets, 16 octets of fixed fields and a MAC of up to 64) and the transport's
+/// EDNS OPT record (11 octets, RFC 6891 §6.1.2), with some slack. A fixed 512 refused a
+/// 65,000-octet TXT that fits.
+const SIGNATURE_ROOM: usize = 10 + 13 + 16 + 64 + 11 + 32;
 
 /// The `type:` of this backend's config entries.
 pub const KIND: &str = "rfc2136";
@@ -301,6 +304,16 @@ impl Rfc2136Provider {
     fn transport_error(&self, what: &str, e: request::Error) -> ProviderError {
         use request::Error as E;
         let (kind, msg) = match e {
+            // A server that cannot parse a request answers FORMERR without a signature
+            // (RFC 8945 §5.2: it never got to the TSIG record); a bad key or signature gets
+            // a TSIG record with the error. So this is a refused request, not a key
+            // problem: reported per change so `apply` can find the value.
+            E::Authentication(domain::tsig::ValidationError::ServerUnsigned) => (
+                ErrorKind::Rejected,
+                "the server answered without a TSIG signature, as it does for a request it \
+                 cannot parse (FORMERR): it refuses a value in it"
+                    .to_string(),
+            ),
             E::Authentication(v) => (
                 ErrorKind::Auth,
                 format!(
@@ -422,6 +435,7 @@ impl Rfc2136Provider {
 
     /// One UPDATE message for all of `encoded`, or why it cannot be one.
     fn build_update(
+        &self,
         zone: &Name<Bytes>,
         encoded: &[Encoded],
     ) -> Result<RequestMessage<Vec<u8>>, String> {
@@ -454,9 +468,16 @@ impl Rfc2136Provider {
         }
         let msg = Message::from_octets(msg.finish()).map_err(|e| e.to_string())?;
         let req = RequestMessage::new(msg).map_err(|e| e.to_string())?;
-        // The size on the wire, after the transport's name compression.
-        let size = req.to_vec().map_err(|e| e.to_string())?.len();
-        if size + SIGNATURE_ROOM > MESSAGE_LIMIT {
+        // The size on the wire as the stream transport composes it: without name
+        // compression (`to_vec` compresses, and under-counted a 65,000-octet TXT by ~100
+        // octets, so the message then failed on the wire).
+        let mut target = StreamTarget::new_vec();
+        req.append_message(&mut target)
+            .map_err(|_| "the changes do not fit in one UPDATE message".to_string())?;
+        let size = target.as_dgram_slice().len();
+        // The key name on the wire: its text plus one length octet and the root.
+        let room = SIGNATURE_ROOM + self.key_name.trim_end_matches('.').len() + 2;
+        if size + room > MESSAGE_LIMIT {
             return Err(format!(
                 "the changes need {size} bytes, more than one UPDATE message holds \
                  ({MESSAGE_LIMIT} with the signature)"
@@ -631,7 +652,7 @@ impl Provider for Rfc2136Provider {
             Ok(n) => n,
             Err(e) => return all(rejected(&what, e)),
         };
-        let req = match Self::build_update(&zname, &encoded) {
+        let req = match self.build_update(&zname, &encoded) {
             Ok(r) => r,
             Err(e) => return all(rejected(&what, e)),
         };

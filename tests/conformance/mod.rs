@@ -142,6 +142,11 @@ fn unsupported(desired: &Zone, caps: &Capabilities) -> Option<String> {
                 "the provider declares it cannot store {} records",
                 key.rtype
             ));
+        } else if let Some(gap) = desired
+            .get(key)
+            .and_then(|set| caps.value_gap(key.rtype, set))
+        {
+            why.insert(format!("the provider declares: {}", gap.reason));
         } else if key.rtype == RecordType::NS && key.name == desired.origin && !caps.root_ns {
             why.insert("the provider declares it manages the apex NS itself".into());
         }
@@ -281,6 +286,17 @@ async fn run_group(p: &Counting<'_>, g: &Group, report: &mut SuiteReport) -> Res
             "suite bug: {} step {n} desired zone is invalid: {problems:?}",
             g.id
         );
+        // Only values the RFCs allow (what `validate` lets through) are asked of a provider.
+        for (key, set) in &step.desired.rrsets {
+            for v in set.values() {
+                let wrong = zonekeeper::model::check::problems(v);
+                assert!(
+                    wrong.is_empty(),
+                    "suite bug: {} step {n} {key} {v}: {wrong:?}",
+                    g.id
+                );
+            }
+        }
         if let Some(reason) = unsupported(&step.desired, p.capabilities()) {
             report.skipped.push(Skipped {
                 group: g.id.clone(),
@@ -1141,6 +1157,410 @@ pub fn groups(base: &Fqdn) -> Vec<Group> {
             Z::new(&o)
                 .rr("@", 3600, vec![RData::Alias(n("lb.example.net."))])
                 .step("ALIAS at the apex"),
+            Z::new(&o).step("delete everything"),
+        ],
+    ));
+
+    out.extend(edge_groups(base));
+    out
+}
+
+/// A LOC with every field given: `(deg, min, millis, dir)` per angle, centimetres for the rest.
+pub fn loc_full(
+    lat: (u8, u8, u32, char),
+    long: (u8, u8, u32, char),
+    altitude_cm: i64,
+    sizes_cm: (u64, u64, u64),
+) -> RData {
+    RData::Loc(Box::new(Loc {
+        lat_degrees: lat.0,
+        lat_minutes: lat.1,
+        lat_millis: lat.2,
+        lat_direction: lat.3,
+        long_degrees: long.0,
+        long_minutes: long.1,
+        long_millis: long.2,
+        long_direction: long.3,
+        altitude_cm,
+        size_cm: sizes_cm.0,
+        precision_horz_cm: sizes_cm.1,
+        precision_vert_cm: sizes_cm.2,
+    }))
+}
+
+/// A CAA value given as bytes.
+pub fn caa_bytes(flags: u8, tag: &str, value: &[u8]) -> RData {
+    RData::Caa(Caa {
+        flags,
+        tag: tag.into(),
+        value: value.to_vec(),
+    })
+}
+
+/// A NAPTR whose character-strings are given as bytes.
+pub fn naptr_bytes(
+    order: u16,
+    pref: u16,
+    flags: &[u8],
+    service: &[u8],
+    regexp: &[u8],
+    repl: &str,
+) -> RData {
+    RData::Naptr(Box::new(Naptr {
+        order,
+        preference: pref,
+        flags: flags.to_vec(),
+        service: service.to_vec(),
+        regexp: regexp.to_vec(),
+        replacement: n(repl),
+    }))
+}
+
+/// A URI whose target is given as bytes.
+pub fn uri_bytes(priority: u16, weight: u16, target: &[u8]) -> RData {
+    RData::Uri(Uri {
+        priority,
+        weight,
+        target: target.to_vec(),
+    })
+}
+
+/// One step per record type of `z` (a DS with the NS at its name), titled `<title>: <TYPE>`,
+/// so a provider that declares it cannot store one type skips only that type's step.
+fn by_type(z: Z, title: &str) -> Vec<Step> {
+    let types: BTreeSet<RecordType> = z.0.rrsets.keys().map(|k| k.rtype).collect();
+    let ds_names: BTreeSet<&Fqdn> =
+        z.0.rrsets
+            .keys()
+            .filter(|k| k.rtype == RecordType::DS)
+            .map(|k| &k.name)
+            .collect();
+    types
+        .into_iter()
+        .filter(|t| *t != RecordType::NS || ds_names.is_empty())
+        .map(|t| {
+            let mut step = Z::new(&z.0.origin);
+            for (k, set) in &z.0.rrsets {
+                let with_ds =
+                    t == RecordType::DS && k.rtype == RecordType::NS && ds_names.contains(&k.name);
+                if k.rtype == t || with_ds {
+                    step.0.put(k.clone(), set.clone());
+                }
+            }
+            step.step(&format!("{title}: {t}"))
+        })
+        .collect()
+}
+
+/// `len` octets of printable text with a `-` every 7th (so chunk edges are visible).
+fn filler(len: usize, fill: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| if i % 7 == 6 { b'-' } else { fill })
+        .collect()
+}
+
+/// Value-level edge cases, one group per kind (issue 11): escapes in every character-string
+/// field, the longest and shortest values, numbers at their bounds, LOC corners. Every value
+/// is one `model::check::problems` accepts, so every provider that declares the type must
+/// store it and read it back equal.
+pub fn edge_groups(base: &Fqdn) -> Vec<Group> {
+    let zone = |id: &str| n(&format!("{id}.{base}"));
+    let group = |id: &str, title: &str, steps: Vec<Step>| Group {
+        id: id.into(),
+        title: title.into(),
+        steps,
+    };
+    let mut out = Vec::new();
+
+    // g18: escapes in every character-string field: backslash, double quote, `;`, spaces,
+    // the bytes 0 and 255, and the NAPTR back-reference of issue 11 part 1.
+    let o = zone("g18");
+    let awkward: &[u8] = b"a\\b \"q\" ; c";
+    let bytes: &[u8] = b"\x00nul \xff end\x00";
+    out.push(group(
+        "g18",
+        "escapes in TXT, CAA, NAPTR and URI",
+        by_type(
+            Z::new(&o)
+                .rr(
+                    "txt",
+                    3600,
+                    vec![
+                        txt(awkward),
+                        txt(bytes),
+                        txt(b"\x00"),
+                        txt(b"\xff"),
+                        txt(b"\\"),
+                        txt(b"\""),
+                        txt(b" "),
+                        txt(b";"),
+                    ],
+                )
+                .rr(
+                    "@",
+                    3600,
+                    vec![
+                        caa_bytes(0, "issue", b"ca.example.net; account=\"a\\b\""),
+                        caa_bytes(0, "tbs", bytes),
+                        caa_bytes(0, "issuewild", b""),
+                        caa_bytes(0, "iodef", b"mailto:a b@example.net"),
+                    ],
+                )
+                .rr(
+                    "sip",
+                    3600,
+                    vec![
+                        naptr(100, 10, "U", "E2U+sip", "!^(.*)$!sip:\\1@example.com!", "."),
+                        naptr_bytes(101, 10, b"U", b"E2U+a\"b\\c; d", b"!x!\"y\"; \\z!", "."),
+                        naptr_bytes(102, 10, b"U", bytes, b"!\xff(\x01)!\\1\xfe!i", "."),
+                    ],
+                )
+                .rr(
+                    "_u._tcp",
+                    3600,
+                    vec![
+                        uri(1, 1, "https://example.net/a\\b\"c;d e"),
+                        uri_bytes(2, 1, bytes),
+                    ],
+                ),
+            "create",
+        )
+        .into_iter()
+        .chain(vec![
+            Z::new(&o)
+                .rr("txt", 3600, vec![txt(b"\\\\"), txt(b"\"\"")])
+                .rr(
+                    "sip",
+                    3600,
+                    vec![naptr(
+                        100,
+                        10,
+                        "U",
+                        "E2U+sip",
+                        "!^\\+(.*)$!sip:\\1\\\\@example.com!",
+                        ".",
+                    )],
+                )
+                .step("change every value"),
+            Z::new(&o).step("delete everything"),
+        ])
+        .collect(),
+    ));
+
+    // g19: the longest and shortest values: 255-octet character-strings in every field
+    // that has them, a TXT over 255 octets and one of 65,000, empty TXT and NAPTR fields,
+    // a one-octet URI.
+    let o = zone("g19");
+    let s255 = filler(255, b's');
+    // `!<126 octets>!<126 octets>!`: a substitution expression of 255 octets (RFC 3402 §3.2).
+    let r255 = [
+        &b"!"[..],
+        &filler(126, b'r'),
+        b"!",
+        &filler(126, b'p'),
+        b"!",
+    ]
+    .concat();
+    out.push(group(
+        "g19",
+        "longest and shortest values",
+        by_type(
+            Z::new(&o)
+                .rr("txt255", 3600, vec![txt(&filler(255, b't'))])
+                .rr("txt256", 3600, vec![txt(&filler(256, b't'))])
+                .rr("empty", 3600, vec![txt(b"")])
+                .rr("emptyandnot", 3600, vec![txt(b""), txt(b"x")])
+                .rr(
+                    "naptr",
+                    3600,
+                    vec![
+                        naptr_bytes(1, 1, b"", b"", b"", "replacement.example.net."),
+                        naptr_bytes(2, 1, b"S", &s255, b"", "_sip._udp.example.net."),
+                        naptr_bytes(3, 1, b"U", b"E2U+sip", &r255, "."),
+                    ],
+                )
+                .rr("@", 3600, vec![caa_bytes(0, "issue", &filler(1000, b'c'))])
+                .rr(
+                    "_u._tcp",
+                    3600,
+                    vec![uri(0, 0, "x"), uri_bytes(1, 1, &filler(1000, b'u'))],
+                ),
+            "create",
+        )
+        .into_iter()
+        .chain(vec![
+            Z::new(&o)
+                .rr("big", 3600, vec![txt(&filler(65_000, b'b'))])
+                .step("a TXT of 65,000 octets alone"),
+            Z::new(&o).step("delete everything"),
+        ])
+        .collect(),
+    ));
+
+    // g20: numbers at their bounds, hash and full-data lengths.
+    let o = zone("g20");
+    let sha384 = "ab".repeat(48);
+    let sha512 = "cd".repeat(64);
+    let full = "30".repeat(300);
+    out.push(group(
+        "g20",
+        "zero and boundary numbers",
+        by_type(
+            Z::new(&o)
+                .rr(
+                    "@",
+                    3600,
+                    vec![mx(0, "mx0.example.net."), mx(65535, "mx1.example.net.")],
+                )
+                .rr(
+                    "@",
+                    3600,
+                    vec![
+                        caa(0, "issue", "a.example"),
+                        caa(128, "issue", "b.example"),
+                        caa(255, "issue", "c.example"),
+                    ],
+                )
+                .rr(
+                    "_s._tcp",
+                    3600,
+                    vec![
+                        srv(0, 0, 0, "s0.example.net."),
+                        srv(65535, 65535, 65535, "s1.example.net."),
+                    ],
+                )
+                .rr(
+                    "_u._tcp",
+                    3600,
+                    vec![
+                        uri(0, 0, "https://0.example/"),
+                        uri(65535, 65535, "https://1.example/"),
+                    ],
+                )
+                .rr(
+                    "naptr",
+                    3600,
+                    vec![
+                        naptr(0, 0, "S", "SIP+D2U", "", "_sip._udp.example.net."),
+                        naptr(65535, 65535, "S", "SIP+D2T", "", "_sip._tcp.example.net."),
+                    ],
+                )
+                .rr(
+                    "_443._tcp",
+                    3600,
+                    vec![
+                        tlsa(0, 0, 0, &full),
+                        tlsa(1, 1, 1, SHA256),
+                        tlsa(2, 0, 2, &sha512),
+                        tlsa(3, 1, 0, "00"),
+                        tlsa(255, 255, 255, "ff"),
+                    ],
+                )
+                .rr(
+                    "host",
+                    3600,
+                    vec![
+                        sshfp(1, 1, SHA1),
+                        sshfp(2, 2, SHA256),
+                        sshfp(4, 2, SHA256_B),
+                        sshfp(255, 255, "00ff"),
+                    ],
+                )
+                .rr("child", 3600, vec![ns("ns1.example.net.")])
+                .rr(
+                    "child",
+                    3600,
+                    vec![
+                        ds(0, 8, 1, SHA1),
+                        ds(65535, 13, 2, SHA256),
+                        ds(1, 14, 4, &sha384),
+                        ds(2, 253, 2, SHA256_B),
+                    ],
+                ),
+            "create",
+        )
+        .into_iter()
+        .chain(vec![Z::new(&o).step("delete everything")])
+        .collect(),
+    ));
+
+    // g21: LOC: whole minutes and seconds (issue 11 part 3), negative altitude, the poles,
+    // the antimeridian, the equator and prime meridian, the last thousandth of a second,
+    // sizes and precisions 0 and 90000000 m.
+    let o = zone("g21");
+    let dflt = (100, 1_000_000, 1_000);
+    let locs: Vec<(&str, RData)> = vec![
+        (
+            "whole",
+            loc_full((49, 18, 0, 'N'), (10, 35, 0, 'E'), 40_900, dflt),
+        ),
+        (
+            "deep",
+            loc_full(
+                (52, 22, 23_000, 'N'),
+                (4, 53, 32_000, 'E'),
+                -10_000_000,
+                dflt,
+            ),
+        ),
+        (
+            "below",
+            loc_full((1, 0, 0, 'S'), (1, 0, 0, 'W'), -1, (0, 0, 0)),
+        ),
+        (
+            "north",
+            loc_full((90, 0, 0, 'N'), (180, 0, 0, 'E'), 0, dflt),
+        ),
+        (
+            "south",
+            loc_full((90, 0, 0, 'S'), (180, 0, 0, 'W'), 0, dflt),
+        ),
+        ("zero", loc_full((0, 0, 0, 'N'), (0, 0, 0, 'E'), 0, dflt)),
+        (
+            "last",
+            loc_full(
+                (89, 59, 59_999, 'S'),
+                (179, 59, 59_999, 'W'),
+                4_284_967_295,
+                (4_000_000_000, 9, 90),
+            ),
+        ),
+        (
+            "thousandth",
+            loc_full((0, 0, 1, 'N'), (0, 0, 1, 'W'), 99, (1, 10, 5_000)),
+        ),
+        (
+            "minutes",
+            loc_full((12, 59, 0, 'S'), (100, 1, 0, 'E'), 12_345_678, dflt),
+        ),
+    ];
+    let create = locs
+        .iter()
+        .fold(Z::new(&o), |z, (name, v)| z.rr(name, 3600, vec![v.clone()]));
+    out.push(group(
+        "g21",
+        "LOC corners",
+        vec![
+            create.step("create"),
+            Z::new(&o)
+                .rr(
+                    "huge",
+                    3600,
+                    vec![loc_full(
+                        (1, 2, 3, 'N'),
+                        (4, 5, 6, 'E'),
+                        1,
+                        (9_000_000_000, 9_000_000_000, 9_000_000_000),
+                    )],
+                )
+                .step("size and precisions 90000000 m, the rest deleted"),
+            Z::new(&o)
+                .rr(
+                    "whole",
+                    3600,
+                    vec![loc_full((49, 17, 0, 'N'), (10, 36, 0, 'E'), 41_000, dflt)],
+                )
+                .step("another one"),
             Z::new(&o).step("delete everything"),
         ],
     ));
