@@ -11,7 +11,8 @@ use std::sync::Arc;
 use super::fields::{self, Field, Kind};
 use super::raw::{RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar};
 use crate::input::{from_yaml_error, yaml_options, Diagnostic, Pos};
-use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
+use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, SvcParams, Svcb, Tlsa, Txt, Uri};
+use crate::model::svcb::{self, key};
 use crate::model::{ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL};
 
 /// octoDNS's default TTL when a record gives none.
@@ -600,13 +601,21 @@ fn simple_value(rtype: RecordType, text: &str) -> Result<RData, String> {
 
 /// A target name in a value. Like octoDNS (legacy validators) a missing trailing dot is
 /// accepted and the name is taken as absolute; it must have at least two labels. `.` (no
-/// target) is only valid where the RFCs allow it (MX, SRV, NAPTR replacement).
+/// target) is only valid where the RFCs allow it (MX, SRV, NAPTR replacement, SVCB/HTTPS
+/// TargetName).
 fn target(rtype: RecordType, field: &str, text: &str) -> Result<Fqdn, String> {
     if text.is_empty() {
         return Err(format!("missing {field}"));
     }
     if text == "." {
-        return if matches!(rtype, RecordType::MX | RecordType::SRV | RecordType::NAPTR) {
+        return if matches!(
+            rtype,
+            RecordType::MX
+                | RecordType::SRV
+                | RecordType::NAPTR
+                | RecordType::SVCB
+                | RecordType::HTTPS
+        ) {
             Ok(Fqdn::root())
         } else {
             Err(format!("{rtype} {field} \"{text}\" is not a valid FQDN"))
@@ -896,6 +905,105 @@ impl<'a> Got<'a> {
     }
 }
 
+/// octoDNS's `svcparams` mapping -> [`SvcParams`]. octoDNS 1.22 writes each parameter as
+/// `key=value` into the zone file (`_SvcbValueBase.to_rdata_text`: a list joined by `,`,
+/// anything else verbatim, no value for `None`), so each value is presentation text and is
+/// read as RFC 9460 Appendix A reads it. Refused as octoDNS refuses them: unknown names,
+/// `alpn`/`ipv4hint`/`ipv6hint`/`mandatory` not lists, a value on `no-default-alpn`, a bad
+/// port, address or base64. Refused beyond octoDNS, because the zone octoDNS writes would not
+/// load or would mean something else: a value that ends early (a space, a quote), a list item
+/// holding an unescaped comma (two items on the wire), `keyNNNNN` with a leading zero, a key
+/// given twice (`alpn` and `key1`).
+fn svcparams_from_yaml(raw: Option<&Scalar>, r: &mut Vec<String>) -> SvcParams {
+    let map = match raw {
+        None | Some(Scalar::Null) => return SvcParams::default(),
+        Some(Scalar::Tree(ExtValue::Map(m))) => m,
+        Some(other) => {
+            r.push(format!(
+                "invalid svcparams {}: expected a mapping of SvcParamKey to value",
+                other.describe()
+            ));
+            return SvcParams::default();
+        }
+    };
+    let mut params = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        match svcparam_from_yaml(name, value) {
+            Ok(p) => params.push(p),
+            Err(e) => r.push(format!("svcparams {name}: {e}")),
+        }
+    }
+    SvcParams::new(params)
+}
+
+fn svcparam_from_yaml(name: &str, value: &ExtValue) -> Result<svcb::SvcParam, String> {
+    let Some(k) = svcb::key_number(name) else {
+        return Err(format!(
+            "Unknown SvcParam {name:?} (mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint or keyNNNNN without leading zeros)"
+        ));
+    };
+    let is_list_key = matches!(
+        k,
+        key::MANDATORY | key::ALPN | key::IPV4HINT | key::IPV6HINT
+    ) && !name.starts_with("key");
+    let scalar = |v: &ExtValue| -> Result<String, String> {
+        match v {
+            ExtValue::Str(s) => Ok(s.clone()),
+            ExtValue::Int(i) => Ok(i.to_string()),
+            other => Err(format!("expected a string or number, not {other:?}")),
+        }
+    };
+    let (text, items) = match value {
+        ExtValue::Null => (None, 0),
+        ExtValue::List(_) if k == key::NO_DEFAULT_ALPN && !name.starts_with("key") => {
+            return Err("SvcParam no-default-alpn has value when it should not".into())
+        }
+        ExtValue::List(list) => {
+            let parts = list.iter().map(scalar).collect::<Result<Vec<_>, _>>()?;
+            (Some(parts.join(",")), parts.len())
+        }
+        _ if is_list_key => return Err(format!("{name} is not a list")),
+        v => (Some(scalar(v)?), 1),
+    };
+    if k == key::NO_DEFAULT_ALPN && !name.starts_with("key") && text.is_some() {
+        return Err("SvcParam no-default-alpn has value when it should not".into());
+    }
+    if let Some(t) = &text {
+        if !t.is_ascii() {
+            return Err(format!(
+                "non ASCII character in {t:?}: write other bytes as \\DDD"
+            ));
+        }
+    }
+    // Exactly what octoDNS writes after the key, read as a zone file would read it.
+    let line = match &text {
+        Some(t) => format!("{name}={t}"),
+        None => name.to_string(),
+    };
+    let (param, end) = svcb::parse_param(&line, 0)?;
+    if end != line.len() {
+        return Err(format!(
+            "value {:?} ends early in the zone file octoDNS writes (a space or quote); quote it (\"...\") or write \\032 for a space",
+            text.unwrap_or_default()
+        ));
+    }
+    let parsed_items = match &param {
+        svcb::SvcParam::Alpn(v) => Some(v.len()),
+        svcb::SvcParam::Mandatory(v) => Some(v.len()),
+        svcb::SvcParam::Ipv4Hint(v) => Some(v.len()),
+        svcb::SvcParam::Ipv6Hint(v) => Some(v.len()),
+        _ => None,
+    };
+    if let Some(n) = parsed_items.filter(|_| is_list_key) {
+        if n != items {
+            return Err(format!(
+                "{items} list items are {n} on the wire: an item holds an unescaped comma (octoDNS joins items with commas); write \\\\, for a comma inside an item (RFC 9460 Appendix A.1)"
+            ));
+        }
+    }
+    Ok(param)
+}
+
 /// Parses `-12.5` with scale 2 into `-1250`.
 pub fn parse_fixed(t: &str, scale: u32) -> Option<i64> {
     let t = t.trim();
@@ -985,6 +1093,18 @@ fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
                 precision_vert_cm: g.decimal(11, 2, &mut r).try_into().unwrap_or(u64::MAX),
             };
             RData::Loc(Box::new(loc))
+        }
+        RecordType::SVCB | RecordType::HTTPS => {
+            let v = Box::new(Svcb {
+                priority: g.int(0, 65535, &mut r) as u16,
+                target: g.name(rtype, 1, &mut r),
+                params: svcparams_from_yaml(g.raw(2), &mut r),
+            });
+            if rtype == RecordType::SVCB {
+                RData::Svcb(v)
+            } else {
+                RData::Https(v)
+            }
         }
         other => return Err(vec![format!("{other} values are not mappings")]),
     };

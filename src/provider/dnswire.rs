@@ -83,17 +83,52 @@ pub fn to_model<N: std::fmt::Display>(
             regexp: n.regexp().as_slice().to_vec(),
             replacement: name_of(n.replacement())?,
         })),
+        // Read from the wire octets, so `domain`'s own SvcParam types never decide equality.
+        ZoneRecordData::Svcb(v) => svcb_model(
+            RecordType::SVCB,
+            v.priority(),
+            v.target(),
+            v.params().as_slice(),
+        )?,
+        ZoneRecordData::Https(v) => svcb_model(
+            RecordType::HTTPS,
+            v.priority(),
+            v.target(),
+            v.params().as_slice(),
+        )?,
         ZoneRecordData::Unknown(u) => {
             let rtype = match u.rtype() {
                 Rtype::SPF => RecordType::SPF,
                 Rtype::URI => RecordType::URI,
                 Rtype::LOC => RecordType::LOC,
+                Rtype::SVCB => RecordType::SVCB,
+                Rtype::HTTPS => RecordType::HTTPS,
                 _ => return Ok(None),
             };
             rfc3597::decode(rtype, u.data().as_ref())?
         }
         _ => return Ok(None),
     }))
+}
+
+/// An SVCB/HTTPS value from `domain`'s parts: the SvcParams are decoded from their wire
+/// octets by the model (RFC 9460 §2.2).
+fn svcb_model<N: std::fmt::Display>(
+    rtype: RecordType,
+    priority: u16,
+    target: &N,
+    params: &[u8],
+) -> Result<RData, String> {
+    let mut wire = priority.to_be_bytes().to_vec();
+    wire.push(0);
+    wire.extend_from_slice(params);
+    let mut v = crate::model::svcb::Svcb::from_wire(&wire)?;
+    v.target = name_of(target)?;
+    Ok(if rtype == RecordType::SVCB {
+        RData::Svcb(Box::new(v))
+    } else {
+        RData::Https(Box::new(v))
+    })
 }
 
 /// A master-file line for one value: `<owner> <ttl> IN <type> <rdata>`, with the RFC 3597

@@ -1,8 +1,9 @@
 //! Wire encodings for the types NLnet Labs `domain` 0.12 cannot parse in presentation form
-//! (SPF, URI, LOC). Zone files carry them in RFC 3597 generic form (`TYPE29 \# 16 ...`), which
+//! (SPF, URI, LOC) or parses only in part (SVCB and HTTPS: no escapes in `alpn`, RFC 9460
+//! Appendix A.1). Zone files carry them in RFC 3597 generic form (`TYPE29 \# 16 ...`), which
 //! BIND and `domain` both read.
 
-use crate::model::rdata::{Loc, Txt, Uri};
+use crate::model::rdata::{Loc, Svcb, Txt, Uri};
 use crate::model::{RData, RecordType};
 
 /// The RFC 3597 text (`\# <len> <hex>`) for values `domain` cannot parse natively, or `None`.
@@ -17,6 +18,7 @@ pub fn generic_text(v: &RData) -> Option<String> {
             w
         }
         RData::Loc(l) => loc_wire(l),
+        RData::Svcb(s) | RData::Https(s) => s.to_wire(),
         _ => return None,
     };
     Some(format!("\\# {} {}", wire.len(), hex::encode(&wire)))
@@ -62,6 +64,8 @@ pub fn decode(rtype: RecordType, data: &[u8]) -> Result<RData, String> {
             }))
         }
         RecordType::LOC => loc_decode(data).map(|l| RData::Loc(Box::new(l))),
+        RecordType::SVCB => Svcb::from_wire(data).map(|s| RData::Svcb(Box::new(s))),
+        RecordType::HTTPS => Svcb::from_wire(data).map(|s| RData::Https(Box::new(s))),
         other => Err(format!("no generic decoder for {other}")),
     }
 }
@@ -159,13 +163,13 @@ fn loc_decode(d: &[u8]) -> Result<Loc, String> {
     })
 }
 
-/// Rewrites presentation-form SPF, URI and LOC records (as BIND and octodns-bind write
-/// them) into RFC 3597 generic form, which `domain` 0.12 can read. Other lines are kept.
+/// Rewrites presentation-form SPF, URI, LOC, SVCB and HTTPS records (as BIND and
+/// octodns-bind write them) into RFC 3597 generic form, which `domain` 0.12 can read. Other lines are kept.
 /// A record this cannot convert is left as it is, so the parser reports it with its line.
 pub fn generic_for_domain(text: &str) -> std::borrow::Cow<'_, str> {
     let needs = |l: &str| {
         tokens(l).0.iter().any(|t| {
-            ["SPF", "URI", "LOC"]
+            ["SPF", "URI", "LOC", "SVCB", "HTTPS"]
                 .iter()
                 .any(|k| t.text.eq_ignore_ascii_case(k))
         })
@@ -247,6 +251,8 @@ fn convert_line(line: &str) -> Option<String> {
         "SPF" => RecordType::SPF,
         "URI" => RecordType::URI,
         "LOC" => RecordType::LOC,
+        "SVCB" => RecordType::SVCB,
+        "HTTPS" => RecordType::HTTPS,
         _ => return None,
     };
     let rdata = toks.get(i + 1)?;
