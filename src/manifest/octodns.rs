@@ -1342,4 +1342,115 @@ word:
         assert!(target(RecordType::CNAME, "value", ".").is_err());
         assert!(target(RecordType::MX, "exchange", ".").unwrap().is_root());
     }
+
+    /// octoDNS's SVCB/HTTPS form: each svcparam value is the presentation text octoDNS
+    /// writes after `key=`, so the value equals what a zone file with that text holds.
+    #[test]
+    fn svcb_and_https_read_as_octodns_writes_them() {
+        let m = parse(
+            r#"
+_8443._https:
+  - type: SVCB
+    value: {svcpriority: 0, targetname: svc.example.net.}
+svc:
+  - type: HTTPS
+    values:
+      - svcpriority: 1
+        targetname: .
+        svcparams:
+          port: 8443
+          alpn: [h2, h3]
+          mandatory: [port, alpn]
+          no-default-alpn:
+          ipv4hint: [192.0.2.1, 192.0.2.2]
+          ipv6hint: ['2001:db8::1']
+          ech: AEn+DQ==
+          key65000: 'a\032b\\c'
+          key65001: '"quoted text"'
+      - svcpriority: 2
+        targetname: svc2.example.net
+        svcparams: {alpn: ['f\\\\oo\\,bar', h2]}
+"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let https = &m.zone.rrsets[&key("svc.example.com.", RecordType::HTTPS)];
+        let shown: Vec<String> = https.values().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                r#"1 . mandatory=alpn,port alpn=h2,h3 no-default-alpn port=8443 ipv4hint=192.0.2.1,192.0.2.2 ech="AEn+DQ==" ipv6hint=2001:db8::1 key65000="a b\\c" key65001="quoted text""#,
+                // One ALPN id `f\oo,bar` (RFC 9460 Appendix A.1's example), then h2.
+                r#"2 svc2.example.net. alpn=f\\\\oo\\,bar,h2"#,
+            ]
+        );
+        let RData::Https(v) = &https.values()[1] else {
+            panic!("not HTTPS")
+        };
+        assert_eq!(
+            v.params.iter().next(),
+            Some(&crate::model::svcb::SvcParam::Alpn(vec![
+                b"f\\oo,bar".to_vec(),
+                b"h2".to_vec()
+            ]))
+        );
+        // import writes what reads back the same.
+        let yaml = super::super::render::zone_to_yaml(&m.zone, "zonefile");
+        let again = parse(&yaml).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
+        assert_eq!(again.zone, m.zone, "{yaml}");
+    }
+
+    /// What octoDNS refuses, and what it would write into a zone that does not load or
+    /// means something else: file:line errors naming the parameter.
+    #[test]
+    fn svcb_values_octodns_or_the_zone_would_refuse() {
+        for (params, want) in [
+            ("{foo: 1}", "Unknown SvcParam \"foo\""),
+            ("{dohpath: /q}", "Unknown SvcParam \"dohpath\""),
+            ("{key01: x}", "Unknown SvcParam \"key01\""),
+            ("{key65536: x}", "Unknown SvcParam"),
+            ("{alpn: h2}", "alpn is not a list"),
+            ("{ipv4hint: 192.0.2.1}", "ipv4hint is not a list"),
+            ("{mandatory: alpn, alpn: [h2]}", "mandatory is not a list"),
+            ("{alpn: [h2], no-default-alpn: x}", "has value when it should not"),
+            ("{port: x}", "is not a number"),
+            ("{port: 70000}", "0 to 65535"),
+            ("{port: -1}", "is not a number"),
+            ("{ipv4hint: [192.0.2]}", "is not an IPv4 address"),
+            ("{ipv6hint: ['192.0.2.1']}", "is not an IPv6 address"),
+            ("{ech: '***'}", "is not base64"),
+            ("{mandatory: [foo], alpn: [h2]}", "unknown SvcParamKey \"foo\""),
+            ("{mandatory: [port], alpn: [h2]}", "mandatory lists port but the value has no port (RFC 9460 §8)"),
+            ("{no-default-alpn: }", "no-default-alpn requires alpn (RFC 9460 §7.1.1)"),
+            ("{key65000: 'a b'}", "ends early"),
+            ("{alpn: ['h2,h3']}", "unescaped comma"),
+            ("{alpn: ['a;b']}", "unescaped ;"),
+            ("{alpn: [h2], key1: '\\002h3'}", "SvcParamKey alpn appears twice (RFC 9460 §2.2)"),
+            ("{key65535: x}", "RFC 9460 §14.3.2"),
+            ("[port]", "expected a mapping"),
+        ] {
+            let text = format!(
+                "svc:\n  type: SVCB\n  value:\n    svcpriority: 1\n    targetname: .\n    svcparams: {params}\n"
+            );
+            let errs = parse(&text).expect_err(params);
+            let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            assert!(
+                shown.iter().any(|s| s.starts_with("zones/example.com.yaml:")
+                    && s.contains("svc.example.com. SVCB")
+                    && s.contains(want)),
+                "{params}: {shown:?}"
+            );
+        }
+        for (value, want) in [
+            ("{svcpriority: 0, targetname: ., svcparams: {alpn: [h2]}}", "RFC 9460 §2.4.2"),
+            ("{targetname: .}", "missing svcpriority"),
+            ("{svcpriority: 1}", "missing targetname"),
+            ("{svcpriority: 65536, targetname: .}", "invalid svcpriority"),
+            ("{svcpriority: 1, targetname: 'not a name'}", "not a valid FQDN"),
+        ] {
+            let text = format!("svc:\n  type: HTTPS\n  value: {value}\n");
+            let errs = parse(&text).expect_err(value);
+            let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            assert!(shown.iter().any(|s| s.contains(want)), "{value}: {shown:?}");
+        }
+    }
 }

@@ -541,4 +541,46 @@ mod tests {
         let p = problems(&RData::Loc(Box::new(l))).join("; ");
         assert!(p.contains("invalid size 1.50"), "{p}");
     }
+
+    /// RFC 9460 rules, one row per rule: (presentation text, expected problem or "").
+    #[test]
+    fn svcb_rules_cite_rfc9460() {
+        for (text, want) in [
+            ("0 svc.example.com.", ""),
+            ("0 .", ""),
+            ("1 .", ""),
+            ("1 . alpn=h2,h3 no-default-alpn port=8443", ""),
+            ("1 . mandatory=alpn,ipv4hint alpn=h2 ipv4hint=192.0.2.1", ""),
+            ("1 . key65000=x key65534=\"\"", ""),
+            (r"1 . alpn=a\\,b", ""),
+            // §2.4.2: AliasMode has no SvcParams.
+            ("0 svc.example.com. alpn=h2", "AliasMode has no SvcParams (RFC 9460 §2.4.2)"),
+            // §2.2: each key once.
+            ("1 . alpn=h2 key1=\"\\002h3\"", "SvcParamKey alpn appears twice (RFC 9460 §2.2)"),
+            ("1 . port=1 port=2", "SvcParamKey port appears twice (RFC 9460 §2.2)"),
+            // §8: mandatory keys present, never itself, each once.
+            ("1 . mandatory=port alpn=h2", "mandatory lists port but the value has no port (RFC 9460 §8)"),
+            ("1 . mandatory=mandatory,alpn alpn=h2", "mandatory lists itself (RFC 9460 §8)"),
+            ("1 . mandatory=alpn,alpn alpn=h2", "mandatory lists alpn twice (RFC 9460 §8)"),
+            // §7.1.1: no-default-alpn needs alpn; alpn ids 1-255 octets, at least one.
+            ("1 . no-default-alpn", "no-default-alpn requires alpn (RFC 9460 §7.1.1)"),
+            ("1 . alpn=h2,,h3", "alpn id of 0 octets"),
+            ("1 . alpn=\"\"", "alpn lists no protocol (RFC 9460 §7.1.1)"),
+            // §14.3.2: key65535 is reserved.
+            ("1 . key65535=x", "RFC 9460 §14.3.2"),
+        ] {
+            let v = RData::Svcb(Box::new(
+                crate::model::svcb::Svcb::parse(text).unwrap_or_else(|e| panic!("{text}: {e}")),
+            ));
+            let p = problems(&v).join("; ");
+            if want.is_empty() {
+                assert!(p.is_empty(), "{text}: {p}");
+            } else {
+                assert!(p.contains(want), "{text}: {p}");
+            }
+        }
+        let long = format!("1 . alpn={}", "a".repeat(256));
+        let v = RData::Https(Box::new(crate::model::svcb::Svcb::parse(&long).unwrap()));
+        assert!(problems(&v)[0].contains("1 to 255 octets (RFC 9460 §7.1.1)"));
+    }
 }
