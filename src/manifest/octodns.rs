@@ -1411,20 +1411,35 @@ svc:
             ("{alpn: h2}", "alpn is not a list"),
             ("{ipv4hint: 192.0.2.1}", "ipv4hint is not a list"),
             ("{mandatory: alpn, alpn: [h2]}", "mandatory is not a list"),
-            ("{alpn: [h2], no-default-alpn: x}", "has value when it should not"),
+            (
+                "{alpn: [h2], no-default-alpn: x}",
+                "has value when it should not",
+            ),
             ("{port: x}", "is not a number"),
             ("{port: 70000}", "0 to 65535"),
             ("{port: -1}", "is not a number"),
             ("{ipv4hint: [192.0.2]}", "is not an IPv4 address"),
             ("{ipv6hint: ['192.0.2.1']}", "is not an IPv6 address"),
             ("{ech: '***'}", "is not base64"),
-            ("{mandatory: [foo], alpn: [h2]}", "unknown SvcParamKey \"foo\""),
-            ("{mandatory: [port], alpn: [h2]}", "mandatory lists port but the value has no port (RFC 9460 §8)"),
-            ("{no-default-alpn: }", "no-default-alpn requires alpn (RFC 9460 §7.1.1)"),
+            (
+                "{mandatory: [foo], alpn: [h2]}",
+                "unknown SvcParamKey \"foo\"",
+            ),
+            (
+                "{mandatory: [port], alpn: [h2]}",
+                "mandatory lists port but the value has no port (RFC 9460 §8)",
+            ),
+            (
+                "{no-default-alpn: }",
+                "no-default-alpn requires alpn (RFC 9460 §7.1.1)",
+            ),
             ("{key65000: 'a b'}", "ends early"),
             ("{alpn: ['h2,h3']}", "unescaped comma"),
             ("{alpn: ['a;b']}", "unescaped ;"),
-            ("{alpn: [h2], key1: '\\002h3'}", "SvcParamKey alpn appears twice (RFC 9460 §2.2)"),
+            (
+                "{alpn: [h2], key1: '\\002h3'}",
+                "SvcParamKey alpn appears twice (RFC 9460 §2.2)",
+            ),
             ("{key65535: x}", "RFC 9460 §14.3.2"),
             ("[port]", "expected a mapping"),
         ] {
@@ -1434,18 +1449,26 @@ svc:
             let errs = parse(&text).expect_err(params);
             let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
             assert!(
-                shown.iter().any(|s| s.starts_with("zones/example.com.yaml:")
-                    && s.contains("svc.example.com. SVCB")
-                    && s.contains(want)),
+                shown
+                    .iter()
+                    .any(|s| s.starts_with("zones/example.com.yaml:")
+                        && s.contains("svc.example.com. SVCB")
+                        && s.contains(want)),
                 "{params}: {shown:?}"
             );
         }
         for (value, want) in [
-            ("{svcpriority: 0, targetname: ., svcparams: {alpn: [h2]}}", "RFC 9460 §2.4.2"),
+            (
+                "{svcpriority: 0, targetname: ., svcparams: {alpn: [h2]}}",
+                "RFC 9460 §2.4.2",
+            ),
             ("{targetname: .}", "missing svcpriority"),
             ("{svcpriority: 1}", "missing targetname"),
             ("{svcpriority: 65536, targetname: .}", "invalid svcpriority"),
-            ("{svcpriority: 1, targetname: 'not a name'}", "not a valid FQDN"),
+            (
+                "{svcpriority: 1, targetname: 'not a name'}",
+                "not a valid FQDN",
+            ),
         ] {
             let text = format!("svc:\n  type: HTTPS\n  value: {value}\n");
             let errs = parse(&text).expect_err(value);

@@ -554,16 +554,37 @@ mod tests {
             ("1 . key65000=x key65534=\"\"", ""),
             (r"1 . alpn=a\\,b", ""),
             // §2.4.2: AliasMode has no SvcParams.
-            ("0 svc.example.com. alpn=h2", "AliasMode has no SvcParams (RFC 9460 §2.4.2)"),
+            (
+                "0 svc.example.com. alpn=h2",
+                "AliasMode has no SvcParams (RFC 9460 §2.4.2)",
+            ),
             // §2.2: each key once.
-            ("1 . alpn=h2 key1=\"\\002h3\"", "SvcParamKey alpn appears twice (RFC 9460 §2.2)"),
-            ("1 . port=1 port=2", "SvcParamKey port appears twice (RFC 9460 §2.2)"),
+            (
+                "1 . alpn=h2 key1=\"\\002h3\"",
+                "SvcParamKey alpn appears twice (RFC 9460 §2.2)",
+            ),
+            (
+                "1 . port=1 port=2",
+                "SvcParamKey port appears twice (RFC 9460 §2.2)",
+            ),
             // §8: mandatory keys present, never itself, each once.
-            ("1 . mandatory=port alpn=h2", "mandatory lists port but the value has no port (RFC 9460 §8)"),
-            ("1 . mandatory=mandatory,alpn alpn=h2", "mandatory lists itself (RFC 9460 §8)"),
-            ("1 . mandatory=alpn,alpn alpn=h2", "mandatory lists alpn twice (RFC 9460 §8)"),
+            (
+                "1 . mandatory=port alpn=h2",
+                "mandatory lists port but the value has no port (RFC 9460 §8)",
+            ),
+            (
+                "1 . mandatory=mandatory,alpn alpn=h2",
+                "mandatory lists itself (RFC 9460 §8)",
+            ),
+            (
+                "1 . mandatory=alpn,alpn alpn=h2",
+                "mandatory lists alpn twice (RFC 9460 §8)",
+            ),
             // §7.1.1: no-default-alpn needs alpn; alpn ids 1-255 octets, at least one.
-            ("1 . no-default-alpn", "no-default-alpn requires alpn (RFC 9460 §7.1.1)"),
+            (
+                "1 . no-default-alpn",
+                "no-default-alpn requires alpn (RFC 9460 §7.1.1)",
+            ),
             ("1 . alpn=h2,,h3", "alpn id of 0 octets"),
             ("1 . alpn=\"\"", "alpn lists no protocol (RFC 9460 §7.1.1)"),
             // §14.3.2: key65535 is reserved.
