@@ -200,3 +200,65 @@ async fn bind_serves_the_rfc9460_vectors() {
         bind.dig(&["+short", "+unknownformat", "+norecurse", name, rtype])
     });
 }
+
+/// `powerdns::svcb_unstorable` says exactly which values PowerDNS 4.7 cannot hold: each
+/// value is written alone; the flagged ones are refused or come back as other octets, the
+/// others are stored and read back equal.
+#[tokio::test]
+async fn powerdns_gaps_are_exactly_the_declared_svcb_values() {
+    let Some(server) =
+        Pdns::start("svcb_served::powerdns_gaps_are_exactly_the_declared_svcb_values")
+    else {
+        return;
+    };
+    let p = server.provider("pdns", server.settings(true));
+    let o = n("gaps.test.");
+    let values = [
+        r"1 . alpn=a\032b,h2",
+        r"1 . alpn=a{b}~,h2",
+        r"1 . alpn=a\\\\b",
+        r#"1 . key65000="a b\210\000""#,
+        r#"1 . key65000="a\\b""#,
+        r#"1 . key65000="""#,
+        r"1 . alpn=a\001b",
+        r"1 . alpn=a\210b",
+        r#"1 . alpn=a\"b"#,
+        r"1 . alpn=a\;b",
+        r"1 . alpn=a\(b",
+        r#"1 . key65000="a\"b""#,
+        r#"1 . key65000="a;b""#,
+        r#"1 . key65000="(x)""#,
+    ];
+    let mut flagged = 0;
+    for (i, text) in values.iter().enumerate() {
+        let value = svcb(text);
+        let declared = zonekeeper::provider::powerdns::svcb_unstorable(&value);
+        let mut z = Z::new(&o).rr("@", 3600, vec![ns("ns1.example.net.")]);
+        z = z.rr(&format!("v{i}"), 300, vec![value.clone()]);
+        let desired = z.0;
+        let live = p.read_zone(&o).await.expect("read");
+        let zp = plan_zone(&PlanInput {
+            target: p.name(),
+            desired: &desired,
+            live: &live.zone,
+            live_exists: live.exists,
+            unmanaged: &|_: &RrKey| false,
+            caps: p.capabilities(),
+            normalize: &|k, s| p.normalize(k, s),
+            policy: Policy::Sync,
+            thresholds: Thresholds::default(),
+        });
+        let report = apply_zone_plan(&p, &zp, &live, &ApplyOptions::default()).await;
+        let again = p.read_zone(&o).await.expect("re-read");
+        let key = RrKey::new(n(&format!("v{i}.{o}")), value.rtype());
+        let stored = report.all_ok() && again.zone.get(&key) == desired.get(&key);
+        assert_eq!(
+            stored,
+            declared.is_none(),
+            "{text}: declared {declared:?}, stored {stored}: {:?}",
+            report.failed().collect::<Vec<_>>()
+        );
+        flagged += usize::from(declared.is_some());
+    }
+    assert_eq!(flagged, 7);
+}
