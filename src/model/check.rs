@@ -293,11 +293,9 @@ fn svcb(s: &Svcb, out: &mut Vec<String>) {
                     }
                 }
             }
-            SvcParam::NoDefaultAlpn => {
-                // §7.1.1: no-default-alpn without alpn is not self-consistent.
-                if s.params.get(key::ALPN).is_none() {
-                    out.push("no-default-alpn requires alpn (RFC 9460 §7.1.1)".into());
-                }
+            // §7.1.1: no-default-alpn without alpn is not self-consistent.
+            SvcParam::NoDefaultAlpn if s.params.get(key::ALPN).is_none() => {
+                out.push("no-default-alpn requires alpn (RFC 9460 §7.1.1)".into());
             }
             SvcParam::Ipv4Hint(a) if a.is_empty() => {
                 out.push("ipv4hint lists no address (RFC 9460 §7.3)".into());

@@ -98,7 +98,7 @@ impl SvcParam {
         let name = key_name(k);
         Ok(match k {
             key::MANDATORY => {
-                if v.is_empty() || v.len() % 2 != 0 {
+                if v.is_empty() || !v.len().is_multiple_of(2) {
                     return Err(format!(
                         "{name}: a non-empty list of 2-octet keys (RFC 9460 §8)"
                     ));
@@ -134,7 +134,7 @@ impl SvcParam {
                 _ => return Err(format!("{name}: 2 octets (RFC 9460 §7.2)")),
             },
             key::IPV4HINT => {
-                if v.is_empty() || v.len() % 4 != 0 {
+                if v.is_empty() || !v.len().is_multiple_of(4) {
                     return Err(format!(
                         "{name}: one or more 4-octet addresses (RFC 9460 §7.3)"
                     ));
@@ -147,7 +147,7 @@ impl SvcParam {
             }
             key::ECH => SvcParam::Ech(v.to_vec()),
             key::IPV6HINT => {
-                if v.is_empty() || v.len() % 16 != 0 {
+                if v.is_empty() || !v.len().is_multiple_of(16) {
                     return Err(format!(
                         "{name}: one or more 16-octet addresses (RFC 9460 §7.3)"
                     ));
@@ -299,7 +299,9 @@ pub fn split_list(v: &[u8]) -> Result<Vec<Vec<u8>>, String> {
                 let next = v
                     .get(i + 1)
                     .ok_or("a value list ends in a backslash (RFC 9460 Appendix A.1)")?;
-                items.last_mut().map(|it| it.push(*next));
+                if let Some(it) = items.last_mut() {
+                    it.push(*next);
+                }
                 i += 2;
             }
             b',' => {
@@ -307,7 +309,9 @@ pub fn split_list(v: &[u8]) -> Result<Vec<Vec<u8>>, String> {
                 i += 1;
             }
             c => {
-                items.last_mut().map(|it| it.push(c));
+                if let Some(it) = items.last_mut() {
+                    it.push(c);
+                }
                 i += 1;
             }
         }
