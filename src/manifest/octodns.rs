@@ -1394,7 +1394,7 @@ svc:
             ]))
         );
         // import writes what reads back the same.
-        let yaml = super::super::render::zone_to_yaml(&m.zone, "zonefile");
+        let yaml = crate::manifest::render::zone_to_yaml(&m.zone, "zonefile");
         let again = parse(&yaml).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
         assert_eq!(again.zone, m.zone, "{yaml}");
     }
