@@ -195,6 +195,21 @@ mod tests {
     use super::*;
     use crate::model::rdata::Uri;
 
+    fn svcb(text: &str) -> RData {
+        RData::Svcb(Box::new(crate::model::svcb::Svcb::parse(text).unwrap()))
+    }
+
+    /// `domain` parses SVCB/HTTPS itself where a line is left to it (parentheses); its
+    /// reading goes through the model's wire decoder.
+    #[test]
+    fn svcb_read_by_domain_natively() {
+        let recs = parse_lines("p. 300 IN SVCB 1 . ( alpn=h2 port=443 )\n").unwrap();
+        assert_eq!(
+            to_model(&recs[0].2).unwrap(),
+            Some(svcb("1 . alpn=h2 port=443"))
+        );
+    }
+
     #[test]
     fn values_survive_text_to_wire_and_back() {
         let n = |s: &str| Fqdn::parse(s).unwrap();
@@ -217,6 +232,12 @@ mod tests {
                 tag: "issue".into(),
                 value: b"letsencrypt.org".to_vec(),
             }),
+            svcb(
+                r#"1 svc.example.com. mandatory=alpn alpn=f\\\\oo\\,bar,h2 no-default-alpn port=8443 ipv4hint=192.0.2.1 ech="AEn+DQ==" ipv6hint=2001:db8::1 key65000="a b\210""#,
+            ),
+            RData::Https(Box::new(
+                crate::model::svcb::Svcb::parse("0 svc.example.com.").unwrap(),
+            )),
         ];
         for v in values {
             let wire =

@@ -236,6 +236,12 @@ fn tokens(line: &str) -> (Vec<Token<'_>>, usize) {
 
 fn convert_line(line: &str) -> Option<String> {
     let (toks, end) = tokens(line);
+    // A record in parentheses continues past what was scanned: converting the part before
+    // `(` would drop the rest. Leave it to the parser (which reads SVCB/HTTPS itself and
+    // reports the other types with their line).
+    if matches!(line.as_bytes().get(end), Some(b'(' | b')')) {
+        return None;
+    }
     let owner_present = !line.starts_with([' ', '\t']);
     let mut i = usize::from(owner_present);
     while i < toks.len()
@@ -317,6 +323,22 @@ mod tests {
             ),
             (52_100, 'S', 2000, 200)
         );
+    }
+
+    #[test]
+    fn svcb_lines_become_generic_and_parentheses_are_left_alone() {
+        let text = "svc 300 IN SVCB 1 . alpn=\"f\\\\\\\\oo\\\\,bar,h2\" port=443\np IN HTTPS 1 . ( alpn=h2 )\n";
+        let out = generic_for_domain(text);
+        let first = out.lines().next().unwrap_or_default();
+        assert!(first.starts_with("svc 300 IN TYPE64 \\# "), "{out}");
+        let hex_part = first.split(' ').skip(6).collect::<String>();
+        let RData::Svcb(v) = decode(RecordType::SVCB, &hex::decode(hex_part).unwrap()).unwrap()
+        else {
+            panic!("not SVCB")
+        };
+        assert_eq!(v.to_string(), r"1 . alpn=f\\\\oo\\,bar,h2 port=443");
+        // Never cut short: the line in parentheses is kept as written.
+        assert_eq!(out.lines().nth(1), Some("p IN HTTPS 1 . ( alpn=h2 )"));
     }
 
     #[test]
