@@ -46,7 +46,9 @@ async fn zonefile_passes_the_conformance_suite() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         files += 1;
     }
-    assert_eq!(files, 20);
+    let groups =
+        conformance::groups(&zonekeeper::model::Fqdn::parse("conformance.test.").expect("base"));
+    assert_eq!(files, groups.len());
 }
 
 /// Every step of the edge-value groups as a zone file, loaded by BIND's own parser

@@ -70,6 +70,59 @@ fn loc() -> impl Strategy<Value = RData> {
         })
 }
 
+/// A valid RFC 9460 value: AliasMode without params, or ServiceMode with any subset of the
+/// keys (alpn ids and unknown values of any octets, so every escape is exercised).
+fn svcb(t: RecordType) -> impl Strategy<Value = RData> {
+    use zonekeeper::model::svcb::{SvcParam, SvcParams, Svcb};
+    let alpn = prop::collection::vec(prop::collection::vec(any::<u8>(), 1..8), 1..4);
+    let v4 = prop::collection::vec(any::<u32>().prop_map(Ipv4Addr::from), 1..4);
+    let v6 = prop::collection::vec(any::<u128>().prop_map(Ipv6Addr::from), 1..3);
+    (
+        0u16..4,
+        target(),
+        prop::option::of(alpn),
+        prop::bool::ANY,
+        prop::option::of(any::<u16>()),
+        prop::option::of(v4),
+        prop::option::of(text(12)),
+        prop::option::of(v6),
+        prop::option::of((7u16..65535, text(12))),
+        prop::bool::ANY,
+    )
+        .prop_map(
+            move |(priority, target, alpn, ndalpn, port, v4, ech, v6, unknown, mandatory)| {
+                let mut params = Vec::new();
+                if priority > 0 {
+                    if let Some(a) = alpn {
+                        params.push(SvcParam::Alpn(a));
+                        if ndalpn {
+                            params.push(SvcParam::NoDefaultAlpn);
+                        }
+                    }
+                    params.extend(port.map(SvcParam::Port));
+                    params.extend(v4.map(SvcParam::Ipv4Hint));
+                    params.extend(ech.map(SvcParam::Ech));
+                    params.extend(v6.map(SvcParam::Ipv6Hint));
+                    params.extend(unknown.map(|(k, v)| SvcParam::Unknown(k, v)));
+                    if mandatory && !params.is_empty() {
+                        let keys = params.iter().map(SvcParam::key).collect();
+                        params.push(SvcParam::Mandatory(keys));
+                    }
+                }
+                let v = Box::new(Svcb {
+                    priority,
+                    target,
+                    params: SvcParams::new(params),
+                });
+                if t == RecordType::SVCB {
+                    RData::Svcb(v)
+                } else {
+                    RData::Https(v)
+                }
+            },
+        )
+}
+
 /// A value of `t` (names chosen so every type is valid at them).
 fn value(t: RecordType) -> BoxedStrategy<RData> {
     match t {
@@ -200,6 +253,7 @@ fn value(t: RecordType) -> BoxedStrategy<RData> {
             })
             .boxed(),
         RecordType::LOC => loc().boxed(),
+        RecordType::SVCB | RecordType::HTTPS => svcb(t).boxed(),
         RecordType::ALIAS => unreachable!("not generated: zone files cannot hold ALIAS"),
     }
 }
@@ -212,7 +266,7 @@ const NAMES: [&str; 6] = [
     "a.b.deep",
     "xn--bcher-kva",
 ];
-const TYPES: [RecordType; 17] = [
+const TYPES: [RecordType; 19] = [
     RecordType::A,
     RecordType::AAAA,
     RecordType::CNAME,
@@ -230,6 +284,8 @@ const TYPES: [RecordType; 17] = [
     RecordType::NAPTR,
     RecordType::URI,
     RecordType::LOC,
+    RecordType::SVCB,
+    RecordType::HTTPS,
 ];
 
 fn rrset() -> impl Strategy<Value = (RrKey, RrSet)> {

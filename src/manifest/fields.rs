@@ -20,6 +20,9 @@ pub enum Kind {
     Decimal(u32),
     /// One of the given letters.
     Letter(&'static [&'static str]),
+    /// SVCB/HTTPS parameters: a mapping of SvcParamKey name to its value (a string or
+    /// number, a list of them, or nothing), as octoDNS writes them.
+    SvcParams,
 }
 
 /// One field of a structured value.
@@ -127,6 +130,13 @@ const LOC: &[Field] = &[
     req("precision_vert", Kind::Decimal(2)),
 ];
 
+/// octoDNS 1.22 `octodns/record/svcb.py` (`_SvcbValueBase._schema`), for SVCB and HTTPS.
+const SVCB: &[Field] = &[
+    req("svcpriority", Kind::U16),
+    req("targetname", Kind::Name),
+    opt("svcparams", Kind::SvcParams),
+];
+
 /// The fields of a type whose values are mappings, or `None` for types whose values are
 /// plain strings (A, AAAA, CNAME, NS, PTR, ALIAS, DNAME, TXT, SPF).
 pub fn fields(rtype: RecordType) -> Option<&'static [Field]> {
@@ -140,6 +150,7 @@ pub fn fields(rtype: RecordType) -> Option<&'static [Field]> {
         RecordType::DS => DS,
         RecordType::URI => URI,
         RecordType::LOC => LOC,
+        RecordType::SVCB | RecordType::HTTPS => SVCB,
         _ => return None,
     })
 }

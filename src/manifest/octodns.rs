@@ -11,7 +11,8 @@ use std::sync::Arc;
 use super::fields::{self, Field, Kind};
 use super::raw::{RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar};
 use crate::input::{from_yaml_error, yaml_options, Diagnostic, Pos};
-use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
+use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, SvcParams, Svcb, Tlsa, Txt, Uri};
+use crate::model::svcb::{self, key};
 use crate::model::{ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL};
 
 /// octoDNS's default TTL when a record gives none.
@@ -600,13 +601,21 @@ fn simple_value(rtype: RecordType, text: &str) -> Result<RData, String> {
 
 /// A target name in a value. Like octoDNS (legacy validators) a missing trailing dot is
 /// accepted and the name is taken as absolute; it must have at least two labels. `.` (no
-/// target) is only valid where the RFCs allow it (MX, SRV, NAPTR replacement).
+/// target) is only valid where the RFCs allow it (MX, SRV, NAPTR replacement, SVCB/HTTPS
+/// TargetName).
 fn target(rtype: RecordType, field: &str, text: &str) -> Result<Fqdn, String> {
     if text.is_empty() {
         return Err(format!("missing {field}"));
     }
     if text == "." {
-        return if matches!(rtype, RecordType::MX | RecordType::SRV | RecordType::NAPTR) {
+        return if matches!(
+            rtype,
+            RecordType::MX
+                | RecordType::SRV
+                | RecordType::NAPTR
+                | RecordType::SVCB
+                | RecordType::HTTPS
+        ) {
             Ok(Fqdn::root())
         } else {
             Err(format!("{rtype} {field} \"{text}\" is not a valid FQDN"))
@@ -896,6 +905,105 @@ impl<'a> Got<'a> {
     }
 }
 
+/// octoDNS's `svcparams` mapping -> [`SvcParams`]. octoDNS 1.22 writes each parameter as
+/// `key=value` into the zone file (`_SvcbValueBase.to_rdata_text`: a list joined by `,`,
+/// anything else verbatim, no value for `None`), so each value is presentation text and is
+/// read as RFC 9460 Appendix A reads it. Refused as octoDNS refuses them: unknown names,
+/// `alpn`/`ipv4hint`/`ipv6hint`/`mandatory` not lists, a value on `no-default-alpn`, a bad
+/// port, address or base64. Refused beyond octoDNS, because the zone octoDNS writes would not
+/// load or would mean something else: a value that ends early (a space, a quote), a list item
+/// holding an unescaped comma (two items on the wire), `keyNNNNN` with a leading zero, a key
+/// given twice (`alpn` and `key1`).
+fn svcparams_from_yaml(raw: Option<&Scalar>, r: &mut Vec<String>) -> SvcParams {
+    let map = match raw {
+        None | Some(Scalar::Null) => return SvcParams::default(),
+        Some(Scalar::Tree(ExtValue::Map(m))) => m,
+        Some(other) => {
+            r.push(format!(
+                "invalid svcparams {}: expected a mapping of SvcParamKey to value",
+                other.describe()
+            ));
+            return SvcParams::default();
+        }
+    };
+    let mut params = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        match svcparam_from_yaml(name, value) {
+            Ok(p) => params.push(p),
+            Err(e) => r.push(format!("svcparams {name}: {e}")),
+        }
+    }
+    SvcParams::new(params)
+}
+
+fn svcparam_from_yaml(name: &str, value: &ExtValue) -> Result<svcb::SvcParam, String> {
+    let Some(k) = svcb::key_number(name) else {
+        return Err(format!(
+            "Unknown SvcParam {name:?} (mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint or keyNNNNN without leading zeros)"
+        ));
+    };
+    let is_list_key = matches!(
+        k,
+        key::MANDATORY | key::ALPN | key::IPV4HINT | key::IPV6HINT
+    ) && !name.starts_with("key");
+    let scalar = |v: &ExtValue| -> Result<String, String> {
+        match v {
+            ExtValue::Str(s) => Ok(s.clone()),
+            ExtValue::Int(i) => Ok(i.to_string()),
+            other => Err(format!("expected a string or number, not {other:?}")),
+        }
+    };
+    let (text, items) = match value {
+        ExtValue::Null => (None, 0),
+        ExtValue::List(_) if k == key::NO_DEFAULT_ALPN && !name.starts_with("key") => {
+            return Err("SvcParam no-default-alpn has value when it should not".into())
+        }
+        ExtValue::List(list) => {
+            let parts = list.iter().map(scalar).collect::<Result<Vec<_>, _>>()?;
+            (Some(parts.join(",")), parts.len())
+        }
+        _ if is_list_key => return Err(format!("{name} is not a list")),
+        v => (Some(scalar(v)?), 1),
+    };
+    if k == key::NO_DEFAULT_ALPN && !name.starts_with("key") && text.is_some() {
+        return Err("SvcParam no-default-alpn has value when it should not".into());
+    }
+    if let Some(t) = &text {
+        if !t.is_ascii() {
+            return Err(format!(
+                "non ASCII character in {t:?}: write other bytes as \\DDD"
+            ));
+        }
+    }
+    // Exactly what octoDNS writes after the key, read as a zone file would read it.
+    let line = match &text {
+        Some(t) => format!("{name}={t}"),
+        None => name.to_string(),
+    };
+    let (param, end) = svcb::parse_param(&line, 0)?;
+    if end != line.len() {
+        return Err(format!(
+            "value {:?} ends early in the zone file octoDNS writes (a space or quote); quote it (\"...\") or write \\032 for a space",
+            text.unwrap_or_default()
+        ));
+    }
+    let parsed_items = match &param {
+        svcb::SvcParam::Alpn(v) => Some(v.len()),
+        svcb::SvcParam::Mandatory(v) => Some(v.len()),
+        svcb::SvcParam::Ipv4Hint(v) => Some(v.len()),
+        svcb::SvcParam::Ipv6Hint(v) => Some(v.len()),
+        _ => None,
+    };
+    if let Some(n) = parsed_items.filter(|_| is_list_key) {
+        if n != items {
+            return Err(format!(
+                "{items} list items are {n} on the wire: an item holds an unescaped comma (octoDNS joins items with commas); write \\\\, for a comma inside an item (RFC 9460 Appendix A.1)"
+            ));
+        }
+    }
+    Ok(param)
+}
+
 /// Parses `-12.5` with scale 2 into `-1250`.
 pub fn parse_fixed(t: &str, scale: u32) -> Option<i64> {
     let t = t.trim();
@@ -992,6 +1100,18 @@ fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
                 loc
             };
             RData::Loc(Box::new(loc))
+        }
+        RecordType::SVCB | RecordType::HTTPS => {
+            let v = Box::new(Svcb {
+                priority: g.int(0, 65535, &mut r) as u16,
+                target: g.name(rtype, 1, &mut r),
+                params: svcparams_from_yaml(g.raw(2), &mut r),
+            });
+            if rtype == RecordType::SVCB {
+                RData::Svcb(v)
+            } else {
+                RData::Https(v)
+            }
         }
         other => return Err(vec![format!("{other} values are not mappings")]),
     };
@@ -1228,5 +1348,139 @@ word:
         assert!(target(RecordType::CNAME, "value", "foo").is_err());
         assert!(target(RecordType::CNAME, "value", ".").is_err());
         assert!(target(RecordType::MX, "exchange", ".").unwrap().is_root());
+    }
+
+    /// octoDNS's SVCB/HTTPS form: each svcparam value is the presentation text octoDNS
+    /// writes after `key=`, so the value equals what a zone file with that text holds.
+    #[test]
+    fn svcb_and_https_read_as_octodns_writes_them() {
+        let m = parse(
+            r#"
+_8443._https:
+  - type: SVCB
+    value: {svcpriority: 0, targetname: svc.example.net.}
+svc:
+  - type: HTTPS
+    values:
+      - svcpriority: 1
+        targetname: .
+        svcparams:
+          port: 8443
+          alpn: [h2, h3]
+          mandatory: [port, alpn]
+          no-default-alpn:
+          ipv4hint: [192.0.2.1, 192.0.2.2]
+          ipv6hint: ['2001:db8::1']
+          ech: AEn+DQ==
+          key65000: 'a\032b\\c'
+          key65001: '"quoted text"'
+      - svcpriority: 2
+        targetname: svc2.example.net
+        svcparams: {alpn: ['f\\\\oo\\,bar', h2]}
+"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let https = &m.zone.rrsets[&key("svc.example.com.", RecordType::HTTPS)];
+        let shown: Vec<String> = https.values().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                r#"1 . mandatory=alpn,port alpn=h2,h3 no-default-alpn port=8443 ipv4hint=192.0.2.1,192.0.2.2 ech="AEn+DQ==" ipv6hint=2001:db8::1 key65000="a b\\c" key65001="quoted text""#,
+                // One ALPN id `f\oo,bar` (RFC 9460 Appendix A.1's example), then h2.
+                r#"2 svc2.example.net. alpn=f\\\\oo\\,bar,h2"#,
+            ]
+        );
+        let RData::Https(v) = &https.values()[1] else {
+            panic!("not HTTPS")
+        };
+        assert_eq!(
+            v.params.iter().next(),
+            Some(&crate::model::svcb::SvcParam::Alpn(vec![
+                b"f\\oo,bar".to_vec(),
+                b"h2".to_vec()
+            ]))
+        );
+        // import writes what reads back the same.
+        let yaml = crate::manifest::render::zone_to_yaml(&m.zone, "zonefile");
+        let again = parse(&yaml).unwrap_or_else(|e| panic!("{e:?}\n{yaml}"));
+        assert_eq!(again.zone, m.zone, "{yaml}");
+    }
+
+    /// What octoDNS refuses, and what it would write into a zone that does not load or
+    /// means something else: file:line errors naming the parameter.
+    #[test]
+    fn svcb_values_octodns_or_the_zone_would_refuse() {
+        for (params, want) in [
+            ("{foo: 1}", "Unknown SvcParam \"foo\""),
+            ("{dohpath: /q}", "Unknown SvcParam \"dohpath\""),
+            ("{key01: x}", "Unknown SvcParam \"key01\""),
+            ("{key65536: x}", "Unknown SvcParam"),
+            ("{alpn: h2}", "alpn is not a list"),
+            ("{ipv4hint: 192.0.2.1}", "ipv4hint is not a list"),
+            ("{mandatory: alpn, alpn: [h2]}", "mandatory is not a list"),
+            (
+                "{alpn: [h2], no-default-alpn: x}",
+                "has value when it should not",
+            ),
+            ("{port: x}", "is not a number"),
+            ("{port: 70000}", "0 to 65535"),
+            ("{port: -1}", "is not a number"),
+            ("{ipv4hint: [192.0.2]}", "is not an IPv4 address"),
+            ("{ipv6hint: ['192.0.2.1']}", "is not an IPv6 address"),
+            ("{ech: '***'}", "is not base64"),
+            (
+                "{mandatory: [foo], alpn: [h2]}",
+                "unknown SvcParamKey \"foo\"",
+            ),
+            (
+                "{mandatory: [port], alpn: [h2]}",
+                "mandatory lists port but the value has no port (RFC 9460 §8)",
+            ),
+            (
+                "{no-default-alpn: }",
+                "no-default-alpn requires alpn (RFC 9460 §7.1.1)",
+            ),
+            ("{key65000: 'a b'}", "ends early"),
+            ("{alpn: ['h2,h3']}", "unescaped comma"),
+            ("{alpn: ['a;b']}", "unescaped ;"),
+            (
+                "{alpn: [h2], key1: '\\002h3'}",
+                "SvcParamKey alpn appears twice (RFC 9460 §2.2)",
+            ),
+            ("{key65535: x}", "RFC 9460 §14.3.2"),
+            ("[port]", "expected a mapping"),
+        ] {
+            let text = format!(
+                "svc:\n  type: SVCB\n  value:\n    svcpriority: 1\n    targetname: .\n    svcparams: {params}\n"
+            );
+            let errs = parse(&text).expect_err(params);
+            let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            assert!(
+                shown
+                    .iter()
+                    .any(|s| s.starts_with("zones/example.com.yaml:")
+                        && s.contains("svc.example.com. SVCB")
+                        && s.contains(want)),
+                "{params}: {shown:?}"
+            );
+        }
+        for (value, want) in [
+            (
+                "{svcpriority: 0, targetname: ., svcparams: {alpn: [h2]}}",
+                "RFC 9460 §2.4.2",
+            ),
+            ("{targetname: .}", "missing svcpriority"),
+            ("{svcpriority: 1}", "missing targetname"),
+            ("{svcpriority: 65536, targetname: .}", "invalid svcpriority"),
+            (
+                "{svcpriority: 1, targetname: 'not a name'}",
+                "not a valid FQDN",
+            ),
+        ] {
+            let text = format!("svc:\n  type: HTTPS\n  value: {value}\n");
+            let errs = parse(&text).expect_err(value);
+            let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            assert!(shown.iter().any(|s| s.contains(want)), "{value}: {shown:?}");
+        }
     }
 }

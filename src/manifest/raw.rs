@@ -21,6 +21,8 @@ pub enum Scalar {
     Float(f64),
     Bool(bool),
     Null,
+    /// A list or mapping where a field's value is structured (SVCB/HTTPS `svcparams`).
+    Tree(ExtValue),
 }
 
 impl Scalar {
@@ -30,7 +32,7 @@ impl Scalar {
             Scalar::Str(s) => Some(s.clone()),
             Scalar::Int(i) => Some(i.to_string()),
             Scalar::Float(f) => Some(f.to_string()),
-            Scalar::Bool(_) | Scalar::Null => None,
+            Scalar::Bool(_) | Scalar::Null | Scalar::Tree(_) => None,
         }
     }
 
@@ -41,6 +43,8 @@ impl Scalar {
             Scalar::Float(f) => f.to_string(),
             Scalar::Bool(b) => b.to_string(),
             Scalar::Null => "null".into(),
+            Scalar::Tree(ExtValue::List(_)) => "a list".into(),
+            Scalar::Tree(_) => "a mapping".into(),
         }
     }
 }
@@ -77,6 +81,12 @@ impl<'de> Visitor<'de> for ScalarVisitor {
     }
     fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
         Ok(Scalar::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
+        ExtValueVisitor.visit_seq(seq).map(|v| Scalar::Tree(v.0))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
+        ExtValueVisitor.visit_map(map).map(|v| Scalar::Tree(v.0))
     }
 }
 

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::octodns::{quoted_text_to_yaml, txt_to_yaml};
 use crate::model::rdata::fixed;
+use crate::model::svcb::{self, SvcParam, Svcb};
 use crate::model::{RData, RecordType, RrSet, Zone};
 
 /// A mapping that keeps the order it was built in.
@@ -68,6 +69,37 @@ fn num(v: i128, scale: u32) -> Value {
         .map_or(Value::String(text), Value::Number)
 }
 
+/// SVCB/HTTPS in octoDNS's shape (`svcpriority`, `targetname`, `svcparams`); each parameter
+/// value is the presentation text octoDNS writes after `key=`.
+fn svcb_to_yaml(s: &Svcb) -> Value {
+    let mut params = serde_json::Map::new();
+    for p in s.params.iter() {
+        let v = match p {
+            SvcParam::Mandatory(keys) => {
+                json!(keys.iter().map(|k| svcb::key_name(*k)).collect::<Vec<_>>())
+            }
+            SvcParam::Alpn(ids) => json!(ids
+                .iter()
+                .map(|id| svcb::unquoted_list_item(id))
+                .collect::<Vec<_>>()),
+            SvcParam::NoDefaultAlpn => Value::Null,
+            SvcParam::Port(p) => json!(p),
+            SvcParam::Ipv4Hint(a) => json!(a.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            SvcParam::Ipv6Hint(a) => json!(a.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            SvcParam::Ech(b) => json!(domain::utils::base64::encode_string(b)),
+            SvcParam::Unknown(_, b) => json!(svcb::unquoted_text(b)),
+        };
+        params.insert(svcb::key_name(p.key()), v);
+    }
+    let mut m = serde_json::Map::new();
+    if !params.is_empty() {
+        m.insert("svcparams".into(), Value::Object(params));
+    }
+    m.insert("svcpriority".into(), json!(s.priority));
+    m.insert("targetname".into(), json!(s.target.as_str()));
+    Value::Object(m)
+}
+
 /// One value in octoDNS's YAML shape.
 pub fn value_to_yaml(v: &RData) -> Value {
     match v {
@@ -102,6 +134,7 @@ pub fn value_to_yaml(v: &RData) -> Value {
         RData::Uri(u) => {
             json!({"priority": u.priority, "target": quoted_text_to_yaml(&u.target), "weight": u.weight})
         }
+        RData::Https(s) | RData::Svcb(s) => svcb_to_yaml(s),
         RData::Loc(l) => json!({
             "altitude": num(l.altitude_cm.into(), 2),
             "lat_degrees": l.lat_degrees, "lat_direction": l.lat_direction.to_string(),

@@ -17,6 +17,15 @@ fn kind_schema(k: Kind) -> Value {
         Kind::Hex => json!({"type": "string", "pattern": "^[0-9a-fA-F]+$"}),
         Kind::Decimal(_) => json!({"type": ["number", "string"]}),
         Kind::Letter(l) => json!({"enum": l}),
+        Kind::SvcParams => json!({
+            "type": "object",
+            "description": "SvcParamKey (mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint or keyNNNNN) to value; alpn, ipv4hint, ipv6hint and mandatory are lists, no-default-alpn has no value (RFC 9460)",
+            "propertyNames": {"pattern": "^(mandatory|alpn|no-default-alpn|port|ipv4hint|ech|ipv6hint|key(0|[1-9][0-9]{0,4}))$"},
+            "additionalProperties": {
+                "type": ["string", "integer", "array", "null"],
+                "items": {"type": ["string", "integer"]}
+            }
+        }),
     }
 }
 

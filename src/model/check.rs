@@ -8,6 +8,7 @@
 //! lengths a known digest type fixes, are refused.
 
 use super::rdata::{Ds, Loc, Naptr, RData, Sshfp, Tlsa};
+use super::svcb::{key, key_name, SvcParam, Svcb};
 
 /// Longest RDATA: RDLENGTH is 16 bits (RFC 1035 §3.2.1).
 pub const MAX_RDATA: usize = 65_535;
@@ -52,6 +53,7 @@ pub fn problems(v: &RData) -> Vec<String> {
             }
         }
         RData::Loc(l) => loc(l, &mut out),
+        RData::Https(s) | RData::Svcb(s) => svcb(s, &mut out),
         RData::A(_)
         | RData::Aaaa(_)
         | RData::Alias(_)
@@ -296,6 +298,95 @@ fn loc(l: &Loc, out: &mut Vec<String>) {
     }
 }
 
+/// RFC 9460 rules for one SVCB/HTTPS value.
+fn svcb(s: &Svcb, out: &mut Vec<String>) {
+    // §2.4.2: AliasMode carries no SvcParams (octoDNS refuses them too).
+    if s.priority == 0 && !s.params.is_empty() {
+        out.push("svcparams set on AliasMode (svcpriority 0) record: AliasMode has no SvcParams (RFC 9460 §2.4.2)".into());
+    }
+    // §2.2: keys in strictly increasing order, so each at most once.
+    let keys: Vec<u16> = s.params.iter().map(SvcParam::key).collect();
+    for w in keys.windows(2) {
+        if w[0] == w[1] {
+            out.push(format!(
+                "SvcParamKey {} appears twice (RFC 9460 §2.2)",
+                key_name(w[0])
+            ));
+        }
+    }
+    for p in s.params.iter() {
+        match p {
+            SvcParam::Mandatory(list) => {
+                // §8: mandatory never lists itself, lists each key once, and every key it
+                // lists is present.
+                if list.is_empty() {
+                    out.push("mandatory lists no keys (RFC 9460 §8)".into());
+                }
+                if list.contains(&key::MANDATORY) {
+                    out.push("mandatory lists itself (RFC 9460 §8)".into());
+                }
+                for w in list.windows(2) {
+                    if w[0] == w[1] {
+                        out.push(format!(
+                            "mandatory lists {} twice (RFC 9460 §8)",
+                            key_name(w[0])
+                        ));
+                    }
+                }
+                for k in list {
+                    if *k != key::MANDATORY && !keys.contains(k) {
+                        out.push(format!(
+                            "mandatory lists {} but the value has no {} (RFC 9460 §8)",
+                            key_name(*k),
+                            key_name(*k)
+                        ));
+                    }
+                }
+            }
+            SvcParam::Alpn(ids) => {
+                // §7.1.1: at least one alpn-id, each 1 to 255 octets.
+                if ids.is_empty() {
+                    out.push("alpn lists no protocol (RFC 9460 §7.1.1)".into());
+                }
+                for id in ids {
+                    if id.is_empty() || id.len() > MAX_CHARACTER_STRING {
+                        out.push(format!(
+                            "alpn id of {} octets: each is 1 to 255 octets (RFC 9460 §7.1.1)",
+                            id.len()
+                        ));
+                    }
+                }
+            }
+            // §7.1.1: no-default-alpn without alpn is not self-consistent.
+            SvcParam::NoDefaultAlpn if s.params.get(key::ALPN).is_none() => {
+                out.push("no-default-alpn requires alpn (RFC 9460 §7.1.1)".into());
+            }
+            SvcParam::Ipv4Hint(a) if a.is_empty() => {
+                out.push("ipv4hint lists no address (RFC 9460 §7.3)".into());
+            }
+            SvcParam::Ipv6Hint(a) if a.is_empty() => {
+                out.push("ipv6hint lists no address (RFC 9460 §7.3)".into());
+            }
+            SvcParam::Unknown(key::INVALID, _) => {
+                out.push("key65535 is the reserved \"Invalid key\" (RFC 9460 §14.3.2)".into());
+            }
+            _ => {}
+        }
+        if p.value_wire().len() > MAX_RDATA {
+            out.push(format!(
+                "{} value is over {MAX_RDATA} octets (RFC 9460 §2.2)",
+                key_name(p.key())
+            ));
+        }
+    }
+    let wire = s.to_wire().len();
+    if wire > MAX_RDATA {
+        out.push(format!(
+            "value is {wire} octets on the wire; RDATA holds at most {MAX_RDATA} (RFC 1035 §3.2.1)"
+        ));
+    }
+}
+
 /// Whether `cm` is `d * 10^e` with `d` and `e` from 0 to 9 (RFC 1876 §2).
 pub fn loc_size_representable(cm: u64) -> bool {
     let mut v = cm;
@@ -525,5 +616,68 @@ mod tests {
         l.size_cm = 150;
         let p = problems(&RData::Loc(Box::new(l))).join("; ");
         assert!(p.contains("invalid size 1.50"), "{p}");
+    }
+
+    /// RFC 9460 rules, one row per rule: (presentation text, expected problem or "").
+    #[test]
+    fn svcb_rules_cite_rfc9460() {
+        for (text, want) in [
+            ("0 svc.example.com.", ""),
+            ("0 .", ""),
+            ("1 .", ""),
+            ("1 . alpn=h2,h3 no-default-alpn port=8443", ""),
+            ("1 . mandatory=alpn,ipv4hint alpn=h2 ipv4hint=192.0.2.1", ""),
+            ("1 . key65000=x key65534=\"\"", ""),
+            (r"1 . alpn=a\\,b", ""),
+            // §2.4.2: AliasMode has no SvcParams.
+            (
+                "0 svc.example.com. alpn=h2",
+                "AliasMode has no SvcParams (RFC 9460 §2.4.2)",
+            ),
+            // §2.2: each key once.
+            (
+                "1 . alpn=h2 key1=\"\\002h3\"",
+                "SvcParamKey alpn appears twice (RFC 9460 §2.2)",
+            ),
+            (
+                "1 . port=1 port=2",
+                "SvcParamKey port appears twice (RFC 9460 §2.2)",
+            ),
+            // §8: mandatory keys present, never itself, each once.
+            (
+                "1 . mandatory=port alpn=h2",
+                "mandatory lists port but the value has no port (RFC 9460 §8)",
+            ),
+            (
+                "1 . mandatory=mandatory,alpn alpn=h2",
+                "mandatory lists itself (RFC 9460 §8)",
+            ),
+            (
+                "1 . mandatory=alpn,alpn alpn=h2",
+                "mandatory lists alpn twice (RFC 9460 §8)",
+            ),
+            // §7.1.1: no-default-alpn needs alpn; alpn ids 1-255 octets, at least one.
+            (
+                "1 . no-default-alpn",
+                "no-default-alpn requires alpn (RFC 9460 §7.1.1)",
+            ),
+            ("1 . alpn=h2,,h3", "alpn id of 0 octets"),
+            ("1 . alpn=\"\"", "alpn lists no protocol (RFC 9460 §7.1.1)"),
+            // §14.3.2: key65535 is reserved.
+            ("1 . key65535=x", "RFC 9460 §14.3.2"),
+        ] {
+            let v = RData::Svcb(Box::new(
+                crate::model::svcb::Svcb::parse(text).unwrap_or_else(|e| panic!("{text}: {e}")),
+            ));
+            let p = problems(&v).join("; ");
+            if want.is_empty() {
+                assert!(p.is_empty(), "{text}: {p}");
+            } else {
+                assert!(p.contains(want), "{text}: {p}");
+            }
+        }
+        let long = format!("1 . alpn={}", "a".repeat(256));
+        let v = RData::Https(Box::new(crate::model::svcb::Svcb::parse(&long).unwrap()));
+        assert!(problems(&v)[0].contains("1 to 255 octets (RFC 9460 §7.1.1)"));
     }
 }

@@ -11,6 +11,7 @@ pub mod presentation;
 pub mod rdata;
 pub mod rrset;
 pub mod rtype;
+pub mod svcb;
 pub mod zone;
 
 pub use domain::{DomainField, DomainSettings};

@@ -1,7 +1,8 @@
 //! RFC 1035 presentation format -> [`RData`]: the inverse of `RData`'s `Display`.
 //!
 //! Reads any common rendering (PowerDNS API `content`, `dig` output, BIND and octodns-bind
-//! zone files), including the types NLnet Labs `domain` 0.12 cannot parse (SPF, URI, LOC).
+//! zone files), including the types NLnet Labs `domain` 0.12 cannot parse (SPF, URI, LOC)
+//! or parses only in part (SVCB and HTTPS: escaped `alpn`).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -124,6 +125,16 @@ impl Fields<'_> {
 
 /// Parses the presentation-format RDATA of a record of type `rtype`.
 pub fn parse(rtype: RecordType, content: &str) -> Result<RData, String> {
+    // SvcParams have their own two-level escaping (RFC 9460 Appendix A).
+    match rtype {
+        RecordType::SVCB => {
+            return super::svcb::Svcb::parse(content).map(|s| RData::Svcb(Box::new(s)))
+        }
+        RecordType::HTTPS => {
+            return super::svcb::Svcb::parse(content).map(|s| RData::Https(Box::new(s)))
+        }
+        _ => {}
+    }
     let toks = tokenize(content)?;
     let mut f = Fields { toks: toks.iter() };
     let v = match rtype {
@@ -206,6 +217,7 @@ pub fn parse(rtype: RecordType, content: &str) -> Result<RData, String> {
             });
         }
         RecordType::LOC => return parse_loc(&toks).map(|l| RData::Loc(Box::new(l))),
+        RecordType::SVCB | RecordType::HTTPS => return Err("SVCB/HTTPS are read above".into()),
     };
     f.end()?;
     Ok(v)

@@ -10,6 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::name::Fqdn;
 use super::rtype::RecordType;
+pub use super::svcb::{SvcParam, SvcParams, Svcb};
 
 /// One record value.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -21,6 +22,8 @@ pub enum RData {
     Cname(Fqdn),
     Dname(Fqdn),
     Ds(Ds),
+    /// RFC 9460 HTTPS (type 65).
+    Https(Box<Svcb>),
     Loc(Box<Loc>),
     Mx(Mx),
     Naptr(Box<Naptr>),
@@ -29,6 +32,8 @@ pub enum RData {
     Spf(Txt),
     Srv(Srv),
     Sshfp(Sshfp),
+    /// RFC 9460 SVCB (type 64).
+    Svcb(Box<Svcb>),
     Tlsa(Tlsa),
     Txt(Txt),
     Uri(Uri),
@@ -171,6 +176,7 @@ impl RData {
             RData::Cname(_) => RecordType::CNAME,
             RData::Dname(_) => RecordType::DNAME,
             RData::Ds(_) => RecordType::DS,
+            RData::Https(_) => RecordType::HTTPS,
             RData::Loc(_) => RecordType::LOC,
             RData::Mx(_) => RecordType::MX,
             RData::Naptr(_) => RecordType::NAPTR,
@@ -179,6 +185,7 @@ impl RData {
             RData::Spf(_) => RecordType::SPF,
             RData::Srv(_) => RecordType::SRV,
             RData::Sshfp(_) => RecordType::SSHFP,
+            RData::Svcb(_) => RecordType::SVCB,
             RData::Tlsa(_) => RecordType::TLSA,
             RData::Txt(_) => RecordType::TXT,
             RData::Uri(_) => RecordType::URI,
@@ -194,6 +201,7 @@ impl RData {
             RData::Mx(mx) => Some(&mx.exchange),
             RData::Srv(srv) => Some(&srv.target),
             RData::Naptr(n) => Some(&n.replacement),
+            RData::Https(s) | RData::Svcb(s) => Some(&s.target),
             _ => None,
         }
     }
@@ -287,6 +295,7 @@ impl fmt::Display for RData {
                 write_quoted(&mut s, &n.regexp);
                 write!(f, "{} {} {s} {}", n.order, n.preference, n.replacement)
             }
+            RData::Https(s) | RData::Svcb(s) => write!(f, "{s}"),
             RData::Uri(u) => {
                 let mut s = String::new();
                 write_quoted(&mut s, &u.target);

@@ -14,6 +14,7 @@ pub enum RecordType {
     CNAME,
     DNAME,
     DS,
+    HTTPS,
     LOC,
     MX,
     NAPTR,
@@ -22,6 +23,7 @@ pub enum RecordType {
     SPF,
     SRV,
     SSHFP,
+    SVCB,
     TLSA,
     TXT,
     URI,
@@ -29,7 +31,7 @@ pub enum RecordType {
 
 impl RecordType {
     /// Every type, in a stable order.
-    pub const ALL: [RecordType; 18] = [
+    pub const ALL: [RecordType; 20] = [
         RecordType::A,
         RecordType::AAAA,
         RecordType::ALIAS,
@@ -37,6 +39,7 @@ impl RecordType {
         RecordType::CNAME,
         RecordType::DNAME,
         RecordType::DS,
+        RecordType::HTTPS,
         RecordType::LOC,
         RecordType::MX,
         RecordType::NAPTR,
@@ -45,6 +48,7 @@ impl RecordType {
         RecordType::SPF,
         RecordType::SRV,
         RecordType::SSHFP,
+        RecordType::SVCB,
         RecordType::TLSA,
         RecordType::TXT,
         RecordType::URI,
@@ -59,6 +63,7 @@ impl RecordType {
             RecordType::CNAME => "CNAME",
             RecordType::DNAME => "DNAME",
             RecordType::DS => "DS",
+            RecordType::HTTPS => "HTTPS",
             RecordType::LOC => "LOC",
             RecordType::MX => "MX",
             RecordType::NAPTR => "NAPTR",
@@ -67,6 +72,7 @@ impl RecordType {
             RecordType::SPF => "SPF",
             RecordType::SRV => "SRV",
             RecordType::SSHFP => "SSHFP",
+            RecordType::SVCB => "SVCB",
             RecordType::TLSA => "TLSA",
             RecordType::TXT => "TXT",
             RecordType::URI => "URI",
@@ -98,6 +104,8 @@ impl RecordType {
             RecordType::DS => 43,
             RecordType::SSHFP => 44,
             RecordType::TLSA => 52,
+            RecordType::SVCB => 64,
+            RecordType::HTTPS => 65,
             RecordType::SPF => 99,
             RecordType::URI => 256,
             RecordType::CAA => 257,

@@ -183,6 +183,45 @@ impl PowerdnsSettings {
     }
 }
 
+/// The plan's skip reason for the values [`svcb_unstorable`] finds.
+const SVCB_GAP: &str = "PowerDNS 4.7 cannot store an alpn id holding a byte outside printable \
+                        ASCII, a quote, semicolon or parenthesis, nor a keyNNNNN value holding a \
+                        semicolon or parenthesis (its API refuses what its renderer spells otherwise)";
+
+/// Why PowerDNS 4.7 cannot store an SVCB/HTTPS value as given, or `None`. Its API parses
+/// the content and compares it with its own rendering, and its SvcParam parser and
+/// renderer disagree for some octets (checked against 4.7.3): an `alpn` id holding `"`,
+/// `;`, `(`, `)` or a byte outside printable ASCII, and a `keyNNNNN` value holding `;`, `(`
+/// or `)`, are refused (422) or rendered as other octets. Meant for the plan's per-value gaps, so
+/// such a value is skipped with this reason rather than failing the write.
+pub fn svcb_unstorable(v: &crate::model::RData) -> Option<&'static str> {
+    use crate::model::svcb::SvcParam;
+    let (crate::model::RData::Svcb(s) | crate::model::RData::Https(s)) = v else {
+        return None;
+    };
+    for p in s.params.iter() {
+        match p {
+            SvcParam::Alpn(ids)
+                if ids
+                    .iter()
+                    .flatten()
+                    .any(|&b| !(0x20..=0x7e).contains(&b) || b"\";()".contains(&b)) =>
+            {
+                return Some(
+                    "PowerDNS 4.7 cannot store an alpn id holding a byte outside printable ASCII, a quote, semicolon or parenthesis",
+                );
+            }
+            SvcParam::Unknown(_, v) if v.iter().any(|b| b";()".contains(b)) => {
+                return Some(
+                    "PowerDNS 4.7 cannot store a keyNNNNN value holding a semicolon or parenthesis",
+                );
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The zone id in URLs: the name with its dot; `/` (RFC 2317 zones) as `=2F`, which every
 /// 4.x server accepts.
 fn zone_id(zone: &Fqdn) -> String {
@@ -233,7 +272,14 @@ impl PowerdnsProvider {
                          50000000 m to 90000000 m (5e9 to 9e9 cm, RFC 1876 §2) come out as \
                          other values, so its API refuses them",
                 applies: loc_size_overflows,
-            }],
+            }]
+            .into_iter()
+            .chain([RecordType::SVCB, RecordType::HTTPS].map(|rtype| ValueGap {
+                rtype,
+                reason: SVCB_GAP,
+                applies: |v| svcb_unstorable(v).is_some(),
+            }))
+            .collect(),
         };
         let http = client(name, &settings, &api_key, ctx);
         PowerdnsProvider {

@@ -1,8 +1,9 @@
 //! Wire encodings for the types NLnet Labs `domain` 0.12 cannot parse in presentation form
-//! (SPF, URI, LOC). Zone files carry them in RFC 3597 generic form (`TYPE29 \# 16 ...`), which
+//! (SPF, URI, LOC) or parses only in part (SVCB and HTTPS: no escapes in `alpn`, RFC 9460
+//! Appendix A.1). Zone files carry them in RFC 3597 generic form (`TYPE29 \# 16 ...`), which
 //! BIND and `domain` both read.
 
-use crate::model::rdata::{Loc, Txt, Uri};
+use crate::model::rdata::{Loc, Svcb, Txt, Uri};
 use crate::model::{RData, RecordType};
 
 /// The RFC 3597 text (`\# <len> <hex>`) for values `domain` cannot parse natively, or `None`.
@@ -17,6 +18,7 @@ pub fn generic_text(v: &RData) -> Option<String> {
             w
         }
         RData::Loc(l) => loc_wire(l),
+        RData::Svcb(s) | RData::Https(s) => s.to_wire(),
         _ => return None,
     };
     Some(format!("\\# {} {}", wire.len(), hex::encode(&wire)))
@@ -62,6 +64,8 @@ pub fn decode(rtype: RecordType, data: &[u8]) -> Result<RData, String> {
             }))
         }
         RecordType::LOC => loc_decode(data).map(|l| RData::Loc(Box::new(l))),
+        RecordType::SVCB => Svcb::from_wire(data).map(|s| RData::Svcb(Box::new(s))),
+        RecordType::HTTPS => Svcb::from_wire(data).map(|s| RData::Https(Box::new(s))),
         other => Err(format!("no generic decoder for {other}")),
     }
 }
@@ -159,13 +163,13 @@ fn loc_decode(d: &[u8]) -> Result<Loc, String> {
     })
 }
 
-/// Rewrites presentation-form SPF, URI and LOC records (as BIND and octodns-bind write
-/// them) into RFC 3597 generic form, which `domain` 0.12 can read. Other lines are kept.
+/// Rewrites presentation-form SPF, URI, LOC, SVCB and HTTPS records (as BIND and
+/// octodns-bind write them) into RFC 3597 generic form, which `domain` 0.12 can read. Other lines are kept.
 /// A record this cannot convert is left as it is, so the parser reports it with its line.
 pub fn generic_for_domain(text: &str) -> std::borrow::Cow<'_, str> {
     let needs = |l: &str| {
         tokens(l).0.iter().any(|t| {
-            ["SPF", "URI", "LOC"]
+            ["SPF", "URI", "LOC", "SVCB", "HTTPS"]
                 .iter()
                 .any(|k| t.text.eq_ignore_ascii_case(k))
         })
@@ -232,6 +236,12 @@ fn tokens(line: &str) -> (Vec<Token<'_>>, usize) {
 
 fn convert_line(line: &str) -> Option<String> {
     let (toks, end) = tokens(line);
+    // A record in parentheses continues past what was scanned: converting the part before
+    // `(` would drop the rest. Leave it to the parser (which reads SVCB/HTTPS itself and
+    // reports the other types with their line).
+    if matches!(line.as_bytes().get(end), Some(b'(' | b')')) {
+        return None;
+    }
     let owner_present = !line.starts_with([' ', '\t']);
     let mut i = usize::from(owner_present);
     while i < toks.len()
@@ -247,6 +257,8 @@ fn convert_line(line: &str) -> Option<String> {
         "SPF" => RecordType::SPF,
         "URI" => RecordType::URI,
         "LOC" => RecordType::LOC,
+        "SVCB" => RecordType::SVCB,
+        "HTTPS" => RecordType::HTTPS,
         _ => return None,
     };
     let rdata = toks.get(i + 1)?;
@@ -311,6 +323,22 @@ mod tests {
             ),
             (52_100, 'S', 2000, 200)
         );
+    }
+
+    #[test]
+    fn svcb_lines_become_generic_and_parentheses_are_left_alone() {
+        let text = "svc 300 IN SVCB 1 . alpn=\"f\\\\\\\\oo\\\\,bar,h2\" port=443\np IN HTTPS 1 . ( alpn=h2 )\n";
+        let out = generic_for_domain(text);
+        let first = out.lines().next().unwrap_or_default();
+        assert!(first.starts_with("svc 300 IN TYPE64 \\# "), "{out}");
+        let hex_part = first.split(' ').skip(6).collect::<String>();
+        let RData::Svcb(v) = decode(RecordType::SVCB, &hex::decode(hex_part).unwrap()).unwrap()
+        else {
+            panic!("not SVCB")
+        };
+        assert_eq!(v.to_string(), r"1 . alpn=f\\\\oo\\,bar,h2 port=443");
+        // Never cut short: the line in parentheses is kept as written.
+        assert_eq!(out.lines().nth(1), Some("p IN HTTPS 1 . ( alpn=h2 )"));
     }
 
     #[test]

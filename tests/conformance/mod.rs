@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use zonekeeper::apply::{apply_zone_plan, ApplyOptions};
-use zonekeeper::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Tlsa, Txt, Uri};
+use zonekeeper::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, Svcb, Tlsa, Txt, Uri};
 use zonekeeper::model::{ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone};
 use zonekeeper::plan::{
     plan_zone, Capabilities, Change, IgnoreRule, IgnoreSet, PlanInput, Policy, Thresholds, ZonePlan,
@@ -1162,6 +1162,7 @@ pub fn groups(base: &Fqdn) -> Vec<Group> {
     ));
 
     out.extend(edge_groups(base));
+    out.extend(svcb_groups(base));
     out
 }
 
@@ -1566,4 +1567,78 @@ pub fn edge_groups(base: &Fqdn) -> Vec<Group> {
     ));
 
     out
+}
+
+/// An HTTPS value from its RFC 9460 presentation text.
+pub fn https(text: &str) -> RData {
+    RData::Https(Box::new(
+        Svcb::parse(text).unwrap_or_else(|e| panic!("{text}: {e}")),
+    ))
+}
+
+/// An SVCB value from its RFC 9460 presentation text.
+pub fn svcb(text: &str) -> RData {
+    RData::Svcb(Box::new(
+        Svcb::parse(text).unwrap_or_else(|e| panic!("{text}: {e}")),
+    ))
+}
+
+/// HTTPS and SVCB (RFC 9460): AliasMode, ServiceMode with each key, unknown keys, `alpn`
+/// with escaped commas and backslashes (Appendix A.1), hints with several addresses.
+pub fn svcb_groups(base: &Fqdn) -> Vec<Group> {
+    let o = n(&format!("svc1.{base}"));
+    let ech = "AEn+DQBFKwAgACABWIHUGj4u+PIggYXcR5JF0gYk3dCRioBW8uJq9H4mKAAIAAEAAQABAANAEnB1YmxpYy50bHMtZWNoLmRldgAA";
+    let every_key = format!(
+        "1 svc.example.net. mandatory=alpn,port alpn=h2,h3 no-default-alpn port=8443 ipv4hint=192.0.2.1,192.0.2.2 ech=\"{ech}\" ipv6hint=2001:db8::1,2001:db8::53:1"
+    );
+    let s1 = vec![
+        Z::new(&o)
+            .rr("@", 3600, vec![https("0 svc.example.net.")])
+            .rr("alias", 3600, vec![svcb("0 .")])
+            .rr("_8443._foo.api", 3600, vec![svcb("0 svc4.example.net.")])
+            .step("AliasMode"),
+        Z::new(&o)
+            .rr(
+                "@",
+                3600,
+                vec![https(&every_key), https("2 . alpn=h2"), https("3 svc3.example.net.")],
+            )
+            .rr("_dns", 600, vec![svcb("1 dns.example.net. alpn=dot port=853")])
+            .rr("alias", 3600, vec![svcb("0 .")])
+            .step("ServiceMode with each key"),
+        Z::new(&o)
+            .rr(
+                "@",
+                3600,
+                vec![
+                    // Appendix A.1: one ALPN id `f\oo,bar`, then h2; an id with a space.
+                    https(r#"1 . alpn="f\\\\oo\\,bar,h2""#),
+                    https(r"2 . alpn=a\032b,h3"),
+                ],
+            )
+            .rr(
+                "_dns",
+                600,
+                vec![svcb(
+                    r#"1 dns.example.net. key65000="he llo\210" key65001="" key7="/dns-query{?dns}""#,
+                )],
+            )
+            .rr(
+                "hints",
+                300,
+                vec![svcb(
+                    "1 . ipv4hint=192.0.2.1,192.0.2.2,198.51.100.7 ipv6hint=2001:db8::1,2001:db8:0:0:1::2,::ffff:192.0.2.9",
+                )],
+            )
+            .step("escaped alpn, unknown keys, several hints"),
+        Z::new(&o)
+            .rr("@", 3600, vec![https("1 . alpn=h3 port=443")])
+            .step("change and delete"),
+        Z::new(&o).step("delete everything"),
+    ];
+    vec![Group {
+        id: "svc1".into(),
+        title: "HTTPS and SVCB (RFC 9460)".into(),
+        steps: s1,
+    }]
 }
