@@ -265,6 +265,7 @@ pub(crate) fn resolve_providers(
     raw: BTreeMap<String, Spanned<RawProvider>>,
     file: &Path,
     base_dir: &Path,
+    age_root: Option<&Path>,
     diags: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, ProviderConfig> {
     let mut providers = BTreeMap::new();
@@ -282,7 +283,16 @@ pub(crate) fn resolve_providers(
             continue;
         };
         match AnySettings::resolve(kind, &raw.fields, base_dir) {
-            Ok(settings) => {
+            Ok(mut settings) => {
+                // `age:` files live beside the file that names them (the repository), even
+                // when the other paths resolve elsewhere (`provider_base`).
+                if let Some(dir) = age_root {
+                    for r in settings.secrets_mut() {
+                        if let SecretRef::Age { root, .. } = r {
+                            *root = dir.to_path_buf();
+                        }
+                    }
+                }
                 providers.insert(
                     name.clone(),
                     ProviderConfig {
@@ -329,7 +339,13 @@ fn resolve(
         .min_by_key(|p| p.line);
     let (providers, limits) = match under {
         None => (
-            resolve_providers(raw.providers, file, provider_base, &mut diags),
+            resolve_providers(
+                raw.providers,
+                file,
+                provider_base,
+                Some(base_dir),
+                &mut diags,
+            ),
             raw.guard_rails.map(|g| g.value).unwrap_or_default(),
         ),
         Some(op) => {
@@ -352,7 +368,13 @@ fn resolve(
                 }
                 op.providers.clone()
             } else {
-                resolve_providers(raw.providers, file, provider_base, &mut diags)
+                resolve_providers(
+                    raw.providers,
+                    file,
+                    provider_base,
+                    Some(base_dir),
+                    &mut diags,
+                )
             };
             (providers, op.guard_rails)
         }

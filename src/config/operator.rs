@@ -106,7 +106,7 @@ impl OperatorConfig {
             .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
         let base = base_dir_of(path);
         let mut diags = Vec::new();
-        let providers = resolve_providers(raw.providers, path, &base, &mut diags);
+        let providers = resolve_providers(raw.providers, path, &base, None, &mut diags);
         if !diags.is_empty() {
             return Err(Diagnostics(diags));
         }

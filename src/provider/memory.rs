@@ -19,6 +19,7 @@ use super::{BuildContext, ChangeOutcome, ErrorKind, Observed, Provider, Provider
 use crate::model::{Fqdn, Zone};
 use crate::plan::{diff::apply_to, Capabilities, Change};
 use crate::secret::SecretError;
+use crate::secret::SecretRef;
 
 /// The `type:` of this backend's config entries.
 pub const KIND: &str = "memory";
@@ -32,6 +33,11 @@ pub struct Settings {
     #[serde(default)]
     #[schemars(with = "Option<crate::registrar::memory::RawMemoryRegistrar>")]
     pub registrar: Option<crate::registrar::memory::MemoryRegistrarSettings>,
+}
+
+/// The secret references of these settings: none.
+pub fn secrets_mut(_settings: &mut Settings) -> Vec<&mut SecretRef> {
+    Vec::new()
 }
 
 /// Nothing to check.

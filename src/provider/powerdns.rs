@@ -40,6 +40,11 @@ pub const KIND: &str = "powerdns";
 /// This backend's settings, under the name the registry looks for.
 pub type Settings = PowerdnsSettings;
 
+/// The secret references of these settings: the API key.
+pub fn secrets_mut(settings: &mut Settings) -> Vec<&mut SecretRef> {
+    vec![&mut settings.api_key]
+}
+
 /// Makes a relative `file:` API key relative to the config file, then [`PowerdnsSettings::validate`].
 pub fn check(settings: &mut Settings, base_dir: &Path) -> Result<(), String> {
     settings.api_key = settings.api_key.clone().relative_to(base_dir);

@@ -106,6 +106,16 @@ macro_rules! backends {
             }
         }
 
+        impl AnySettings {
+            /// The secret references in these settings (to re-base `age:` ones: see
+            /// [`crate::config`]).
+            pub fn secrets_mut(&mut self) -> Vec<&mut crate::secret::SecretRef> {
+                match self {
+                    $(AnySettings::$variant(s) => super::$module::secrets_mut(s),)+
+                }
+            }
+        }
+
         /// Builds a provider named `name` from checked settings, resolving its secrets now
         /// (under `ctx.secrets`).
         ///

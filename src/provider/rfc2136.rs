@@ -63,6 +63,11 @@ pub const KIND: &str = "rfc2136";
 /// This backend's settings, under the name the registry looks for.
 pub type Settings = Rfc2136Settings;
 
+/// The secret references of these settings: the TSIG secret.
+pub fn secrets_mut(settings: &mut Settings) -> Vec<&mut SecretRef> {
+    vec![&mut settings.tsig.secret]
+}
+
 /// Makes a relative `file:` TSIG secret relative to the config file; refuses a zero timeout.
 pub fn check(settings: &mut Settings, base_dir: &Path) -> Result<(), String> {
     settings.tsig.secret = settings.tsig.secret.clone().relative_to(base_dir);

@@ -25,12 +25,18 @@ use super::{
 use crate::model::{Fqdn, RData, RecordType, RrKey, RrSet, Zone};
 use crate::plan::{diff, Capabilities, Change, Granularity};
 use crate::secret::SecretError;
+use crate::secret::SecretRef;
 
 /// The `type:` of this backend's config entries.
 pub const KIND: &str = "zonefile";
 
 /// This backend's settings, under the name the registry looks for.
 pub type Settings = ZonefileSettings;
+
+/// The secret references of these settings: none.
+pub fn secrets_mut(_settings: &mut Settings) -> Vec<&mut SecretRef> {
+    Vec::new()
+}
 
 /// Makes `directory` absolute (relative to the config file's directory) and checks that
 /// `file_extension` stays a file name suffix (no `/`, no `..`): files are written only in
