@@ -622,7 +622,10 @@ mod tests {
             let r = SecretRef::File(p.clone());
             std::thread::spawn(move || tx.send(r.resolve().map(|_| ())));
             let got = rx.recv_timeout(std::time::Duration::from_secs(10));
-            assert!(matches!(got, Ok(Err(SecretError::File { .. }))), "{p:?}: {got:?}");
+            assert!(
+                matches!(got, Ok(Err(SecretError::File { .. }))),
+                "{p:?}: {got:?}"
+            );
         }
     }
 

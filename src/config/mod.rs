@@ -651,13 +651,20 @@ mod tests {
             let text = format!(
                 "providers:\n  m: {{type: memory}}\ndefaults:\n  thresholds: {{delete_pct: {value}}}\nzones:\n  example.com: {{targets: [m]}}\n"
             );
-            let e = Config::parse(&text, Path::new("z.yaml")).unwrap_err().to_string();
-            assert!(e.contains(&format!("z.yaml:{line}:")) && e.contains("percent"), "{value}: {e}");
+            let e = Config::parse(&text, Path::new("z.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("z.yaml:{line}:")) && e.contains("percent"),
+                "{value}: {e}"
+            );
             let op = format!("guard_rails:\n  thresholds: {{update_pct: {value}}}\n");
             let dir = tempfile::tempdir().unwrap();
             let f = dir.path().join("operator.yaml");
             std::fs::write(&f, op).unwrap();
-            let e = super::operator::OperatorConfig::load(&f).unwrap_err().to_string();
+            let e = super::operator::OperatorConfig::load(&f)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("percent"), "{value}: {e}");
         }
         let ok = "providers:\n  m: {type: memory}\nzones:\n  example.com: {targets: [m], thresholds: {delete_pct: 0, update_pct: 150}}\n";
