@@ -381,6 +381,35 @@ fn lexical(path: &Path) -> PathBuf {
     out
 }
 
+/// The largest `file:` secret read (64 KiB: keys and tokens are far smaller).
+const MAX_SECRET_FILE_BYTES: u64 = 64 << 10;
+
+/// Reads a `file:` secret: a regular file (never a device or a FIFO, which are checked
+/// before opening, so a pipe never blocks), at most [`MAX_SECRET_FILE_BYTES`].
+fn read_secret_file(path: &Path) -> std::io::Result<String> {
+    let not_regular = || std::io::Error::other("not a regular file");
+    let too_large = || std::io::Error::other("larger than 64 KiB");
+    let m = std::fs::metadata(path)?;
+    if !m.is_file() {
+        return Err(not_regular());
+    }
+    let f = std::fs::File::open(path)?;
+    // What was opened is checked again: the path may have changed since.
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(not_regular());
+    }
+    if m.len() > MAX_SECRET_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut v = String::new();
+    f.take(MAX_SECRET_FILE_BYTES + 1).read_to_string(&mut v)?;
+    if v.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(v)
+}
+
 impl SecretRef {
     /// Parses `env:NAME`, `file:PATH` (a relative path is taken from `base_dir`) or
     /// `age:PATH` (kept as written, confined to `base_dir`).
@@ -417,7 +446,7 @@ impl SecretRef {
                 Err(_) => Err(SecretError::MissingEnv(name.clone())),
             },
             SecretRef::File(path) => {
-                let v = std::fs::read_to_string(path).map_err(|source| SecretError::File {
+                let v = read_secret_file(path).map_err(|source| SecretError::File {
                     path: path.clone(),
                     source,
                 })?;
@@ -575,6 +604,29 @@ mod tests {
         assert_eq!(format!("{:?}", r.resolve().unwrap()), "<redacted>");
         let r = SecretRef::parse("env:ZK_TEST_SURELY_UNSET_VAR", dir.path()).unwrap();
         assert!(matches!(r.resolve(), Err(SecretError::MissingEnv(_))));
+    }
+
+    /// A `file:` secret is read like every input: a regular file under a small cap. Before,
+    /// `file:/dev/zero` (or a FIFO) was read to the end: a repository of the legacy form
+    /// could take the daemon's memory, or block its reconcile for good.
+    #[test]
+    fn file_secrets_are_small_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; 1 << 20]).unwrap();
+        for p in [PathBuf::from("/dev/zero"), fifo, big] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let r = SecretRef::File(p.clone());
+            std::thread::spawn(move || tx.send(r.resolve().map(|_| ())));
+            let got = rx.recv_timeout(std::time::Duration::from_secs(10));
+            assert!(
+                matches!(got, Ok(Err(SecretError::File { .. }))),
+                "{p:?}: {got:?}"
+            );
+        }
     }
 
     /// The forms a committer could write to get around the policy: each is refused.

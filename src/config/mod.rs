@@ -663,6 +663,36 @@ mod tests {
         assert!(e.to_string().contains("provider"), "{e}");
     }
 
+    /// A threshold that is not a number of percent (NaN, infinite, negative) is refused
+    /// with its line: `pct > NaN` is never true, so `.nan` turned the check off, and
+    /// `guard-rails.json` (JSON has no NaN or infinity) could no longer be read after a
+    /// restart, which dropped the stored guard rails of every zone.
+    #[test]
+    fn thresholds_are_finite_percentages() {
+        for (value, line) in [(".nan", 4), (".inf", 4), ("-5", 4)] {
+            let text = format!(
+                "providers:\n  m: {{type: memory}}\ndefaults:\n  thresholds: {{delete_pct: {value}}}\nzones:\n  example.com: {{targets: [m]}}\n"
+            );
+            let e = Config::parse(&text, Path::new("z.yaml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("z.yaml:{line}:")) && e.contains("percent"),
+                "{value}: {e}"
+            );
+            let op = format!("guard_rails:\n  thresholds: {{update_pct: {value}}}\n");
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("operator.yaml");
+            std::fs::write(&f, op).unwrap();
+            let e = super::operator::OperatorConfig::load(&f)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("percent"), "{value}: {e}");
+        }
+        let ok = "providers:\n  m: {type: memory}\nzones:\n  example.com: {targets: [m], thresholds: {delete_pct: 0, update_pct: 150}}\n";
+        Config::parse(ok, Path::new("z.yaml")).unwrap();
+    }
+
     fn pdns(keys: &str) -> String {
         format!(
             "providers:\n  pdns:\n    type: powerdns\n    url: http://127.0.0.1:8081\n{keys}\

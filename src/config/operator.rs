@@ -46,9 +46,9 @@ pub struct GuardRailLimits {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdLimits {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::plan::rules::percent_opt")]
     pub update_pct: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::plan::rules::percent_opt")]
     pub delete_pct: Option<f64>,
     #[serde(default)]
     pub min_records: Option<usize>,

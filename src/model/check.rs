@@ -298,6 +298,26 @@ fn loc(l: &Loc, out: &mut Vec<String>) {
     }
 }
 
+/// SvcParamKey `dohpath` (RFC 9461 §5), kept as an unknown key.
+const DOHPATH: u16 = 7;
+
+/// RFC 9461 §5: a `dohpath` value is a relative URI template (RFC 6570) in UTF-8 that
+/// starts with `/` and names the variable `dns` in one of its expressions.
+fn is_dohpath(v: &[u8]) -> bool {
+    let Ok(t) = std::str::from_utf8(v) else {
+        return false;
+    };
+    t.starts_with('/')
+        && t.split('{').skip(1).any(|expr| {
+            let Some((expr, _)) = expr.split_once('}') else {
+                return false;
+            };
+            let vars = expr.trim_start_matches(['+', '#', '.', '/', ';', '?', '&']);
+            vars.split(',')
+                .any(|var| var.split([':', '*']).next() == Some("dns"))
+        })
+}
+
 /// RFC 9460 rules for one SVCB/HTTPS value.
 fn svcb(s: &Svcb, out: &mut Vec<String>) {
     // §2.4.2: AliasMode carries no SvcParams (octoDNS refuses them too).
@@ -369,6 +389,10 @@ fn svcb(s: &Svcb, out: &mut Vec<String>) {
             }
             SvcParam::Unknown(key::INVALID, _) => {
                 out.push("key65535 is the reserved \"Invalid key\" (RFC 9460 §14.3.2)".into());
+            }
+            // BIND checks this registered key and refuses to load a zone that breaks it.
+            SvcParam::Unknown(DOHPATH, v) if !is_dohpath(v) => {
+                out.push("key7 (dohpath) must be a relative URI template in UTF-8, starting with / and with a dns variable, e.g. /dns-query{?dns} (RFC 9461 §5)".into());
             }
             _ => {}
         }
@@ -665,6 +689,14 @@ mod tests {
             ("1 . alpn=\"\"", "alpn lists no protocol (RFC 9460 §7.1.1)"),
             // §14.3.2: key65535 is reserved.
             ("1 . key65535=x", "RFC 9460 §14.3.2"),
+            // RFC 9461 §5: dohpath (key7) is a relative URI template with a dns variable;
+            // BIND refuses to load a zone file that breaks it.
+            ("1 . key7=/dns-query{?dns}", ""),
+            ("1 . key7=/q{?name,dns*}", ""),
+            ("1 . key7=/q", "RFC 9461 §5"),
+            ("1 . key7=\"\"", "RFC 9461 §5"),
+            ("1 . key7=q{?dns}", "RFC 9461 §5"),
+            ("1 . key7=/q{?dnsx}", "RFC 9461 §5"),
         ] {
             let v = RData::Svcb(Box::new(
                 crate::model::svcb::Svcb::parse(text).unwrap_or_else(|e| panic!("{text}: {e}")),

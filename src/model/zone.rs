@@ -106,6 +106,12 @@ impl Zone {
                     key: key.clone(),
                     reason: "ALIAS is only allowed at the zone apex".into(),
                 }),
+                // The apex DS is the parent zone's (RFC 4035 §2.4): BIND refuses to load a
+                // zone file with one ("DS record at top of zone").
+                RecordType::DS if at_apex => problems.push(ZoneProblem {
+                    key: key.clone(),
+                    reason: "a DS record is not allowed at the zone apex: it belongs in the parent zone (RFC 4035 §2.4)".into(),
+                }),
                 _ => {}
             }
             if key.rtype.is_single_value() && set.len() > 1 {
@@ -161,6 +167,29 @@ mod tests {
             .any(|r| r.contains("coexist") && r.contains('A')));
         assert!(reasons.iter().any(|r| r.contains("apex")));
         assert!(reasons.iter().any(|r| r.contains("ALIAS is only")));
+    }
+
+    /// BIND refuses a zone file with a DS at its apex; a DS below it (a delegation) is fine.
+    #[test]
+    fn ds_at_the_apex_is_refused() {
+        let ds = || {
+            RrSet::new(
+                60,
+                vec![RData::Ds(crate::model::rdata::Ds {
+                    key_tag: 1,
+                    algorithm: 13,
+                    digest_type: 2,
+                    digest: "ab".repeat(32),
+                })],
+            )
+        };
+        let mut z = Zone::new(name("example.com"));
+        z.put(RrKey::new(name("sub.example.com"), RecordType::DS), ds());
+        assert!(z.check().is_empty());
+        z.put(RrKey::new(name("example.com"), RecordType::DS), ds());
+        let p = z.check();
+        assert_eq!(p.len(), 1);
+        assert!(p[0].reason.contains("RFC 4035 §2.4"), "{}", p[0].reason);
     }
 
     #[test]

@@ -44,8 +44,10 @@ impl Policy {
 #[serde(deny_unknown_fields, default)]
 pub struct Thresholds {
     /// Largest share of existing RRsets a plan may update, in percent.
+    #[serde(deserialize_with = "percent")]
     pub update_pct: f64,
     /// Largest share of existing RRsets a plan may delete, in percent.
+    #[serde(deserialize_with = "percent")]
     pub delete_pct: f64,
     /// Zones with fewer existing RRsets than this are never held back by the percentages.
     pub min_records: usize,
@@ -59,6 +61,31 @@ impl Default for Thresholds {
             min_records: 10,
         }
     }
+}
+
+/// A threshold in percent: a finite number, 0 or more. NaN would turn the check off
+/// (`pct > NaN` is never true) and neither NaN nor infinity survives JSON
+/// (`guard-rails.json`); values over 100 are allowed (no limit).
+///
+/// # Errors
+/// Any other number, as a deserialisation error (the reader adds file:line).
+pub fn percent<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{v} is not a number of percent (0 or more)"
+        )))
+    }
+}
+
+/// [`percent`] for an optional value.
+///
+/// # Errors
+/// As [`percent`].
+pub fn percent_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    percent(d).map(Some)
 }
 
 impl Thresholds {
