@@ -408,6 +408,16 @@ fn safety(
     t: &Thresholds,
 ) -> Vec<UnsafeReason> {
     let mut reasons = Vec::new();
+    // The other changes are judged against the zone as the undo leaves it, not as the last
+    // apply left it: padding a zone with junk in one commit and then deleting the junk (an
+    // undo) with most of the real RRsets in the next must not dilute the percentages.
+    let undone = |op: Op| {
+        changes
+            .iter()
+            .filter(|c| c.op() == op && is_undo(c))
+            .count()
+    };
+    let existing = (existing + undone(Op::Create)).saturating_sub(undone(Op::Delete));
     if existing >= t.min_records && existing > 0 {
         for (op, limit) in [(Op::Update, t.update_pct), (Op::Delete, t.delete_pct)] {
             let n = changes

@@ -710,34 +710,62 @@ fn deleting_what_the_last_apply_created_is_an_undo_and_passes_the_thresholds() {
 
 #[test]
 fn a_mixed_plan_counts_only_what_is_not_an_undo() {
-    // Live h0..h9; the last apply created h6..h9. The plan deletes h6..h9 (undo) and h2..h5.
-    let live = zone(hosts(0..10));
-    let desired = zone(hosts(0..2));
+    // Live h0..h19; the last apply created h14..h19. The plan deletes h14..h19 (undo) and
+    // h9..h13: 5 non-undos of the 14 RRsets the undo leaves (36% > 30%).
+    let live = zone(hosts(0..20));
+    let desired = zone(hosts(0..9));
     let last = last_apply(
         "r2",
-        hosts(6..10).into_iter().map(|(k, _)| (k, None)).collect(),
+        hosts(14..20).into_iter().map(|(k, _)| (k, None)).collect(),
     );
     let p = plan_after(&desired, &live, Some(&last));
-    assert_eq!(p.count(Op::Delete), 8);
+    assert_eq!(p.count(Op::Delete), 11);
     assert!(
         matches!(
             p.unsafe_reasons.as_slice(),
             [UnsafeReason::TooMany {
                 op: Op::Delete,
-                count: 4,
-                existing: 10,
+                count: 5,
+                existing: 14,
                 ..
             }]
         ),
-        "the percentage is over the live zone, counting the 4 non-undos: {:?}",
+        "the percentage is over the zone as the undo leaves it (14), counting the 5 non-undos: {:?}",
         p.unsafe_reasons
     );
-    assert_eq!(p.undo.as_ref().map(|u| u.keys.len()), Some(4));
-    // Three non-undo deletes (30%) pass.
-    let desired = zone(hosts(0..3));
+    assert_eq!(p.undo.as_ref().map(|u| u.keys.len()), Some(6));
+    // Four non-undo deletes of the 14 (29%) pass.
+    let desired = zone(hosts(0..10));
     assert!(plan_after(&desired, &live, Some(&last))
         .unsafe_reasons
         .is_empty());
+}
+
+#[test]
+fn padding_a_zone_and_undoing_the_padding_does_not_dilute_the_thresholds() {
+    // The real zone is h0..h19; the last apply padded it with 100 junk RRsets (creates are
+    // never held back). Deleting the junk (an undo) and 19 of the 20 real RRsets: judged
+    // against the 20 the undo leaves, not the 120 live.
+    let live = zone(hosts(0..120));
+    let desired = zone(hosts(0..1));
+    let last = last_apply(
+        "padding",
+        hosts(20..120).into_iter().map(|(k, _)| (k, None)).collect(),
+    );
+    let p = plan_after(&desired, &live, Some(&last));
+    assert!(
+        matches!(
+            p.unsafe_reasons.as_slice(),
+            [UnsafeReason::TooMany {
+                op: Op::Delete,
+                count: 19,
+                existing: 20,
+                ..
+            }]
+        ),
+        "{:?}",
+        p.unsafe_reasons
+    );
 }
 
 #[test]
