@@ -299,6 +299,10 @@ fn rrset() -> impl Strategy<Value = (RrKey, RrSet)> {
         if rtype == RecordType::CNAME && name.is_empty() {
             rtype = RecordType::AAAA;
         }
+        // A DS belongs in the parent, never at the apex (RFC 4035 §2.4).
+        if rtype == RecordType::DS && name.is_empty() {
+            rtype = RecordType::TXT;
+        }
         let count = if rtype.is_single_value() { 1..2 } else { 1..4 };
         let key = RrKey::new(Fqdn::parse_relative(name, &origin()).unwrap(), rtype);
         prop::collection::vec(value(rtype), count)

@@ -278,7 +278,7 @@ fn operator_side(op: OperatorConfig, source: &SourceSettings) -> anyhow::Result<
         (None, SourceSettings::Dir(dir)) => Some(std::fs::canonicalize(dir)?),
         (None, SourceSettings::Git { .. }) => Some(std::env::current_dir()?),
     };
-    if !op.defines_providers() && matches!(source, SourceSettings::Git { .. }) {
+    if !op.defines_providers() {
         tracing::warn!("providers come from the followed repository's zonekeeper.yaml: whoever can merge there decides where credentials are sent. Define them in the operator's --config file instead (docs/security.md, \"Moving providers to the operator\")");
     }
     Ok(OperatorSide {

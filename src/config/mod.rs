@@ -349,6 +349,14 @@ fn resolve(
             raw.guard_rails.map(|g| g.value).unwrap_or_default(),
         ),
         Some(op) => {
+            if raw.controller.is_some() {
+                diags.push(Diagnostic::new(
+                    file,
+                    Pos::default(),
+                    Some("controller".into()),
+                    "the daemon's settings belong to the operator's configuration (`run --config`), not to the repository: remove this section",
+                ));
+            }
             if let Some(g) = &raw.guard_rails {
                 diags.push(Diagnostic::new(
                     file,

@@ -1048,8 +1048,9 @@ fn structured_value(rtype: RecordType, g: &Got) -> Result<RData, Vec<String>> {
         RecordType::NAPTR => RData::Naptr(Box::new(Naptr {
             order: g.int(0, 65535, &mut r) as u16,
             preference: g.int(1, 65535, &mut r) as u16,
-            // Flags are case-insensitive (RFC 3403 §4.1): kept upper-case.
-            flags: g.quoted(2, &mut r).to_ascii_uppercase(),
+            // Flags compare case-insensitively (RFC 3403 §4.1) but are served as written,
+            // as octoDNS serves them.
+            flags: g.quoted(2, &mut r),
             service: g.quoted(3, &mut r),
             regexp: g.quoted(4, &mut r),
             replacement: g.name(rtype, 5, &mut r),
