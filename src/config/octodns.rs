@@ -602,3 +602,167 @@ fn zone_files(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::controller::load::load_manifests;
+    use crate::model::{RecordType, RrKey};
+
+    /// A repository: zonekeeper.yaml (`zk`), `config/octodns.yaml` (`octo`) and `files`.
+    fn repo(
+        zk: &str,
+        octo: &str,
+        files: &[(&str, &str)],
+    ) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let write = |p: &str, t: &str| {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, t).unwrap();
+        };
+        write("zonekeeper.yaml", zk);
+        write("config/octodns.yaml", octo);
+        for (p, t) in files {
+            write(p, t);
+        }
+        (dir, root)
+    }
+
+    const ZK: &str = "providers:\n  live: {type: zonefile, directory: live}\noctodns:\n  config: config/octodns.yaml\n  targets: {route53: live}\n";
+
+    fn octo(providers: &str, zones: &str) -> String {
+        format!(
+            "providers:\n  config:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./zones\n{providers}  route53:\n    class: octodns_route53.Route53Provider\n    access_key_id: env/AWS_ACCESS_KEY_ID\nzones:\n{zones}"
+        )
+    }
+
+    fn ttl(m: &crate::manifest::ZoneManifest, name: &str, t: RecordType) -> u32 {
+        let key = RrKey::new(crate::model::Fqdn::parse(name).unwrap(), t);
+        m.zone.get(&key).unwrap().ttl
+    }
+
+    #[test]
+    fn default_ttls_of_zonekeeper_zones() {
+        let (_d, root) = repo(
+            "providers:\n  m: {type: memory}\ndefaults:\n  ttl: 300\nzones:\n  a.test: {targets: [m]}\n  b.test: {targets: [m], ttl: 600}\n",
+            "{}",
+            &[
+                ("zones/a.test.yaml", "'': {type: A, value: 192.0.2.1}\nx: {type: A, ttl: 60, value: 192.0.2.2}\n"),
+                ("zones/b.test.yaml", "'': {type: A, value: 192.0.2.1}\n"),
+            ],
+        );
+        let c = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        let ms = load_manifests(&c, None).unwrap();
+        assert_eq!(ttl(&ms[0].1, "a.test", RecordType::A), 300);
+        assert_eq!(ttl(&ms[0].1, "x.a.test", RecordType::A), 60);
+        assert_eq!(ttl(&ms[1].1, "b.test", RecordType::A), 600);
+        let (_d, root) = repo(
+            "providers:\n  m: {type: memory}\ndefaults:\n  ttl: 9999999999\nzones:\n  a.test: {targets: [m]}\n",
+            "{}",
+            &[],
+        );
+        let e = Config::load(&root.join("zonekeeper.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("zonekeeper.yaml:4:"), "{e}");
+    }
+
+    #[test]
+    fn sources_merge_as_octodns_merges_them() {
+        let providers = "    default_ttl: 300\n  shared:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./common\n    shared_filename: mail.yaml\n    disable_zonefile: true\n";
+        let zones = "  a.test.:\n    sources: [config, shared]\n    targets: [route53]\n";
+        let files = [
+            ("zones/a.test.yaml", "'': {type: A, value: 192.0.2.1}\n"),
+            (
+                "common/mail.yaml",
+                "'': {type: MX, value: {exchange: mx.example.net., preference: 10}}\n",
+            ),
+        ];
+        let (_d, root) = repo(ZK, &octo(providers, zones), &files);
+        let c = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        assert_eq!(c.zones[0].targets, ["live"]);
+        let ms = load_manifests(&c, None).unwrap();
+        assert_eq!(ttl(&ms[0].1, "a.test", RecordType::A), 300);
+        assert_eq!(ttl(&ms[0].1, "a.test", RecordType::MX), 3600);
+        // A name and type in two sources: octoDNS's DuplicateRecordException.
+        let dup = [
+            files[0],
+            ("common/mail.yaml", "'': {type: A, value: 192.0.2.9}\n"),
+        ];
+        let (_d, root) = repo(ZK, &octo(providers, zones), &dup);
+        let c = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        let e = load_manifests(&c, None).unwrap_err().to_string();
+        assert!(
+            e.contains("mail.yaml:1:1: a.test. A: duplicate record: already defined in"),
+            "{e}"
+        );
+        assert!(e.contains("a.test.yaml:1"), "{e}");
+        // ... unless the later source replaces.
+        let replacing = providers.replace(
+            "    disable_zonefile",
+            "    populate_should_replace: true\n    disable_zonefile",
+        );
+        let (_d, root) = repo(ZK, &octo(&replacing, zones), &dup);
+        let c = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        let ms = load_manifests(&c, None).unwrap();
+        assert_eq!(ms[0].1.zone.len(), 1);
+        assert_eq!(ttl(&ms[0].1, "a.test", RecordType::A), 3600);
+    }
+
+    #[test]
+    fn what_zonekeeper_does_not_implement_is_refused_by_name() {
+        let a = [("zones/a.test.yaml", "'': {type: A, value: 192.0.2.1}\n")];
+        let zone = "  a.test.:\n    sources: [config]\n    targets: [route53]\n";
+        for (providers, zones, extra, want) in [
+            ("", "  a.test.:\n    sources: [config]\n    targets: [route53]\n    processors: [no-root-ns]\n", "processors:\n  no-root-ns:\n    class: octodns.processor.filter.IgnoreRootNsFilter\n",
+             "config/octodns.yaml:10:5: zone \"a.test.\": processor \"no-root-ns\" (octodns.processor.filter.IgnoreRootNsFilter) is not implemented by zonekeeper"),
+            ("", zone, "manager:\n  processors: [meta]\n", "processor \"meta\" (not defined in `processors:`) is not implemented"),
+            ("", zone, "manager:\n  auto_arpa: true\n", "manager.auto_arpa: octoDNS's auto_arpa"),
+            ("    escaped_semicolons: false\n", zone, "", "escaped_semicolons: only true"),
+            ("    splitt_extension: .\n", zone, "", "unknown YamlProvider setting \"splitt_extension\""),
+            ("", "  a.test.:\n    sources: [route53]\n    targets: [route53]\n", "", "source \"route53\" is \"octodns_route53.Route53Provider\": zonekeeper reads records only from YamlProvider sources"),
+            ("", "  a.test.:\n    sources: [config]\n    targets: [cloudflare]\n", "", "target \"cloudflare\": no zonekeeper provider has that name: map it with `octodns: {targets:"),
+            ("", "  b.test.:\n    sources: [config]\n    targets: [route53]\n", "", "no YAMLs found for b.test."),
+            ("", "  a.test:\n    sources: [config]\n    targets: [route53]\n", "", "zone names end with '.'"),
+            ("", zone, "validators: {}\n", "validators: octoDNS validators are not implemented"),
+        ] {
+            let (_d, root) = repo(ZK, &format!("{}{extra}", octo(providers, zones)), &a);
+            let e = Config::load(&root.join("zonekeeper.yaml")).unwrap_err().to_string();
+            assert!(e.contains(want), "want {want:?}:\n{e}");
+        }
+        // A zone in both files.
+        let zk = format!("{ZK}zones:\n  a.test: {{targets: [live]}}\n");
+        let (_d, root) = repo(&zk, &octo("", zone), &a);
+        let e = Config::load(&root.join("zonekeeper.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("zonekeeper.yaml:7:11: zone \"a.test\": zone a.test. is also listed in the octoDNS configuration"), "{e}");
+        // Credentials of octoDNS providers are never read, and never quoted.
+        assert!(!e.contains("AWS_ACCESS_KEY_ID"), "{e}");
+    }
+
+    #[test]
+    fn star_zones_are_the_zone_files_and_split_directories_of_the_source() {
+        let providers = "    split_extension: .\n";
+        let zones = "  b.test.:\n    sources: [config]\n    targets: [route53]\n  '*':\n    sources: [config]\n    targets: [route53]\n";
+        let (_d, root) = repo(
+            "providers:\n  live: {type: zonefile, directory: live}\n  route53: {type: memory}\noctodns:\n  config: config/octodns.yaml\n  targets: {}\n",
+            &octo(providers, zones),
+            &[
+                ("zones/a.test.yaml", "'': {type: A, value: 192.0.2.1}\n"),
+                ("zones/b.test.yaml", "'': {type: A, value: 192.0.2.2}\n"),
+                ("zones/c.test./$c.test.yaml", "'': {type: A, value: 192.0.2.3}\n"),
+                ("zones/c.test./www.yaml", "www: {type: CNAME, value: c.test.}\n"),
+                ("zones/notes.yaml", "not: a zone\n"),
+            ],
+        );
+        let c = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        let names: Vec<&str> = c.zones.iter().map(|z| z.name.as_str()).collect();
+        assert_eq!(names, ["a.test.", "b.test.", "c.test."]);
+        assert!(c.zones.iter().all(|z| z.targets == ["route53"]));
+        let ms = load_manifests(&c, None).unwrap();
+        assert_eq!(ms[2].1.zone.len(), 2);
+    }
+}
