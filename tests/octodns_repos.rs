@@ -22,8 +22,11 @@ use std::process::Command;
 use zonekeeper::model::{Fqdn, Zone};
 use zonekeeper::provider::zonefile::parse_text;
 
-/// (layout, its octoDNS config file, octoDNS target -> zonekeeper zonefile directory)
-const LAYOUTS: &[(&str, &str, &[(&str, &str)])] = &[
+/// octoDNS target -> the directory of the zonekeeper zonefile provider it maps to.
+type Targets = &'static [(&'static str, &'static str)];
+
+/// (layout, its octoDNS config file, its targets)
+const LAYOUTS: &[(&str, &str, Targets)] = &[
     ("agency", "config/production.yaml", &[("route53", "live")]),
     (
         "project",

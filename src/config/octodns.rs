@@ -59,7 +59,7 @@ struct OctoFile {
     #[serde(default)]
     providers: BTreeMap<String, Spanned<BTreeMap<String, Value>>>,
     #[serde(default)]
-    zones: BTreeMap<String, Spanned<Option<BTreeMap<String, Value>>>>,
+    zones: BTreeMap<String, Spanned<Option<Settings>>>,
     #[serde(default)]
     processors: BTreeMap<String, Spanned<BTreeMap<String, Value>>>,
     #[serde(default)]
@@ -71,6 +71,9 @@ struct OctoFile {
     #[serde(default)]
     validators: Option<Spanned<Value>>,
 }
+
+/// A key's settings as written: names to values.
+type Settings = BTreeMap<String, Value>;
 
 /// octoDNS's YAML source classes (SplitYamlProvider is YamlProvider with split defaults).
 const YAML_CLASS: &str = "octodns.provider.yaml.YamlProvider";
@@ -170,8 +173,7 @@ pub fn read(
     }
     // Zones in file order: octoDNS expands `"*"` entries in order, each taking the zones
     // not already listed.
-    let mut entries: Vec<(&String, &Spanned<Option<BTreeMap<String, Value>>>)> =
-        parsed.zones.iter().collect();
+    let mut entries: Vec<(&String, &Spanned<Option<Settings>>)> = parsed.zones.iter().collect();
     entries.sort_by_key(|(_, e)| Pos::from_saphyr(&e.referenced).line);
     let empty = BTreeMap::new();
     let mut listed: BTreeSet<String> = entries
