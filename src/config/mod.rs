@@ -607,6 +607,27 @@ fn resolve(
     }
     if let Some(o) = &raw.octodns {
         let found = octodns::read(o, file, base_dir, &providers, default_ttl, &mut diags);
+        // octoDNS repositories often keep their zone files in `domains/`, zonekeeper's
+        // default directory of domain manifests: never read zone files as those.
+        if raw.defaults.domains_dir.is_none() {
+            let dir = crate::input::resolve_inside(base_dir, &domains_dir).ok();
+            let clash = found.iter().flat_map(|z| &z.sources).find(|s| {
+                crate::input::resolve_inside(base_dir, &s.path)
+                    .is_ok_and(|p| dir.as_ref().is_some_and(|d| p.starts_with(d)))
+            });
+            if let Some(s) = clash {
+                diags.push(Diagnostic::new(
+                    file,
+                    Pos::from_saphyr(&o.config.referenced),
+                    Some("octodns.config".into()),
+                    format!(
+                        "octoDNS zone files ({}) are in {}, zonekeeper's default directory of domain manifests: set `defaults.domains_dir` to where domain manifests live (a directory that does not exist means none)",
+                        s.path.display(),
+                        domains_dir.display()
+                    ),
+                ));
+            }
+        }
         let ignore = IgnoreSet::new(&raw.defaults.ignore).unwrap_or_else(|e| {
             diags.push(Diagnostic::new(
                 file,

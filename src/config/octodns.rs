@@ -746,6 +746,29 @@ mod tests {
     }
 
     #[test]
+    fn zone_files_in_domains_are_never_read_as_domain_manifests() {
+        let octo = octo(
+            "",
+            "  a.test.:\n    sources: [config]\n    targets: [route53]\n",
+        )
+        .replace("./zones", "domains");
+        let a = [("domains/a.test.yaml", "'': {type: A, value: 192.0.2.1}\n")];
+        let (_d, root) = repo(ZK, &octo, &a);
+        let e = Config::load(&root.join("zonekeeper.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("zonekeeper.yaml:4:11: octodns.config: octoDNS zone files"),
+            "{e}"
+        );
+        assert!(e.contains("set `defaults.domains_dir`"), "{e}");
+        let zk = format!("{ZK}defaults:\n  domains_dir: registrar\n");
+        let (_d, root) = repo(&zk, &octo, &a);
+        let c = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        assert_eq!(load_manifests(&c, None).unwrap().len(), 1);
+    }
+
+    #[test]
     fn star_zones_are_the_zone_files_and_split_directories_of_the_source() {
         let providers = "    split_extension: .\n";
         let zones = "  b.test.:\n    sources: [config]\n    targets: [route53]\n  '*':\n    sources: [config]\n    targets: [route53]\n";
