@@ -769,6 +769,36 @@ mod tests {
     }
 
     #[test]
+    fn paths_of_the_octodns_configuration_stay_inside_the_repository() {
+        let zone = "  a.test.:\n    sources: [config]\n    targets: [route53]\n";
+        let a = [("zones/a.test.yaml", "'': {type: A, value: 192.0.2.1}\n")];
+        // The octoDNS file itself.
+        let zk = ZK.replace("config/octodns.yaml", "../octodns.yaml");
+        let (_d, root) = repo(&zk, &octo("", zone), &a);
+        let e = Config::load(&root.join("zonekeeper.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is outside"), "{e}");
+        // A source directory.
+        let (_d, root) = repo(ZK, &octo("", zone).replace("./zones", "/etc"), &a);
+        let e = Config::load(&root.join("zonekeeper.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("provider \"config\": directory \"/etc\" is outside"),
+            "{e}"
+        );
+        // A shared file, and a split directory that is a symlink out.
+        let shared = "    shared_filename: ../../secret\n    split_extension: .\n";
+        let (_d, root) = repo(ZK, &octo(shared, zone), &a);
+        std::os::unix::fs::symlink("/etc", root.join("zones/a.test.")).unwrap();
+        let c = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        let e = load_manifests(&c, None).unwrap_err().to_string();
+        assert!(e.contains("is outside"), "{e}");
+        assert!(!e.contains("root:"), "{e}");
+    }
+
+    #[test]
     fn star_zones_are_the_zone_files_and_split_directories_of_the_source() {
         let providers = "    split_extension: .\n";
         let zones = "  b.test.:\n    sources: [config]\n    targets: [route53]\n  '*':\n    sources: [config]\n    targets: [route53]\n";
