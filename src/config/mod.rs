@@ -108,11 +108,12 @@ impl<'de> Deserialize<'de> for RawProvider {
 pub struct RawZone {
     /// Provider names the zone is kept on.
     pub targets: Vec<String>,
-    /// The octoDNS YAML zone file (default `zones/<zone>.yaml`, relative to this file). It
-    /// must resolve inside the directory holding this file.
+    /// The octoDNS YAML zone file (default `zones/<zone>.yaml`, relative to this file), or
+    /// a list of files merged as octoDNS merges a zone's sources (a name and type in two
+    /// files is an error). Each must resolve inside the directory holding this file.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub file: Option<Spanned<String>>,
+    #[schemars(with = "Option<ZoneFiles>")]
+    pub file: Option<Spanned<ZoneFiles>>,
     #[serde(default)]
     pub policy: Option<Policy>,
     #[serde(default)]
@@ -130,6 +131,24 @@ pub struct RawZone {
     /// (default `defaults.revision_record`, else false). Only `zonekeeper run` writes it.
     #[serde(default)]
     pub revision_record: Option<bool>,
+}
+
+/// `file:` of a zone: one path or several.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ZoneFiles {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl ZoneFiles {
+    /// The paths as written, in order.
+    pub fn paths(&self) -> Vec<&str> {
+        match self {
+            ZoneFiles::One(p) => vec![p.as_str()],
+            ZoneFiles::Many(ps) => ps.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// Defaults applied to every zone.
@@ -550,10 +569,35 @@ fn resolve(
             .map(|t| ttl_checked(t, format!("zone {name:?}"), &mut diags))
             .or(default_ttl)
             .unwrap_or(DEFAULT_TTL);
-        let (file_path, file_pos) = match &z.file {
-            Some(f) => (base_dir.join(&f.value), Pos::from_saphyr(&f.referenced)),
-            None => (zones_dir.join(format!("{}.yaml", fqdn.without_dot())), pos),
+        let written: Vec<&str> = z.file.as_ref().map(|f| f.value.paths()).unwrap_or_default();
+        let (file_path, file_pos) = match (&z.file, written.first()) {
+            (Some(f), Some(first)) => (base_dir.join(first), Pos::from_saphyr(&f.referenced)),
+            (Some(f), None) => {
+                diags.push(Diagnostic::new(
+                    file,
+                    Pos::from_saphyr(&f.referenced),
+                    record.clone(),
+                    "`file:` is an empty list: name at least one file",
+                ));
+                (base_dir.to_path_buf(), pos)
+            }
+            (None, _) => (zones_dir.join(format!("{}.yaml", fqdn.without_dot())), pos),
         };
+        // Files after the first are merged into it (a shared file may serve several
+        // zones, as an octoDNS shared source does).
+        let mut sources = vec![ZoneSource::file(file_path.clone(), ttl)];
+        for w in written.iter().skip(1) {
+            let path = base_dir.join(w);
+            if let Err(e) = crate::input::resolve_inside(base_dir, &path) {
+                diags.push(Diagnostic::new(
+                    file,
+                    file_pos,
+                    record.clone(),
+                    format!("file {w:?} {e}"),
+                ));
+            }
+            sources.push(ZoneSource::file(path, ttl));
+        }
         match crate::input::resolve_inside(base_dir, &file_path) {
             Ok(resolved) => {
                 // Two zones on one file: each would plan the other's records away.
@@ -579,9 +623,9 @@ fn resolve(
                 record.clone(),
                 format!(
                     "file {:?} {e}",
-                    z.file
-                        .as_ref()
-                        .map_or_else(|| file_path.display().to_string(), |f| f.value.clone())
+                    written
+                        .first()
+                        .map_or_else(|| file_path.display().to_string(), |f| f.to_string())
                 ),
             )),
         }
@@ -593,7 +637,7 @@ fn resolve(
         zones.push(ZoneConfig {
             name: fqdn,
             targets: z.targets,
-            sources: vec![ZoneSource::file(file_path.clone(), ttl)],
+            sources,
             file: file_path,
             policy,
             thresholds,

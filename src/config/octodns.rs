@@ -799,6 +799,34 @@ mod tests {
     }
 
     #[test]
+    fn a_zonekeeper_zone_merges_a_list_of_files() {
+        let zk = "providers:\n  m: {type: memory}\nzones:\n  a.test:\n    targets: [m]\n    ttl: 600\n    file: [zones/a.test.yaml, common/mail.yaml]\n  b.test:\n    targets: [m]\n    file: [zones/b.test.yaml, common/mail.yaml]\n";
+        let files = [
+            ("zones/a.test.yaml", "'': {type: A, value: 192.0.2.1}\n"),
+            ("zones/b.test.yaml", "'': {type: A, value: 192.0.2.2}\n"),
+            (
+                "common/mail.yaml",
+                "'': {type: MX, value: {exchange: mx.example.net., preference: 10}}\n",
+            ),
+        ];
+        let (_d, root) = repo(zk, "{}", &files);
+        let c = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        let ms = load_manifests(&c, None).unwrap();
+        assert_eq!(ms[0].1.zone.len(), 2);
+        assert_eq!(ttl(&ms[0].1, "a.test", RecordType::MX), 600);
+        assert_eq!(ttl(&ms[1].1, "b.test", RecordType::MX), 3600);
+        let bad = zk.replace("common/mail.yaml]\n  b", "../x.yaml]\n  b");
+        let (_d, root) = repo(&bad, "{}", &files);
+        let e = Config::load(&root.join("zonekeeper.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("zonekeeper.yaml:7:11: zone \"a.test\": file \"../x.yaml\" is outside"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn star_zones_are_the_zone_files_and_split_directories_of_the_source() {
         let providers = "    split_extension: .\n";
         let zones = "  b.test.:\n    sources: [config]\n    targets: [route53]\n  '*':\n    sources: [config]\n    targets: [route53]\n";
