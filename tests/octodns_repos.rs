@@ -188,3 +188,66 @@ fn octodns_repositories_equal_a_fresh_octodns_run() {
         }
     }
 }
+
+/// The daemon follows an octoDNS repository whose zonekeeper.yaml holds only the `octodns:`
+/// section, with the providers in the operator's file: it writes octoDNS's records.
+#[test]
+fn the_daemon_follows_an_octodns_repository_under_the_operators_providers() {
+    let (tmp, repo) = copy("project");
+    std::fs::write(
+        repo.join("zonekeeper.yaml"),
+        "octodns:\n  config: config/octodns.yaml\n  targets: {ns1: primary, cloudflare: secondary}\n",
+    )
+    .unwrap();
+    let live = tmp.path().join("live");
+    let operator = tmp.path().join("operator.yaml");
+    std::fs::write(
+        &operator,
+        format!(
+            "providers:\n  primary: {{type: zonefile, directory: {:?}}}\n  secondary: {{type: zonefile, directory: {:?}}}\n",
+            live.join("primary"),
+            live.join("secondary")
+        ),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .arg("--config")
+        .arg(&operator)
+        .args(["run", "--dir"])
+        .arg(&repo)
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let zone = Fqdn::parse("project.example.").unwrap();
+    let expected = zone_files(&corpus().join("project/octodns-out"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut done = false;
+    while !done && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        done = ["primary", "secondary"]
+            .iter()
+            .all(|t| live.join(t).join("project.example.zone").is_file());
+    }
+    // (The zonefile provider writes by rename: a file that exists is complete.)
+    child.kill().ok();
+    child.wait().ok();
+    assert!(done, "the daemon wrote no zone files in 30 s");
+    for (target, dir) in [("ns1", "primary"), ("cloudflare", "secondary")] {
+        let text = std::fs::read_to_string(live.join(dir).join("project.example.zone")).unwrap();
+        let theirs = expected.iter().find(|e| e.0 == target).unwrap();
+        assert_same(
+            &parse_text(&text, &zone).unwrap(),
+            &theirs.2,
+            &format!("daemon: {target}"),
+        );
+    }
+}
