@@ -8,6 +8,7 @@
 //! when they are built. The `controller:` section is [`controller`]'s.
 
 pub mod controller;
+pub mod octodns;
 pub mod operator;
 pub mod schema;
 
@@ -20,7 +21,9 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::input::{from_yaml_error, read_input, yaml_options, Diagnostic, Diagnostics, Pos};
-use crate::model::Fqdn;
+use crate::manifest::octodns::DEFAULT_TTL;
+use crate::manifest::ZoneSource;
+use crate::model::{Fqdn, MAX_TTL};
 use crate::plan::{IgnoreRule, IgnoreSet, Policy, Thresholds};
 use crate::provider::registry::{AnySettings, ProviderEntrySchema, PROVIDER_TYPES};
 use operator::OperatorConfig;
@@ -51,6 +54,10 @@ pub struct RawConfig {
     #[serde(default)]
     #[schemars(with = "Option<operator::GuardRailLimits>")]
     pub guard_rails: Option<Spanned<operator::GuardRailLimits>>,
+    /// Zones read from octoDNS's own configuration file, its target names mapped to
+    /// providers ([`octodns`]). The repository's file only.
+    #[serde(default)]
+    pub octodns: Option<octodns::RawOctodns>,
 }
 
 /// A provider entry as written: `type` plus that type's own keys, each with its line (the
@@ -101,11 +108,12 @@ impl<'de> Deserialize<'de> for RawProvider {
 pub struct RawZone {
     /// Provider names the zone is kept on.
     pub targets: Vec<String>,
-    /// The octoDNS YAML zone file (default `zones/<zone>.yaml`, relative to this file). It
-    /// must resolve inside the directory holding this file.
+    /// The octoDNS YAML zone file (default `zones/<zone>.yaml`, relative to this file), or
+    /// a list of files merged as octoDNS merges a zone's sources (a name and type in two
+    /// files is an error). Each must resolve inside the directory holding this file.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub file: Option<Spanned<String>>,
+    #[schemars(with = "Option<ZoneFiles>")]
+    pub file: Option<Spanned<ZoneFiles>>,
     #[serde(default)]
     pub policy: Option<Policy>,
     #[serde(default)]
@@ -113,11 +121,34 @@ pub struct RawZone {
     /// Records never touched, in addition to `defaults.ignore`.
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
+    /// TTL in seconds of records in the zone file that give no `ttl:` (octoDNS's
+    /// YamlProvider `default_ttl`; default `defaults.ttl`, else 3600).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub ttl: Option<Spanned<u32>>,
     /// Keep a TXT record `_zonekeeper.<zone>` naming the revision (commit id and time) that
     /// last wrote the zone, and refuse to write an older or unrelated revision over it
     /// (default `defaults.revision_record`, else false). Only `zonekeeper run` writes it.
     #[serde(default)]
     pub revision_record: Option<bool>,
+}
+
+/// `file:` of a zone: one path or several.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ZoneFiles {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl ZoneFiles {
+    /// The paths as written, in order.
+    pub fn paths(&self) -> Vec<&str> {
+        match self {
+            ZoneFiles::One(p) => vec![p.as_str()],
+            ZoneFiles::Many(ps) => ps.iter().map(String::as_str).collect(),
+        }
+    }
 }
 
 /// Defaults applied to every zone.
@@ -130,6 +161,11 @@ pub struct RawDefaults {
     pub thresholds: Option<Thresholds>,
     #[serde(default)]
     pub ignore: Vec<IgnoreRule>,
+    /// TTL in seconds of records that give no `ttl:`, for zones that do not set `ttl`
+    /// (default 3600, octoDNS's).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub ttl: Option<Spanned<u32>>,
     /// `revision_record` for zones that do not set it (default false).
     #[serde(default)]
     pub revision_record: Option<bool>,
@@ -162,8 +198,12 @@ pub struct ProviderConfig {
 pub struct ZoneConfig {
     pub name: Fqdn,
     pub targets: Vec<String>,
-    /// Absolute path of the zone's octoDNS YAML file.
+    /// Absolute path of the zone's octoDNS YAML file (the first of `sources`).
     pub file: PathBuf,
+    /// The files the zone's records are read from, merged in this order (one for a zone of
+    /// `zones:`; an octoDNS configuration's zone may have several), each with its
+    /// default TTL.
+    pub sources: Vec<ZoneSource>,
     pub policy: Policy,
     pub thresholds: Thresholds,
     /// Records never touched: `defaults.ignore` then the zone's own, compiled
@@ -410,6 +450,22 @@ fn resolve(
     };
     let (zones_dir, zones_dir_ok) = inside("defaults.zones_dir", &raw.defaults.zones_dir, "zones");
     let (domains_dir, _) = inside("defaults.domains_dir", &raw.defaults.domains_dir, "domains");
+    let ttl_checked = |t: &Spanned<u32>, key: String, diags: &mut Vec<Diagnostic>| {
+        if t.value > MAX_TTL {
+            diags.push(Diagnostic::new(
+                file,
+                Pos::from_saphyr(&t.referenced),
+                Some(key),
+                format!("ttl {} is more than {MAX_TTL} seconds", t.value),
+            ));
+        }
+        t.value
+    };
+    let default_ttl = raw
+        .defaults
+        .ttl
+        .as_ref()
+        .map(|t| ttl_checked(t, "defaults.ttl".into(), &mut diags));
     let default_registrar = raw.defaults.registrar.map(|r| {
         if !providers.contains_key(&r.value) {
             diags.push(Diagnostic::new(
@@ -515,10 +571,41 @@ fn resolve(
                 IgnoreSet::default()
             }
         };
-        let (file_path, file_pos) = match &z.file {
-            Some(f) => (base_dir.join(&f.value), Pos::from_saphyr(&f.referenced)),
-            None => (zones_dir.join(format!("{}.yaml", fqdn.without_dot())), pos),
+        let ttl = z
+            .ttl
+            .as_ref()
+            .map(|t| ttl_checked(t, format!("zone {name:?}"), &mut diags))
+            .or(default_ttl)
+            .unwrap_or(DEFAULT_TTL);
+        let written: Vec<&str> = z.file.as_ref().map(|f| f.value.paths()).unwrap_or_default();
+        let (file_path, file_pos) = match (&z.file, written.first()) {
+            (Some(f), Some(first)) => (base_dir.join(first), Pos::from_saphyr(&f.referenced)),
+            (Some(f), None) => {
+                diags.push(Diagnostic::new(
+                    file,
+                    Pos::from_saphyr(&f.referenced),
+                    record.clone(),
+                    "`file:` is an empty list: name at least one file",
+                ));
+                (base_dir.to_path_buf(), pos)
+            }
+            (None, _) => (zones_dir.join(format!("{}.yaml", fqdn.without_dot())), pos),
         };
+        // Files after the first are merged into it (a shared file may serve several
+        // zones, as an octoDNS shared source does).
+        let mut sources = vec![ZoneSource::file(file_path.clone(), ttl)];
+        for w in written.iter().skip(1) {
+            let path = base_dir.join(w);
+            if let Err(e) = crate::input::resolve_inside(base_dir, &path) {
+                diags.push(Diagnostic::new(
+                    file,
+                    file_pos,
+                    record.clone(),
+                    format!("file {w:?} {e}"),
+                ));
+            }
+            sources.push(ZoneSource::file(path, ttl));
+        }
         match crate::input::resolve_inside(base_dir, &file_path) {
             Ok(resolved) => {
                 // Two zones on one file: each would plan the other's records away.
@@ -544,9 +631,9 @@ fn resolve(
                 record.clone(),
                 format!(
                     "file {:?} {e}",
-                    z.file
-                        .as_ref()
-                        .map_or_else(|| file_path.display().to_string(), |f| f.value.clone())
+                    written
+                        .first()
+                        .map_or_else(|| file_path.display().to_string(), |f| f.to_string())
                 ),
             )),
         }
@@ -558,6 +645,7 @@ fn resolve(
         zones.push(ZoneConfig {
             name: fqdn,
             targets: z.targets,
+            sources,
             file: file_path,
             policy,
             thresholds,
@@ -568,6 +656,71 @@ fn resolve(
                 .unwrap_or(false),
             pos,
         });
+    }
+    if let Some(o) = &raw.octodns {
+        let found = octodns::read(o, file, base_dir, &providers, default_ttl, &mut diags);
+        // octoDNS repositories often keep their zone files in `domains/`, zonekeeper's
+        // default directory of domain manifests: never read zone files as those.
+        if raw.defaults.domains_dir.is_none() {
+            let dir = crate::input::resolve_inside(base_dir, &domains_dir).ok();
+            let clash = found.iter().flat_map(|z| &z.sources).find(|s| {
+                crate::input::resolve_inside(base_dir, &s.path)
+                    .is_ok_and(|p| dir.as_ref().is_some_and(|d| p.starts_with(d)))
+            });
+            if let Some(s) = clash {
+                diags.push(Diagnostic::new(
+                    file,
+                    Pos::from_saphyr(&o.config.referenced),
+                    Some("octodns.config".into()),
+                    format!(
+                        "octoDNS zone files ({}) are in {}, zonekeeper's default directory of domain manifests: set `defaults.domains_dir` to where domain manifests live (a directory that does not exist means none)",
+                        s.path.display(),
+                        domains_dir.display()
+                    ),
+                ));
+            }
+        }
+        let ignore = IgnoreSet::new(&raw.defaults.ignore).unwrap_or_else(|e| {
+            diags.push(Diagnostic::new(
+                file,
+                Pos::default(),
+                Some("defaults.ignore".into()),
+                format!("invalid ignore pattern: {e}"),
+            ));
+            IgnoreSet::default()
+        });
+        let (policy, thresholds) = limits.hold((
+            raw.defaults.policy.unwrap_or_default(),
+            raw.defaults.thresholds.unwrap_or_default(),
+        ));
+        for oz in found {
+            if let Some(other) = zones.iter().find(|z| z.name == oz.name) {
+                diags.push(Diagnostic::new(
+                    file,
+                    other.pos,
+                    Some(format!("zone {:?}", other.name.without_dot())),
+                    format!(
+                        "zone {} is also listed in the octoDNS configuration {:?}: list it in one place",
+                        other.name, o.config.value
+                    ),
+                ));
+                continue;
+            }
+            zones.push(ZoneConfig {
+                name: oz.name,
+                targets: oz.targets,
+                file: oz
+                    .sources
+                    .first()
+                    .map_or_else(|| base_dir.join(&o.config.value), |s| s.path.clone()),
+                sources: oz.sources,
+                policy,
+                thresholds,
+                ignore: ignore.clone(),
+                revision_record: raw.defaults.revision_record.unwrap_or(false),
+                pos: oz.pos,
+            });
+        }
     }
     zones.sort_by(|a, b| a.name.cmp(&b.name));
     zonefile_collisions(file, &providers, &zones, &mut diags);

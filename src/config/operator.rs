@@ -122,7 +122,9 @@ impl OperatorConfig {
                     || d.registrar.is_some()
                     || d.policy.is_some()
                     || d.thresholds.is_some()
-                    || !d.ignore.is_empty())
+                    || d.ttl.is_some()
+                    || !d.ignore.is_empty()
+                    || raw.octodns.is_some())
                 .then_some(Pos::default())
             });
         Ok(OperatorConfig {

@@ -1,5 +1,5 @@
 //! Loading the manifests of the configured zones: the loop over `config.zones` that joins
-//! the configuration (which zones, which files) to [`manifest::load_zone`] (one file).
+//! the configuration (which zones, which files) to [`manifest::load_zone_sources`].
 
 use crate::config::{Config, ZoneConfig};
 use crate::input::Diagnostics;
@@ -22,7 +22,7 @@ pub fn load_manifests(
         .iter()
         .filter(|z| only.is_none_or(|o| &z.name == o))
     {
-        match manifest::load_zone(&config.base_dir, &zc.file, &zc.name) {
+        match manifest::load_zone_sources(&config.base_dir, &zc.sources, &zc.name) {
             Ok(m) => out.push((zc.clone(), m)),
             Err(mut d) => diags.append(&mut d),
         }

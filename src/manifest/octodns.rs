@@ -75,7 +75,18 @@ impl ZoneManifest {
 
 /// Reads one zone file's text. All problems are returned, not only the first.
 pub fn parse_zone(text: &str, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
-    let mut m = parse_zone_text(text, file, origin)?;
+    parse_zone_with_ttl(text, file, origin, DEFAULT_TTL)
+}
+
+/// As [`parse_zone`], with `default_ttl` (seconds) for records that give no `ttl:`
+/// (octoDNS's YamlProvider `default_ttl`).
+pub fn parse_zone_with_ttl(
+    text: &str,
+    file: &Path,
+    origin: &Fqdn,
+    default_ttl: u32,
+) -> Result<ZoneManifest, Vec<Diagnostic>> {
+    let mut m = parse_zone_text(text, file, origin, default_ttl)?;
     m.content_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
     Ok(m)
 }
@@ -84,6 +95,7 @@ fn parse_zone_text(
     text: &str,
     file: &Path,
     origin: &Fqdn,
+    default_ttl: u32,
 ) -> Result<ZoneManifest, Vec<Diagnostic>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -94,13 +106,13 @@ fn parse_zone_text(
         Vec::new()
     };
     if pieces.len() > 1 {
-        if let Some(b) = parse_pieces(text, &pieces, file, origin) {
+        if let Some(b) = parse_pieces(text, &pieces, file, origin, default_ttl) {
             return b.finish();
         }
     }
     let raw: RawZoneFile = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
         .map_err(|e| vec![from_yaml_error(file, &e)])?;
-    let mut b = Builder::new(file, origin);
+    let mut b = Builder::new(file, origin, default_ttl);
     b.add(raw);
     b.finish()
 }
@@ -116,6 +128,7 @@ fn parse_pieces(
     pieces: &[(usize, u64)],
     file: &Path,
     origin: &Fqdn,
+    default_ttl: u32,
 ) -> Option<Builder> {
     let built: Vec<Option<Builder>> = std::thread::scope(|s| {
         let handles: Vec<_> = pieces
@@ -140,7 +153,7 @@ fn parse_pieces(
                             }
                         }
                     }
-                    let mut b = Builder::new(file, origin);
+                    let mut b = Builder::new(file, origin, default_ttl);
                     b.add(raw);
                     Some(b)
                 })
@@ -206,11 +219,14 @@ struct Builder {
     /// Raw name -> line where it was first defined (YAML duplicate keys across pieces).
     names: HashMap<String, u64>,
     diags: Vec<Diagnostic>,
+    /// TTL of records that give none.
+    default_ttl: u32,
 }
 
 impl Builder {
-    fn new(file: &Path, origin: &Fqdn) -> Builder {
+    fn new(file: &Path, origin: &Fqdn, default_ttl: u32) -> Builder {
         Builder {
+            default_ttl,
             file: file.to_path_buf(),
             m: ZoneManifest {
                 file: file.to_path_buf(),
@@ -292,7 +308,7 @@ impl Builder {
                         continue;
                     }
                 }
-                match convert_record(&name, rec) {
+                match convert_record(&name, rec, self.default_ttl) {
                     Ok((rtype, set, meta)) => self.insert(
                         RrKey::new(name.clone(), rtype),
                         set,
@@ -444,7 +460,7 @@ fn record_name(name: &str, origin: &Fqdn) -> Result<Fqdn, String> {
 type RecordResult =
     Result<(RecordType, RrSet, Option<RawMeta>), (Option<RecordType>, Vec<(Option<Pos>, String)>)>;
 
-fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
+fn convert_record(name: &Fqdn, rec: RawRecord, default_ttl: u32) -> RecordResult {
     let mut reasons = Vec::new();
     let rtype = match &rec.rtype {
         None => return Err((None, vec![(None, "missing type".into())])),
@@ -473,7 +489,7 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
     }
     let mut ttl_reason = None;
     let ttl = match &rec.ttl {
-        None => DEFAULT_TTL,
+        None => default_ttl,
         Some(Scalar::Int(i)) if (0..=i64::from(MAX_TTL)).contains(i) => *i as u32,
         Some(Scalar::Str(s)) if s.parse::<u32>().is_ok_and(|t| t <= MAX_TTL) => {
             s.parse().unwrap_or(DEFAULT_TTL)
