@@ -184,6 +184,28 @@ fn hex_octets(field: &str, hex: &str, out: &mut Vec<String>) -> usize {
     hex.len() / 2
 }
 
+/// A hash in hex (`field`) whose length its type number (`type_field` = `type_value`) fixes,
+/// where the type is assigned: `want` is (octets, "hash, RFC section"). An odd number of hex
+/// digits is reported once, by [`hex_octets`].
+fn hash_length(
+    field: &str,
+    hex: &str,
+    type_field: &str,
+    type_value: u8,
+    want: Option<(usize, &str)>,
+    out: &mut Vec<String>,
+) {
+    let octets = hex_octets(field, hex, out);
+    if let Some((want, what)) = want {
+        if octets != want && hex.len().is_multiple_of(2) {
+            out.push(format!(
+                "{field} is {octets} octets; {type_field} {type_value} ({what}) is {want} octets ({} hex digits)",
+                want * 2
+            ));
+        }
+    }
+}
+
 fn ds(d: &Ds, out: &mut Vec<String>) {
     if d.algorithm == 0 {
         out.push("algorithm 0 is reserved (RFC 4034 Appendix A.1)".into());
@@ -191,23 +213,20 @@ fn ds(d: &Ds, out: &mut Vec<String>) {
     if d.digest_type == 0 {
         out.push("digest_type 0 is reserved (RFC 4034 Appendix A.2)".into());
     }
-    let octets = hex_octets("digest", &d.digest, out);
-    if let Some((want, what)) = ds_digest_len(d.digest_type) {
-        if octets != want && d.digest.len().is_multiple_of(2) {
-            out.push(format!(
-                "digest is {octets} octets; digest_type {} ({what}) is {want} octets ({} hex digits)",
-                d.digest_type,
-                want * 2
-            ));
-        }
-    }
+    hash_length(
+        "digest",
+        &d.digest,
+        "digest_type",
+        d.digest_type,
+        ds_digest_len(d.digest_type),
+        out,
+    );
 }
 
 fn sshfp(s: &Sshfp, out: &mut Vec<String>) {
     if s.algorithm == 0 {
         out.push("algorithm 0 is reserved (RFC 4255 §3.1.1)".into());
     }
-    let octets = hex_octets("fingerprint", &s.fingerprint, out);
     let want = match s.fingerprint_type {
         0 => {
             out.push("fingerprint_type 0 is reserved (RFC 4255 §3.1.2)".into());
@@ -217,39 +236,32 @@ fn sshfp(s: &Sshfp, out: &mut Vec<String>) {
         2 => Some((32, "SHA-256, RFC 6594 §3")),
         _ => None,
     };
-    if let Some((want, what)) = want {
-        if octets != want && s.fingerprint.len().is_multiple_of(2) {
-            out.push(format!(
-                "fingerprint is {octets} octets; fingerprint_type {} ({what}) is {want} octets ({} hex digits)",
-                s.fingerprint_type,
-                want * 2
-            ));
-        }
-    }
+    hash_length(
+        "fingerprint",
+        &s.fingerprint,
+        "fingerprint_type",
+        s.fingerprint_type,
+        want,
+        out,
+    );
 }
 
 fn tlsa(t: &Tlsa, out: &mut Vec<String>) {
-    let octets = hex_octets(
-        "certificate_association_data",
-        &t.certificate_association_data,
-        out,
-    );
     // RFC 6698 §2.1.3: 1 is a SHA-256 hash, 2 a SHA-512 hash; 0 (the full data) and
     // unassigned or private (255) types have no fixed length.
     let want = match t.matching_type {
-        1 => Some((32, "SHA-256")),
-        2 => Some((64, "SHA-512")),
+        1 => Some((32, "SHA-256, RFC 6698 §2.1.3")),
+        2 => Some((64, "SHA-512, RFC 6698 §2.1.3")),
         _ => None,
     };
-    if let Some((want, what)) = want {
-        if octets != want && t.certificate_association_data.len().is_multiple_of(2) {
-            out.push(format!(
-                "certificate_association_data is {octets} octets; matching_type {} ({what}) is {want} octets ({} hex digits) (RFC 6698 §2.1.3)",
-                t.matching_type,
-                want * 2
-            ));
-        }
-    }
+    hash_length(
+        "certificate_association_data",
+        &t.certificate_association_data,
+        "matching_type",
+        t.matching_type,
+        want,
+        out,
+    );
 }
 
 fn loc(l: &Loc, out: &mut Vec<String>) {
@@ -516,8 +528,14 @@ mod tests {
             (tlsa(2, 64), ""),
             (tlsa(0, 300), ""),
             (tlsa(255, 3), ""),
-            (tlsa(1, 31), "matching_type 1 (SHA-256) is 32 octets"),
-            (tlsa(2, 32), "matching_type 2 (SHA-512) is 64 octets"),
+            (
+                tlsa(1, 31),
+                "matching_type 1 (SHA-256, RFC 6698 §2.1.3) is 32 octets",
+            ),
+            (
+                tlsa(2, 32),
+                "matching_type 2 (SHA-512, RFC 6698 §2.1.3) is 64 octets",
+            ),
         ] {
             let p = problems(&v).join("; ");
             assert!(
