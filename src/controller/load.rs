@@ -27,11 +27,63 @@ pub fn load_manifests(
             Err(mut d) => diags.append(&mut d),
         }
     }
+    // Checked against every configured zone, also when `only` narrows what is loaded.
+    let origins: Vec<&Fqdn> = config.zones.iter().map(|z| &z.name).collect();
+    for (_, m) in &out {
+        diags.extend(records_in_managed_sub_zones(m, &origins));
+    }
     if diags.is_empty() {
         Ok(out)
     } else {
         Err(Diagnostics(diags))
     }
+}
+
+/// Records a zone file holds at or under another managed zone inside it (`www.sub` in
+/// `example.com.` while `sub.example.com.` is managed too): the delegation hides them, so
+/// they would be published and never served. Only NS and DS at the sub-zone's apex belong
+/// in the parent. octoDNS refuses the same (`SubzoneRecordException`, octodns/zone/base.py
+/// `add_record`), with the same wording; zonekeeper also refuses it for `lenient` records.
+fn records_in_managed_sub_zones(
+    m: &ZoneManifest,
+    origins: &[&Fqdn],
+) -> Vec<crate::input::Diagnostic> {
+    use crate::model::RecordType;
+    let subs: Vec<&Fqdn> = origins
+        .iter()
+        .copied()
+        .filter(|o| *o != &m.zone.origin && o.is_in(&m.zone.origin))
+        .collect();
+    if subs.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for key in m.zone.rrsets.keys() {
+        let Some(sub) = subs.iter().find(|s| key.name.is_in(s)) else {
+            continue;
+        };
+        let why = if &key.name == *sub {
+            if matches!(key.rtype, RecordType::NS | RecordType::DS) {
+                continue;
+            }
+            format!(
+                "{} {} is at the apex of the managed sub-zone {sub} and not of type NS or DS: it belongs in that zone's file",
+                key.name, key.rtype
+            )
+        } else {
+            format!(
+                "{} {} is under the managed sub-zone {sub}: it belongs in that zone's file (the delegation would hide it)",
+                key.name, key.rtype
+            )
+        };
+        out.push(crate::input::Diagnostic::new(
+            &m.file,
+            m.positions.get(key).copied().unwrap_or_default(),
+            Some(format!("{} {}", key.name, key.rtype)),
+            why,
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -72,5 +124,43 @@ mod tests {
         assert_eq!(only.len(), 1);
         assert_eq!(only[0].0.name, a);
         assert_eq!(only[0].1.zone.len(), 1);
+    }
+
+    #[test]
+    fn records_in_a_managed_sub_zone_are_refused_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("zones")).unwrap();
+        std::fs::write(
+            root.join("zonekeeper.yaml"),
+            "providers:\n  m:\n    type: memory\nzones:\n  example.test:\n    targets: [m]\n  sub.example.test:\n    targets: [m]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("zones/example.test.yaml"),
+            "'':\n  type: A\n  value: 192.0.2.1\nsub:\n  - {type: NS, values: [ns1.example.net.]}\n  - {type: A, value: 192.0.2.2}\nwww.sub:\n  type: A\n  value: 192.0.2.3\nsubway:\n  type: A\n  value: 192.0.2.4\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("zones/sub.example.test.yaml"),
+            "'':\n  type: A\n  value: 192.0.2.5\n",
+        )
+        .unwrap();
+        let config = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        let e = load_manifests(&config, None).unwrap_err();
+        let text = e.to_string();
+        // NS at the sub-zone's apex is the delegation; `subway` is not under `sub`.
+        assert_eq!(e.0.len(), 2, "{text}");
+        assert!(
+            text.contains("sub.example.test. A is at the apex of the managed sub-zone sub.example.test. and not of type NS or DS"),
+            "{text}"
+        );
+        assert!(
+            text.contains("example.test.yaml:7:1: www.sub.example.test. A: www.sub.example.test. A is under the managed sub-zone"),
+            "{text}"
+        );
+        // Only the parent is loaded: still checked against every configured zone.
+        let only = Fqdn::parse("example.test").unwrap();
+        assert!(load_manifests(&config, Some(&only)).is_err());
     }
 }
