@@ -136,18 +136,51 @@ pub fn from_yaml_error(file: &Path, err: &serde_saphyr::Error) -> Diagnostic {
         .unwrap_or_default();
     // The crate's Display includes a source snippet; the first line is the message.
     let text = err.to_string();
-    let msg = text
-        .lines()
-        .next()
-        .unwrap_or("invalid YAML")
-        .trim()
-        .to_string();
-    Diagnostic::new(file, pos, None, msg)
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    Diagnostic::new(file, pos, None, user_message(first))
+}
+
+/// The YAML library's message as a user can act on it: without the position it repeats
+/// (the diagnostic carries it) and without hints that name the library's functions.
+fn user_message(msg: &str) -> String {
+    let mut m = msg.strip_prefix("error: ").unwrap_or(msg);
+    // "line 6 column 1: ..." repeats the diagnostic's own position.
+    if let Some(rest) = m.strip_prefix("line ") {
+        if let Some((_, after)) = rest.split_once(": ") {
+            if rest
+                .split(':')
+                .next()
+                .is_some_and(|p| p.contains(" column "))
+            {
+                m = after;
+            }
+        }
+    }
+    if m.contains("multiple YAML documents") {
+        return "a second YAML document starts here (`---`): a zonekeeper or octoDNS file holds exactly one (PyYAML's safe_load refuses more too); remove the `---` or split the file".into();
+    }
+    m.to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn library_hints_become_messages_a_user_can_act_on() {
+        let text = "---\na: 1\n---\nb: 2\n";
+        let e = serde_saphyr::from_str::<serde_json::Value>(text).unwrap_err();
+        let d = from_yaml_error(Path::new("z.yaml"), &e);
+        assert!(
+            d.message.starts_with("a second YAML document starts here"),
+            "{d}"
+        );
+        assert!(!d.message.contains("from_str"), "{d}");
+        assert_eq!(
+            user_message("error: line 3 column 2: did not find expected key"),
+            "did not find expected key"
+        );
+    }
 
     #[test]
     fn messages_quote_only_an_excerpt_of_input() {
