@@ -9,6 +9,7 @@ pub mod octodns;
 pub mod raw;
 pub mod render;
 pub mod schema;
+pub mod yaml11;
 
 use std::path::Path;
 

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::fields::{self, Field, Kind};
-use super::raw::{RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar};
+use super::raw::{
+    parse_zone_file, RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar,
+};
 use crate::input::{from_yaml_error, yaml_options, Diagnostic, Pos};
 use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, SvcParams, Svcb, Tlsa, Txt, Uri};
 use crate::model::svcb::{self, key};
@@ -98,7 +100,7 @@ fn parse_zone_text(
             return b.finish();
         }
     }
-    let raw: RawZoneFile = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
+    let raw: RawZoneFile = parse_zone_file(text, yaml_options(text.len()))
         .map_err(|e| vec![from_yaml_error(file, &e)])?;
     let mut b = Builder::new(file, origin);
     b.add(raw);
@@ -126,8 +128,7 @@ fn parse_pieces(
                 let piece = &text[start..end];
                 s.spawn(move || {
                     let mut raw: RawZoneFile =
-                        serde_saphyr::from_str_with_options(piece, yaml_options(piece.len()))
-                            .ok()?;
+                        parse_zone_file(piece, yaml_options(piece.len())).ok()?;
                     for n in &mut raw.names {
                         n.pos.line += line;
                         for rec in &mut n.records {
@@ -251,6 +252,15 @@ impl Builder {
         let file = self.file.clone();
         let origin = self.m.zone.origin.clone();
         for entry in raw.names {
+            if let Some(problem) = entry.problem {
+                self.diags.push(Diagnostic::new(
+                    &file,
+                    entry.pos,
+                    Some(format!("{:?}", entry.name)),
+                    problem,
+                ));
+                continue;
+            }
             if let Some(&first) = self.names.get(&entry.name) {
                 self.dup_key(entry.pos, &entry.name, first);
                 continue;
@@ -495,6 +505,17 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
             reasons.push("missing value(s)".into());
             Vec::new()
         }
+        // octoDNS reads a list under `value` as `values` (`ValuesMixin`).
+        (Some(RawValue::List(vs)), None) if !rtype.is_single_value() => {
+            if vs.is_empty() {
+                reasons.push("missing value(s)".into());
+            }
+            vs
+        }
+        (Some(RawValue::List(_)), None) => {
+            reasons.push(format!("{rtype} takes a single value, not a list"));
+            Vec::new()
+        }
         (Some(v), None) => vec![v],
         (None, Some(_)) if rtype.is_single_value() => {
             reasons.push(format!(
@@ -554,10 +575,14 @@ fn typed_value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> 
     match fields::fields(rtype) {
         None => {
             let text = match raw {
-                RawValue::Scalar(s) => s.as_text(),
-                RawValue::Map(_) => None,
-            }
-            .ok_or_else(|| vec![format!("invalid {rtype} value: expected a string")])?;
+                RawValue::Scalar(s) => s.as_text().ok_or_else(|| match s.not_text() {
+                    Some(why) => vec![format!("invalid {rtype} value: {why}")],
+                    None => vec![format!("invalid {rtype} value: expected a string")],
+                }),
+                RawValue::Map(_) | RawValue::List(_) => {
+                    Err(vec![format!("invalid {rtype} value: expected a string")])
+                }
+            }?;
             simple_value(rtype, &text).map_err(|e| vec![e])
         }
         Some(spec) => {
@@ -567,6 +592,7 @@ fn typed_value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> 
                     match raw {
                         RawValue::Scalar(s) => s.describe(),
                         RawValue::Map(_) => String::new(),
+                        RawValue::List(_) => "(a list)".into(),
                     },
                     spec.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
                 )]);
@@ -831,11 +857,25 @@ impl<'a> Got<'a> {
     }
 
     fn text(&self, i: usize, r: &mut Vec<String>) -> String {
-        match self.raw(i).and_then(Scalar::as_text) {
+        self.text_with(i, r, Scalar::as_text)
+    }
+
+    /// The field read by `read`, or an empty string and the reason it is not text.
+    fn text_with(
+        &self,
+        i: usize,
+        r: &mut Vec<String>,
+        read: fn(&Scalar) -> Option<String>,
+    ) -> String {
+        match self.raw(i).and_then(read) {
             Some(t) => t,
             None => {
-                if self.raw(i).is_some() {
-                    r.push(format!("invalid {}: expected a string", self.spec[i].name));
+                if let Some(s) = self.raw(i) {
+                    let name = self.spec[i].name;
+                    r.push(match s.not_text() {
+                        Some(why) => format!("invalid {name}: {why}"),
+                        None => format!("invalid {name}: expected a string"),
+                    });
                 }
                 String::new()
             }
@@ -870,7 +910,7 @@ impl<'a> Got<'a> {
     /// A decimal field as a fixed-point integer with `scale` fraction digits.
     fn decimal(&self, i: usize, scale: u32, r: &mut Vec<String>) -> i64 {
         let name = self.spec[i].name;
-        let t = self.text(i, r);
+        let t = self.text_with(i, r, Scalar::as_number_text);
         match parse_fixed(&t, scale) {
             Some(v) => v,
             None => {
@@ -1289,6 +1329,113 @@ www:
         let m = parse(&text).unwrap();
         assert_eq!(m.settings.len(), 1);
         assert!(m.settings[&key("zz.example.com.", RecordType::A)].contains_key("memory"));
+    }
+
+    /// Expected values from octoDNS 1.22's YamlProvider (PyYAML 6, YAML 1.1) on the same
+    /// text, recorded in the comments; see also tests/octodns_compat.rs.
+    #[test]
+    fn unquoted_scalars_are_read_as_octodns_reads_them_or_refused() {
+        // octoDNS: TXT '12345678e9', TXT '606e970852', CNAME 'app.example.net.', name '08'.
+        let m = parse(
+            "---
+t1: {type: TXT, value: 12345678e9}
+t2: {type: TXT, value: 606e970852}
+t3: {type: TXT, values: [1e5, 12345, '00071672', \"no\"]}
+08: {type: A, value: 192.0.2.8}
+'010': {type: A, value: 192.0.2.10}
+12: {type: A, value: 192.0.2.12}
+mx: {type: MX, value: {preference: 10, exchange: mail.example.com.}}
+loc: {type: LOC, value: {lat_degrees: 31, lat_minutes: 58, lat_seconds: 52.1, lat_direction: S, long_degrees: 115, long_minutes: 49, long_seconds: 11.7, long_direction: E, altitude: 20.5, size: 10, precision_horz: 10, precision_vert: 2}}
+",
+        )
+        .unwrap();
+        let txt = |n: &str| {
+            m.zone
+                .get(&key(n, RecordType::TXT))
+                .unwrap()
+                .values()
+                .iter()
+                .map(|v| match v {
+                    RData::Txt(t) => String::from_utf8(t.0.clone()).unwrap(),
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(txt("t1.example.com."), ["12345678e9"]);
+        assert_eq!(txt("t2.example.com."), ["606e970852"]);
+        let mut t3 = txt("t3.example.com.");
+        t3.sort();
+        assert_eq!(t3, ["00071672", "12345", "1e5", "no"]);
+        for n in ["08", "010", "12"] {
+            assert!(
+                m.zone
+                    .get(&key(&format!("{n}.example.com."), RecordType::A))
+                    .is_some(),
+                "{n}"
+            );
+        }
+
+        // PyYAML: 00071672 -> int 29626, no -> False, on -> True, 1:30 -> 90, 1.50 -> 1.5,
+        // 1_000 -> 1000, 2001-12-14 -> date; octoDNS names: null -> 'none', no -> 'false',
+        // 010 -> '8'.
+        let errs = parse(
+            "---
+a: {type: TXT, value: 00071672}
+b: {type: TXT, values: [ok, no]}
+c: {type: CNAME, value: 1:30}
+d: {type: TXT, value: 1.50}
+e: {type: MX, value: {preference: 10, exchange: on}}
+f: {type: TXT, value: 1_000}
+g: {type: TXT, value: 2001-12-14}
+null: {type: A, value: 192.0.2.1}
+no: {type: A, value: 192.0.2.2}
+010: {type: A, value: 192.0.2.3}
+h: {type: A, ttl: 0300, value: 192.0.2.4}
+",
+        )
+        .unwrap_err();
+        let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        let want = [
+            "zones/example.com.yaml:2:1: a.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `00071672` as the integer 29626, not as the text \"00071672\"; quote it ('00071672') for the text",
+            "zones/example.com.yaml:3:1: b.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `no` as the boolean False, not as the text \"no\"; quote it ('no') for the text",
+            "zones/example.com.yaml:4:1: c.example.com. CNAME: invalid CNAME value: octoDNS (YAML 1.1) reads the unquoted `1:30` as the integer 90, not as the text \"1:30\"; quote it ('1:30') for the text",
+            "zones/example.com.yaml:5:1: d.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `1.50` as the float 1.5, not as the text \"1.50\"; quote it ('1.50') for the text",
+            "zones/example.com.yaml:6:1: e.example.com. MX: invalid exchange: octoDNS (YAML 1.1) reads the unquoted `on` as the boolean True, not as the text \"on\"; quote it ('on') for the text",
+            "zones/example.com.yaml:6:1: e.example.com. MX: missing exchange",
+            "zones/example.com.yaml:7:1: f.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `1_000` as the integer 1000, not as the text \"1_000\"; quote it ('1_000') for the text",
+            "zones/example.com.yaml:8:1: g.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `2001-12-14` as a date, not as the text \"2001-12-14\"; quote it ('2001-12-14') for the text",
+            "zones/example.com.yaml:9:1: \"\": octoDNS (YAML 1.1) reads this unquoted key as null and names the record `none`; write '' for the zone apex, or quote the name",
+            "zones/example.com.yaml:10:1: \"no\": octoDNS (YAML 1.1) reads the unquoted name `no` as the boolean False and names the record `false`; quote it ('no') for the name \"no\"",
+            "zones/example.com.yaml:11:1: \"010\": octoDNS (YAML 1.1) reads the unquoted name `010` as the integer 8 and names the record `8`; quote it ('010') for the name \"010\"",
+            "zones/example.com.yaml:12:19: h.example.com. A: invalid ttl `0300` (octoDNS, YAML 1.1: the integer 192): must be a whole number of seconds from 0 to 2147483647",
+        ];
+        assert_eq!(shown, want);
+    }
+
+    /// octoDNS (`ValuesMixin`) reads a list under `value` as `values`; a single-value type
+    /// refuses it.
+    #[test]
+    fn a_list_under_value_is_values() {
+        let m = parse(
+            "---
+lab: {type: NS, value: [ns1.example.net., ns2.example.net.]}
+",
+        )
+        .unwrap();
+        assert_eq!(
+            m.zone
+                .get(&key("lab.example.com.", RecordType::NS))
+                .unwrap()
+                .len(),
+            2
+        );
+        let errs = parse("---\nw: {type: CNAME, value: [a.example.net.]}\n").unwrap_err();
+        assert!(
+            errs[0]
+                .message
+                .contains("CNAME takes a single value, not a list"),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -8,12 +8,18 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
+use super::yaml11::{self, Reading, Written};
 use crate::input::Pos;
 use crate::model::ExtValue;
 
 /// A YAML scalar as octoDNS's loader would see it.
+///
+/// Record values, value fields and names are resolved against their source text
+/// ([`resolve`]): a plain scalar octoDNS (PyYAML, YAML 1.1) reads as text is a `Str` of its
+/// text as written, whatever YAML 1.2 makes of it (`12345678e9`), and one PyYAML reads as
+/// anything but text and that is not a plain decimal integer is a [`Scalar::Yaml11`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Scalar {
     Str(String),
@@ -23,16 +29,58 @@ pub enum Scalar {
     Null,
     /// A list or mapping where a field's value is structured (SVCB/HTTPS `svcparams`).
     Tree(ExtValue),
+    /// An unquoted scalar octoDNS reads as something other than its text (`00071672` the
+    /// integer 29626, `no` False, `1:30` 90, `1.50` a float): refused where text or a
+    /// number is expected, so a value converted by one reader is never deployed.
+    Yaml11 {
+        text: String,
+        read: Reading,
+    },
 }
 
 impl Scalar {
-    /// The scalar as text: numbers are written back the way YAML read them.
+    /// The scalar as text, for string fields: a string, or a plain decimal integer as
+    /// written. `None` for anything octoDNS would not read as that text.
     pub fn as_text(&self) -> Option<String> {
         match self {
             Scalar::Str(s) => Some(s.clone()),
             Scalar::Int(i) => Some(i.to_string()),
-            Scalar::Float(f) => Some(f.to_string()),
-            Scalar::Bool(_) | Scalar::Null | Scalar::Tree(_) => None,
+            Scalar::Float(_)
+            | Scalar::Bool(_)
+            | Scalar::Null
+            | Scalar::Tree(_)
+            | Scalar::Yaml11 { .. } => None,
+        }
+    }
+
+    /// The scalar as the text of a number (a LOC decimal field): as [`Scalar::as_text`],
+    /// and an unquoted float as written (octoDNS reads `10.5` as the float 10.5).
+    pub fn as_number_text(&self) -> Option<String> {
+        match self {
+            Scalar::Yaml11 {
+                text,
+                read: Reading::Float(f),
+            } if f.is_finite() => Some(text.clone()),
+            Scalar::Float(f) if f.is_finite() => Some(f.to_string()),
+            other => other.as_text(),
+        }
+    }
+
+    /// Why the scalar is not text as octoDNS reads it, with the way to quote it; `None` for
+    /// text and for kinds whose own message is clearer (null, lists, mappings).
+    pub fn not_text(&self) -> Option<String> {
+        match self {
+            Scalar::Yaml11 { text, read } => Some(format!(
+                "octoDNS (YAML 1.1) reads the unquoted `{text}` as {}, not as the text {text:?}; quote it ('{text}') for the text",
+                read.describe()
+            )),
+            Scalar::Bool(b) => Some(format!(
+                "octoDNS reads the unquoted `{b}` as a boolean, not as text; quote it ('{b}') for the text"
+            )),
+            Scalar::Float(f) => Some(format!(
+                "octoDNS reads the unquoted {f} as a float, not as text; quote it for the text"
+            )),
+            _ => None,
         }
     }
 
@@ -45,8 +93,69 @@ impl Scalar {
             Scalar::Null => "null".into(),
             Scalar::Tree(ExtValue::List(_)) => "a list".into(),
             Scalar::Tree(_) => "a mapping".into(),
+            Scalar::Yaml11 { text, read } => {
+                format!("`{text}` (octoDNS, YAML 1.1: {})", read.describe())
+            }
         }
     }
+}
+
+/// `s` as octoDNS's YAML 1.1 loader reads the scalar at `loc` (see [`Scalar`]): only plain
+/// scalars change; quoted and block scalars are strings under both rules.
+pub fn resolve(s: Scalar, loc: &Location) -> Scalar {
+    match &s {
+        Scalar::Tree(_) | Scalar::Null | Scalar::Yaml11 { .. } => s,
+        // Most strings are strings for PyYAML too: no need to look at the source.
+        Scalar::Str(t) => match yaml11::plain(t) {
+            None => s,
+            Some(read) => match yaml11::source_of(loc) {
+                Some(Written::Plain(_)) => classify(t.clone(), Some(read)),
+                _ => s,
+            },
+        },
+        Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_) => match yaml11::source_of(loc) {
+            Some(Written::Plain(text)) => {
+                let read = yaml11::plain(&text);
+                classify(text, read)
+            }
+            _ => s,
+        },
+    }
+}
+
+/// A plain scalar of source `text` that PyYAML reads as `read` (`None`: a string).
+fn classify(text: String, read: Option<Reading>) -> Scalar {
+    match read {
+        None => Scalar::Str(text),
+        Some(Reading::Null) => Scalar::Null,
+        Some(Reading::Int(Some(i))) if text == i.to_string() => Scalar::Int(i),
+        Some(read) => Scalar::Yaml11 { text, read },
+    }
+}
+
+/// A [`Scalar`] resolved against its source ([`resolve`]).
+struct SourceScalar(Scalar);
+
+impl<'de> Deserialize<'de> for SourceScalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<Scalar>::deserialize(d)?;
+        Ok(SourceScalar(resolve(s.value, &s.defined)))
+    }
+}
+
+/// Parses an octoDNS zone file, with every value and name resolved as octoDNS's YAML 1.1
+/// loader reads it (see [`Scalar`]).
+///
+/// # Errors
+/// The YAML error, with its position.
+pub fn parse_zone_file(
+    text: &str,
+    mut options: serde_saphyr::Options,
+) -> Result<RawZoneFile, serde_saphyr::Error> {
+    // `606e970852` overflows to infinity under YAML 1.2; it is text to octoDNS, which the
+    // source decides ([`resolve`]), so non-finite floats reach the visitors.
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
+    yaml11::with_source(text, || serde_saphyr::from_str_with_options(text, options))
 }
 
 struct ScalarVisitor;
@@ -96,11 +205,23 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-/// A record value: a plain scalar (`1.2.3.4`) or a mapping of fields (`{exchange: ..}`).
+/// A record value: a plain scalar (`1.2.3.4`) or a mapping of fields (`{exchange: ..}`);
+/// a list where `value:` holds one (octoDNS reads it as `values:`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum RawValue {
     Scalar(Scalar),
     Map(Vec<(String, Scalar)>),
+    List(Vec<RawValue>),
+}
+
+impl RawValue {
+    /// The values this stands for: the items of a list, else itself.
+    pub fn into_values(self) -> Vec<RawValue> {
+        match self {
+            RawValue::List(v) => v,
+            other => vec![other],
+        }
+    }
 }
 
 struct RawValueVisitor;
@@ -134,15 +255,35 @@ impl<'de> Visitor<'de> for RawValueVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
         let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(4));
         while let Some(k) = map.next_key::<String>()? {
-            fields.push((k, map.next_value::<Scalar>()?));
+            fields.push((k, map.next_value::<SourceScalar>()?.0));
         }
         Ok(RawValue::Map(fields))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+        while let Some(item) = seq.next_element::<RawValue>()? {
+            v.push(item);
+        }
+        Ok(RawValue::List(v))
+    }
+}
+
+/// A [`RawValue`] before its scalar is resolved against the source.
+struct UnresolvedValue(RawValue);
+
+impl<'de> Deserialize<'de> for UnresolvedValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RawValueVisitor).map(UnresolvedValue)
     }
 }
 
 impl<'de> Deserialize<'de> for RawValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(RawValueVisitor)
+        let v = Spanned::<UnresolvedValue>::deserialize(d)?;
+        Ok(match v.value.0 {
+            RawValue::Scalar(s) => RawValue::Scalar(resolve(s, &v.defined)),
+            other => other,
+        })
     }
 }
 
@@ -318,10 +459,10 @@ impl<'de> Visitor<'de> for RawRecordVisitor {
                 "ttl" => {
                     let v = map.next_value::<Spanned<Scalar>>()?;
                     r.ttl_pos = Some(Pos::from_saphyr(&v.referenced));
-                    r.ttl = Some(v.value);
+                    r.ttl = Some(resolve(v.value, &v.defined));
                 }
                 "value" => r.value = Some(map.next_value()?),
-                "values" => r.values = Some(map.next_value::<OneOrMany<RawValue>>()?.0),
+                "values" => r.values = Some(map.next_value::<RawValue>()?.into_values()),
                 "octodns" => r.octodns = Some(map.next_value()?),
                 _ => {
                     map.next_value::<de::IgnoredAny>()?;
@@ -336,49 +477,6 @@ impl<'de> Visitor<'de> for RawRecordVisitor {
 impl<'de> Deserialize<'de> for RawRecord {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(RawRecordVisitor)
-    }
-}
-
-/// A list, or a single item standing for a list of one (octoDNS allows both).
-pub struct OneOrMany<T>(pub Vec<T>);
-
-struct OneOrManyVisitor<T>(std::marker::PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrManyVisitor<T> {
-    type Value = OneOrMany<T>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("one item or a list of items")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(2));
-        while let Some(item) = seq.next_element()? {
-            v.push(item);
-        }
-        Ok(OneOrMany(v))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        T::deserialize(de::value::StrDeserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        T::deserialize(de::value::I64Deserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        T::deserialize(de::value::U64Deserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        T::deserialize(de::value::F64Deserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        T::deserialize(de::value::BoolDeserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(OneOrManyVisitor(std::marker::PhantomData))
     }
 }
 
@@ -417,6 +515,35 @@ pub struct RawName {
     pub name: String,
     pub pos: Pos,
     pub records: Vec<RawRecord>,
+    /// Why the name as written is refused (octoDNS would read another name).
+    pub problem: Option<String>,
+}
+
+/// A record name key as octoDNS reads it (`str(key).lower()` of PyYAML's value), or why it
+/// is refused: an unquoted key PyYAML reads as anything but its own text names another
+/// record in octoDNS (`null` -> `none`, `no` -> `false`, `010` -> `8`).
+fn name_of(key: Scalar) -> Result<String, String> {
+    match key {
+        Scalar::Str(s) => Ok(s),
+        Scalar::Int(i) => Ok(i.to_string()),
+        Scalar::Null => Err(
+            "octoDNS (YAML 1.1) reads this unquoted key as null and names the record `none`; write '' for the zone apex, or quote the name".into(),
+        ),
+        Scalar::Yaml11 { text, read } => Err(match read.octodns_name() {
+            Some(n) => format!(
+                "octoDNS (YAML 1.1) reads the unquoted name `{text}` as {} and names the record `{n}`; quote it ('{text}') for the name {text:?}",
+                read.describe()
+            ),
+            None => format!(
+                "octoDNS (YAML 1.1) reads the unquoted name `{text}` as {}; quote it ('{text}') for the name {text:?}",
+                read.describe()
+            ),
+        }),
+        other => Err(format!(
+            "a record name must be a string, not {}",
+            other.describe()
+        )),
+    }
 }
 
 /// A whole octoDNS zone file: names in file order.
@@ -435,11 +562,14 @@ impl<'de> Visitor<'de> for ZoneFileVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawZoneFile, A::Error> {
         let mut names = Vec::new();
         while let Some(key) = map.next_key::<Spanned<Scalar>>()? {
-            let name = match key.value {
-                Scalar::Null => String::new(),
-                other => other
-                    .as_text()
-                    .ok_or_else(|| de::Error::custom("a record name must be a string"))?,
+            let key_value = resolve(key.value, &key.defined);
+            let text = match &key_value {
+                Scalar::Yaml11 { text, .. } => Some(text.clone()),
+                other => other.as_text(),
+            };
+            let (name, problem) = match name_of(key_value) {
+                Ok(n) => (n, None),
+                Err(e) => (text.unwrap_or_default(), Some(e)),
             };
             // A single record takes the position of its name (one span per name is cheaper
             // than two, and points at the same place); list items carry their own.
@@ -457,6 +587,7 @@ impl<'de> Visitor<'de> for ZoneFileVisitor {
                 name,
                 pos: Pos::from_saphyr(&key.referenced),
                 records,
+                problem,
             });
         }
         Ok(RawZoneFile { names })
