@@ -24,7 +24,8 @@ pub use octodns::{TargetFilter, ZoneManifest};
 /// emptied file must never turn into "delete every record".
 pub fn load_zone(root: &Path, path: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
     let text = read_input_inside(root, path).map_err(|d| vec![d])?;
-    let m = octodns::parse_zone(&text, path, origin)?;
+    let includes = raw::Includes::of(root, path);
+    let m = octodns::parse_zone_with(&text, path, origin, Some(includes))?;
     if m.zone.is_empty() && m.ignored.is_empty() {
         return Err(vec![Diagnostic::file(
             path,

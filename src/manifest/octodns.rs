@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use super::fields::{self, Field, Kind};
 use super::raw::{
-    parse_zone_file, RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar,
+    parse_zone_file, Includes, RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar,
 };
-use crate::input::{from_yaml_error, yaml_options, Diagnostic, Pos};
+use crate::input::{from_yaml_error, Diagnostic, Pos};
 use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, SvcParams, Svcb, Tlsa, Txt, Uri};
 use crate::model::svcb::{self, key};
 use crate::model::{ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL};
@@ -77,7 +77,17 @@ impl ZoneManifest {
 
 /// Reads one zone file's text. All problems are returned, not only the first.
 pub fn parse_zone(text: &str, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
-    let mut m = parse_zone_text(text, file, origin)?;
+    parse_zone_with(text, file, origin, None)
+}
+
+/// [`parse_zone`] with `!include`s read as `includes` says (refused when `None`).
+pub fn parse_zone_with(
+    text: &str,
+    file: &Path,
+    origin: &Fqdn,
+    includes: Option<Includes>,
+) -> Result<ZoneManifest, Vec<Diagnostic>> {
+    let mut m = parse_zone_text(text, file, origin, includes)?;
     m.content_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
     Ok(m)
 }
@@ -86,6 +96,7 @@ fn parse_zone_text(
     text: &str,
     file: &Path,
     origin: &Fqdn,
+    includes: Option<Includes>,
 ) -> Result<ZoneManifest, Vec<Diagnostic>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -96,12 +107,12 @@ fn parse_zone_text(
         Vec::new()
     };
     if pieces.len() > 1 {
-        if let Some(b) = parse_pieces(text, &pieces, file, origin) {
+        if let Some(b) = parse_pieces(text, &pieces, file, origin, &includes) {
             return b.finish();
         }
     }
-    let raw: RawZoneFile = parse_zone_file(text, yaml_options(text.len()))
-        .map_err(|e| vec![from_yaml_error(file, &e)])?;
+    let raw: RawZoneFile =
+        parse_zone_file(text, includes.clone()).map_err(|e| vec![from_yaml_error(file, &e)])?;
     let mut b = Builder::new(file, origin);
     b.add(raw);
     b.finish()
@@ -118,6 +129,7 @@ fn parse_pieces(
     pieces: &[(usize, u64)],
     file: &Path,
     origin: &Fqdn,
+    includes: &Option<Includes>,
 ) -> Option<Builder> {
     let built: Vec<Option<Builder>> = std::thread::scope(|s| {
         let handles: Vec<_> = pieces
@@ -127,8 +139,7 @@ fn parse_pieces(
                 let end = pieces.get(i + 1).map_or(text.len(), |p| p.0);
                 let piece = &text[start..end];
                 s.spawn(move || {
-                    let mut raw: RawZoneFile =
-                        parse_zone_file(piece, yaml_options(piece.len())).ok()?;
+                    let mut raw: RawZoneFile = parse_zone_file(piece, includes.clone()).ok()?;
                     for n in &mut raw.names {
                         n.pos.line += line;
                         for rec in &mut n.records {
@@ -1410,6 +1421,74 @@ h: {type: A, ttl: 0300, value: 192.0.2.4}
             "zones/example.com.yaml:12:19: h.example.com. A: invalid ttl `0300` (octoDNS, YAML 1.1: the integer 192): must be a whole number of seconds from 0 to 2147483647",
         ];
         assert_eq!(shown, want);
+    }
+
+    /// octoDNS 1.22 on these files (tests/octodns_compat.rs has the live comparison):
+    /// apex TXT ['one', 'two'], www CNAME 'app.example.net.', mx MX 10 'mail.example.net.'.
+    #[test]
+    fn include_reads_the_named_file_relative_to_the_including_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = &dir.path().join("repo");
+        std::fs::create_dir_all(root.join("zones/sub")).unwrap();
+        std::fs::write(dir.path().join("outside.yaml"), "secret\n").unwrap();
+        std::fs::write(root.join("zones/common-txt.yaml"), "- one\n- two\n").unwrap();
+        std::fs::write(root.join("zones/www-target.yaml"), "app.example.net.\n").unwrap();
+        std::fs::write(root.join("zones/sub/mx.yaml"), "!include host.yaml\n").unwrap();
+        std::fs::write(root.join("zones/sub/host.yaml"), "mail.example.net.\n").unwrap();
+        std::fs::write(root.join("zones/bad.yaml"), "- ok\n- [unclosed\n").unwrap();
+        let zone = root.join("zones/example.com.yaml");
+        let origin = Fqdn::parse("example.com").unwrap();
+        std::fs::write(
+            &zone,
+            "---
+'':
+  - {type: TXT, values: !include common-txt.yaml}
+www: {type: CNAME, value: !include www-target.yaml}
+mx: {type: MX, value: {preference: 10, exchange: !include sub/mx.yaml}}
+",
+        )
+        .unwrap();
+        let m = super::super::load_zone(root, &zone, &origin).unwrap();
+        let txt = m.zone.get(&key("example.com.", RecordType::TXT)).unwrap();
+        assert_eq!(
+            txt.values(),
+            [
+                RData::Txt(Txt(b"one".to_vec())),
+                RData::Txt(Txt(b"two".to_vec()))
+            ]
+        );
+        let www = m
+            .zone
+            .get(&key("www.example.com.", RecordType::CNAME))
+            .unwrap();
+        assert_eq!(
+            www.values(),
+            [RData::Cname(Fqdn::parse("app.example.net.").unwrap())]
+        );
+        assert!(m
+            .zone
+            .get(&key("mx.example.com.", RecordType::MX))
+            .is_some());
+
+        for (value, want) in [
+            ("!include ../../outside.yaml", "is outside the directory"),
+            ("!include missing.yaml", "file not found"),
+            ("!include bad.yaml", "zones/bad.yaml:2:"),
+            ("!custom app.example.net.", "unsupported"),
+        ] {
+            std::fs::write(&zone, format!("www: {{type: CNAME, value: {value}}}\n")).unwrap();
+            let errs = super::super::load_zone(root, &zone, &origin).unwrap_err();
+            let shown = errs[0].to_string();
+            assert!(shown.contains(want), "{value}: {shown}");
+            assert!(shown.contains("example.com.yaml:1:"), "{value}: {shown}");
+            assert!(!shown.contains("secret"), "{shown}");
+        }
+        // Without a repository (a file checked on its own), includes are refused.
+        let errs = parse("www: {type: CNAME, value: !include www-target.yaml}\n").unwrap_err();
+        assert!(
+            errs[0].message.contains("includes are read only"),
+            "{errs:?}"
+        );
     }
 
     /// octoDNS (`ValuesMixin`) reads a list under `value` as `values`; a single-value type

@@ -4,14 +4,16 @@
 //! enums buffer every value (the hot path for 100k-record zones) and lose positions. Each name
 //! and each record keeps its line, so later errors can point at it.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
 use super::yaml11::{self, Reading, Written};
-use crate::input::Pos;
+use crate::input::{from_yaml_error, read_input_inside, yaml_options, Pos};
 use crate::model::ExtValue;
 
 /// A YAML scalar as octoDNS's loader would see it.
@@ -139,23 +141,126 @@ struct SourceScalar(Scalar);
 impl<'de> Deserialize<'de> for SourceScalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<Scalar>::deserialize(d)?;
+        if let Scalar::Str(t) = &s.value {
+            if let Some(spec) = include_mark(t) {
+                return include(spec, |text| {
+                    serde_saphyr::from_str_with_options::<SourceScalar>(
+                        text,
+                        zone_options(text.len()),
+                    )
+                })
+                .map_err(de::Error::custom);
+            }
+        }
         Ok(SourceScalar(resolve(s.value, &s.defined)))
     }
 }
 
+/// Where `!include` paths of the file being parsed are read from.
+#[derive(Clone, Debug)]
+pub struct Includes {
+    /// The manifest root (the directory holding zonekeeper.yaml): nothing outside it is read.
+    pub root: PathBuf,
+    /// The directory of the file being parsed: paths are relative to it, as in octoDNS.
+    pub dir: PathBuf,
+    /// How many includes deep this file is.
+    pub depth: u8,
+}
+
+impl Includes {
+    /// Includes of the zone file `file`, confined to `root`.
+    pub fn of(root: &Path, file: &Path) -> Includes {
+        Includes {
+            root: root.to_path_buf(),
+            dir: file.parent().unwrap_or(Path::new("")).to_path_buf(),
+            depth: 0,
+        }
+    }
+}
+
+/// The deepest chain of `!include`s followed (octoDNS has no limit and loops forever).
+const MAX_INCLUDE_DEPTH: u8 = 8;
+
+/// What an `!include` stands for while the including file is parsed: a string no YAML file
+/// can hold (it starts with a NUL), replaced by the included file's content where a value
+/// is read ([`RawValue`], value fields); refused anywhere else.
+const INCLUDE_MARK: &str = "\0zonekeeper-include\0";
+
+thread_local! {
+    /// The include settings of the file being parsed on this thread (`None`: no includes).
+    static INCLUDES: RefCell<Option<Includes>> = const { RefCell::new(None) };
+}
+
+/// The options every zone file is parsed with: [`yaml_options`], non-finite floats passed to
+/// the visitors (`606e970852` is text to octoDNS: the source decides, see [`resolve`]),
+/// every tag refused but `!include`, which becomes a mark resolved by [`include`].
+fn zone_options(len: usize) -> serde_saphyr::Options {
+    let mut options = yaml_options(len);
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
+    options.reject_unsupported_tags = true;
+    options.with_include_resolver(|req: serde_saphyr::IncludeRequest<'_>| {
+        let spec = req.spec.replace('\\', "\\\\").replace('"', "\\\"");
+        Ok(serde_saphyr::ResolvedInclude::new(
+            req.spec,
+            req.spec,
+            // `\0` is YAML's escape for NUL, which a file cannot hold as it is.
+            serde_saphyr::InputSource::Text(format!("\"\\0zonekeeper-include\\0{spec}\"")),
+        ))
+    })
+}
+
+/// The path of an `!include` mark, if `s` is one.
+fn include_mark(s: &str) -> Option<&str> {
+    s.strip_prefix(INCLUDE_MARK)
+}
+
+/// Reads the file an `!include` names, as octoDNS does: relative to the including file,
+/// its whole content replacing the node; confined to the manifest root. Errors name the
+/// included file and line.
+fn include<T>(
+    spec: &str,
+    parse: impl FnOnce(&str) -> Result<T, serde_saphyr::Error>,
+) -> Result<T, String> {
+    let Some(ctx) = INCLUDES.with(|c| c.borrow().clone()) else {
+        return Err(format!(
+            "`!include {spec}`: includes are read only from zone files of a repository"
+        ));
+    };
+    if ctx.depth >= MAX_INCLUDE_DEPTH {
+        return Err(format!(
+            "`!include {spec}`: more than {MAX_INCLUDE_DEPTH} nested includes"
+        ));
+    }
+    let path = ctx.dir.join(spec);
+    let text =
+        read_input_inside(&ctx.root, &path).map_err(|d| format!("`!include {spec}`: {d}"))?;
+    let inner = Includes {
+        root: ctx.root.clone(),
+        dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
+        depth: ctx.depth + 1,
+    };
+    let outer = INCLUDES.with(|c| c.replace(Some(inner)));
+    let out = yaml11::with_source(&text, || parse(&text));
+    INCLUDES.with(|c| *c.borrow_mut() = outer);
+    out.map_err(|e| format!("`!include {spec}`: {}", from_yaml_error(&path, &e)))
+}
+
 /// Parses an octoDNS zone file, with every value and name resolved as octoDNS's YAML 1.1
-/// loader reads it (see [`Scalar`]).
+/// loader reads it (see [`Scalar`]) and `!include`s read from `includes` (refused when
+/// `None`).
 ///
 /// # Errors
 /// The YAML error, with its position.
 pub fn parse_zone_file(
     text: &str,
-    mut options: serde_saphyr::Options,
+    includes: Option<Includes>,
 ) -> Result<RawZoneFile, serde_saphyr::Error> {
-    // `606e970852` overflows to infinity under YAML 1.2; it is text to octoDNS, which the
-    // source decides ([`resolve`]), so non-finite floats reach the visitors.
-    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
-    yaml11::with_source(text, || serde_saphyr::from_str_with_options(text, options))
+    let outer = INCLUDES.with(|c| c.replace(includes));
+    let out = yaml11::with_source(text, || {
+        serde_saphyr::from_str_with_options(text, zone_options(text.len()))
+    });
+    INCLUDES.with(|c| *c.borrow_mut() = outer);
+    out
 }
 
 struct ScalarVisitor;
@@ -280,6 +385,14 @@ impl<'de> Deserialize<'de> for UnresolvedValue {
 impl<'de> Deserialize<'de> for RawValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Spanned::<UnresolvedValue>::deserialize(d)?;
+        if let RawValue::Scalar(Scalar::Str(t)) = &v.value.0 {
+            if let Some(spec) = include_mark(t) {
+                return include(spec, |text| {
+                    serde_saphyr::from_str_with_options::<RawValue>(text, zone_options(text.len()))
+                })
+                .map_err(de::Error::custom);
+            }
+        }
         Ok(match v.value.0 {
             RawValue::Scalar(s) => RawValue::Scalar(resolve(s, &v.defined)),
             other => other,
@@ -524,6 +637,9 @@ pub struct RawName {
 /// record in octoDNS (`null` -> `none`, `no` -> `false`, `010` -> `8`).
 fn name_of(key: Scalar) -> Result<String, String> {
     match key {
+        Scalar::Str(s) if include_mark(&s).is_some() => {
+            Err("`!include` is read only where a record value is (`value`, `values`, a value's field)".into())
+        }
         Scalar::Str(s) => Ok(s),
         Scalar::Int(i) => Ok(i.to_string()),
         Scalar::Null => Err(

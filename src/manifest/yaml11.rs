@@ -285,15 +285,12 @@ thread_local! {
     static SOURCE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// Runs `f` (a parse of `text`) with `text` available to [`source_of`] on this thread.
+/// Runs `f` (a parse of `text`) with `text` available to [`source_of`] on this thread; the
+/// text of an enclosing parse (an `!include`ing file) is restored after.
 pub fn with_source<T>(text: &str, f: impl FnOnce() -> T) -> T {
-    SOURCE.with(|s| {
-        let mut s = s.borrow_mut();
-        s.clear();
-        s.push_str(text);
-    });
+    let outer = SOURCE.with(|s| s.replace(text.to_string()));
     let out = f();
-    SOURCE.with(|s| s.borrow_mut().clear());
+    SOURCE.with(|s| *s.borrow_mut() = outer);
     out
 }
 
