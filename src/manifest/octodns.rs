@@ -1448,7 +1448,7 @@ mx: {type: MX, value: {preference: 10, exchange: !include sub/mx.yaml}}
 ",
         )
         .unwrap();
-        let m = super::super::load_zone(root, &zone, &origin).unwrap();
+        let m = crate::manifest::load_zone(root, &zone, &origin).unwrap();
         let txt = m.zone.get(&key("example.com.", RecordType::TXT)).unwrap();
         assert_eq!(
             txt.values(),
@@ -1477,7 +1477,7 @@ mx: {type: MX, value: {preference: 10, exchange: !include sub/mx.yaml}}
             ("!custom app.example.net.", "unsupported"),
         ] {
             std::fs::write(&zone, format!("www: {{type: CNAME, value: {value}}}\n")).unwrap();
-            let errs = super::super::load_zone(root, &zone, &origin).unwrap_err();
+            let errs = crate::manifest::load_zone(root, &zone, &origin).unwrap_err();
             let shown = errs[0].to_string();
             assert!(shown.contains(want), "{value}: {shown}");
             assert!(shown.contains("example.com.yaml:1:"), "{value}: {shown}");
