@@ -1445,9 +1445,16 @@ h: {type: A, ttl: 0300, value: 192.0.2.4}
   - {type: TXT, values: !include common-txt.yaml}
 www: {type: CNAME, value: !include www-target.yaml}
 mx: {type: MX, value: {preference: 10, exchange: !include sub/mx.yaml}}
+api: !include sub/api-records.yaml
 ",
         )
         .unwrap();
+        std::fs::write(
+            root.join("zones/sub/api-records.yaml"),
+            "- {type: A, value: 192.0.2.1}\n- {type: TXT, value: !include ../api-txt.yaml}\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("zones/api-txt.yaml"), "hello\n").unwrap();
         let m = crate::manifest::load_zone(root, &zone, &origin).unwrap();
         let txt = m.zone.get(&key("example.com.", RecordType::TXT)).unwrap();
         assert_eq!(
@@ -1469,6 +1476,19 @@ mx: {type: MX, value: {preference: 10, exchange: !include sub/mx.yaml}}
             .zone
             .get(&key("mx.example.com.", RecordType::MX))
             .is_some());
+        assert!(m
+            .zone
+            .get(&key("api.example.com.", RecordType::A))
+            .is_some());
+        let api_txt = m
+            .zone
+            .get(&key("api.example.com.", RecordType::TXT))
+            .unwrap();
+        assert_eq!(api_txt.values(), [RData::Txt(Txt(b"hello".to_vec()))]);
+        assert_eq!(
+            m.positions[&key("api.example.com.", RecordType::TXT)].line,
+            6
+        );
 
         for (value, want) in [
             ("!include ../../outside.yaml", "is outside the directory"),

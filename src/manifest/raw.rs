@@ -614,6 +614,20 @@ impl<'de> Visitor<'de> for RecordListVisitor {
         let r = RawRecordVisitor.visit_map(map)?;
         Ok(RecordList(vec![(r, None)]))
     }
+    /// `name: !include records.yaml`: the included records take the name's position (their
+    /// lines are in another file).
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RecordList, E> {
+        let Some(spec) = include_mark(v) else {
+            return Err(E::invalid_type(de::Unexpected::Str(v), &self));
+        };
+        let list = include(spec, |text| {
+            serde_saphyr::from_str_with_options::<RecordList>(text, zone_options(text.len()))
+        })
+        .map_err(E::custom)?;
+        Ok(RecordList(
+            list.0.into_iter().map(|(r, _)| (r, None)).collect(),
+        ))
+    }
 }
 
 impl<'de> Deserialize<'de> for RecordList {
