@@ -178,7 +178,7 @@ fn float(t: &str) -> Option<f64> {
 
 /// `[0-9_]*(?:[eE][-+][0-9]+)?` as the whole of `s`.
 fn mantissa_exponent(s: &str) -> bool {
-    let n = s.bytes().take_while(|c| is_digit_(c)).count();
+    let n = s.bytes().take_while(is_digit_).count();
     let e = &s[n..];
     if e.is_empty() {
         return true;
