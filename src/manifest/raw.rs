@@ -34,9 +34,10 @@ pub enum Scalar {
     /// An unquoted scalar octoDNS reads as something other than its text (`00071672` the
     /// integer 29626, `no` False, `1:30` 90, `1.50` a float): refused where text or a
     /// number is expected, so a value converted by one reader is never deployed.
+    /// (`read` is boxed: rare, and it keeps every other scalar small.)
     Yaml11 {
         text: String,
-        read: Reading,
+        read: Box<Reading>,
     },
 }
 
@@ -59,10 +60,9 @@ impl Scalar {
     /// and an unquoted float as written (octoDNS reads `10.5` as the float 10.5).
     pub fn as_number_text(&self) -> Option<String> {
         match self {
-            Scalar::Yaml11 {
-                text,
-                read: Reading::Float(f),
-            } if f.is_finite() => Some(text.clone()),
+            Scalar::Yaml11 { text, read } if matches!(**read, Reading::Float(f) if f.is_finite()) => {
+                Some(text.clone())
+            }
             Scalar::Float(f) if f.is_finite() => Some(f.to_string()),
             other => other.as_text(),
         }
@@ -131,7 +131,10 @@ fn classify(text: String, read: Option<Reading>) -> Scalar {
         None => Scalar::Str(text),
         Some(Reading::Null) => Scalar::Null,
         Some(Reading::Int(Some(i))) if text == i.to_string() => Scalar::Int(i),
-        Some(read) => Scalar::Yaml11 { text, read },
+        Some(read) => Scalar::Yaml11 {
+            text,
+            read: Box::new(read),
+        },
     }
 }
 
