@@ -1495,6 +1495,10 @@ api: !include sub/api-records.yaml
             ("!include missing.yaml", "file not found"),
             ("!include bad.yaml", "zones/bad.yaml:2:"),
             ("!custom app.example.net.", "unsupported"),
+            (
+                "!custom app.example.net.}\nw2: {type: CNAME, value: !include www-target.yaml",
+                "unsupported tag `!custom`",
+            ),
         ] {
             std::fs::write(&zone, format!("www: {{type: CNAME, value: {value}}}\n")).unwrap();
             let errs = crate::manifest::load_zone(root, &zone, &origin).unwrap_err();

@@ -4,7 +4,7 @@
 //! enums buffer every value (the hot path for 100k-record zones) and lose positions. Each name
 //! and each record keeps its line, so later errors can point at it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -144,16 +144,8 @@ struct SourceScalar(Scalar);
 impl<'de> Deserialize<'de> for SourceScalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<Scalar>::deserialize(d)?;
-        if let Scalar::Str(t) = &s.value {
-            if let Some(spec) = include_mark(t) {
-                return include(spec, |text| {
-                    serde_saphyr::from_str_with_options::<SourceScalar>(
-                        text,
-                        zone_options(text.len()),
-                    )
-                })
-                .map_err(de::Error::custom);
-            }
+        if let Some(spec) = included(&s.value, &s.defined).map_err(de::Error::custom)? {
+            return include(&spec, parse_yaml::<SourceScalar>).map_err(de::Error::custom);
         }
         Ok(SourceScalar(resolve(s.value, &s.defined)))
     }
@@ -184,37 +176,59 @@ impl Includes {
 /// The deepest chain of `!include`s followed (octoDNS has no limit and loops forever).
 const MAX_INCLUDE_DEPTH: u8 = 8;
 
-/// What an `!include` stands for while the including file is parsed: a string no YAML file
-/// can hold (it starts with a NUL), replaced by the included file's content where a value
-/// is read ([`RawValue`], value fields); refused anywhere else.
-const INCLUDE_MARK: &str = "\0zonekeeper-include\0";
-
 thread_local! {
     /// The include settings of the file being parsed on this thread (`None`: no includes).
     static INCLUDES: RefCell<Option<Includes>> = const { RefCell::new(None) };
+    /// Set while a file that uses `!include` is parsed: tags are then read from the source
+    /// where values are (the parser is told to let them through).
+    static TAGS_FROM_SOURCE: Cell<bool> = const { Cell::new(false) };
+    /// Set when the records under the name being read are `!include`d.
+    static RECORDS_INCLUDED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The options every zone file is parsed with: [`yaml_options`], non-finite floats passed to
 /// the visitors (`606e970852` is text to octoDNS: the source decides, see [`resolve`]),
-/// every tag refused but `!include`, which becomes a mark resolved by [`include`].
-fn zone_options(len: usize) -> serde_saphyr::Options {
+/// and every tag refused unless `tags_from_source` (then [`included`] reads them).
+fn zone_options(len: usize, tags_from_source: bool) -> serde_saphyr::Options {
     let mut options = yaml_options(len);
     options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
-    options.reject_unsupported_tags = true;
-    options.with_include_resolver(|req: serde_saphyr::IncludeRequest<'_>| {
-        let spec = req.spec.replace('\\', "\\\\").replace('"', "\\\"");
-        Ok(serde_saphyr::ResolvedInclude::new(
-            req.spec,
-            req.spec,
-            // `\0` is YAML's escape for NUL, which a file cannot hold as it is.
-            serde_saphyr::InputSource::Text(format!("\"\\0zonekeeper-include\\0{spec}\"")),
-        ))
-    })
+    options.reject_unsupported_tags = !tags_from_source;
+    options
 }
 
-/// The path of an `!include` mark, if `s` is one.
-fn include_mark(s: &str) -> Option<&str> {
-    s.strip_prefix(INCLUDE_MARK)
+/// Parses `text` as a zone file (or a part of one an `!include` names). Every tag is
+/// refused by the parser, except in a file that uses `!include` (the parser stops at it):
+/// that file is parsed again with tags let through, and read from the source where values,
+/// fields and record lists are ([`included`]). Files without includes pay nothing for it.
+fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, serde_saphyr::Error> {
+    let parse = |tags_from_source: bool| {
+        let outer = TAGS_FROM_SOURCE.with(|t| t.replace(tags_from_source));
+        let out = yaml11::with_source(text, || {
+            serde_saphyr::from_str_with_options(text, zone_options(text.len(), tags_from_source))
+        });
+        TAGS_FROM_SOURCE.with(|t| t.set(outer));
+        out
+    };
+    match parse(false) {
+        Err(e) if e.to_string().contains("unsupported tag `!include`") => parse(true),
+        other => other,
+    }
+}
+
+/// The path an `!include` on the node at `loc` (with value `value`) names; an error for
+/// any other tag. Only in a file parsed with tags let through.
+fn included(value: &Scalar, loc: &Location) -> Result<Option<String>, String> {
+    if !TAGS_FROM_SOURCE.with(Cell::get) {
+        return Ok(None);
+    }
+    match yaml11::tag_of(loc) {
+        None => Ok(None),
+        Some(tag) if tag == "!include" => match value {
+            Scalar::Str(spec) => Ok(Some(spec.clone())),
+            other => Err(format!("`!include` names a file, not {}", other.describe())),
+        },
+        Some(tag) => Err(format!("unsupported tag `{tag}`")),
+    }
 }
 
 /// Reads the file an `!include` names, as octoDNS does: relative to the including file,
@@ -243,7 +257,7 @@ fn include<T>(
         depth: ctx.depth + 1,
     };
     let outer = INCLUDES.with(|c| c.replace(Some(inner)));
-    let out = yaml11::with_source(&text, || parse(&text));
+    let out = parse(&text);
     INCLUDES.with(|c| *c.borrow_mut() = outer);
     out.map_err(|e| format!("`!include {spec}`: {}", from_yaml_error(&path, &e)))
 }
@@ -259,9 +273,7 @@ pub fn parse_zone_file(
     includes: Option<Includes>,
 ) -> Result<RawZoneFile, serde_saphyr::Error> {
     let outer = INCLUDES.with(|c| c.replace(includes));
-    let out = yaml11::with_source(text, || {
-        serde_saphyr::from_str_with_options(text, zone_options(text.len()))
-    });
+    let out = parse_yaml(text);
     INCLUDES.with(|c| *c.borrow_mut() = outer);
     out
 }
@@ -388,12 +400,9 @@ impl<'de> Deserialize<'de> for UnresolvedValue {
 impl<'de> Deserialize<'de> for RawValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Spanned::<UnresolvedValue>::deserialize(d)?;
-        if let RawValue::Scalar(Scalar::Str(t)) = &v.value.0 {
-            if let Some(spec) = include_mark(t) {
-                return include(spec, |text| {
-                    serde_saphyr::from_str_with_options::<RawValue>(text, zone_options(text.len()))
-                })
-                .map_err(de::Error::custom);
+        if let RawValue::Scalar(s) = &v.value.0 {
+            if let Some(spec) = included(s, &v.defined).map_err(de::Error::custom)? {
+                return include(&spec, parse_yaml::<RawValue>).map_err(de::Error::custom);
             }
         }
         Ok(match v.value.0 {
@@ -620,13 +629,10 @@ impl<'de> Visitor<'de> for RecordListVisitor {
     /// `name: !include records.yaml`: the included records take the name's position (their
     /// lines are in another file).
     fn visit_str<E: de::Error>(self, v: &str) -> Result<RecordList, E> {
-        let Some(spec) = include_mark(v) else {
+        if !RECORDS_INCLUDED.with(|r| r.replace(false)) {
             return Err(E::invalid_type(de::Unexpected::Str(v), &self));
-        };
-        let list = include(spec, |text| {
-            serde_saphyr::from_str_with_options::<RecordList>(text, zone_options(text.len()))
-        })
-        .map_err(E::custom)?;
+        }
+        let list = include(v, parse_yaml::<RecordList>).map_err(E::custom)?;
         Ok(RecordList(
             list.0.into_iter().map(|(r, _)| (r, None)).collect(),
         ))
@@ -654,9 +660,6 @@ pub struct RawName {
 /// record in octoDNS (`null` -> `none`, `no` -> `false`, `010` -> `8`).
 fn name_of(key: Scalar) -> Result<String, String> {
     match key {
-        Scalar::Str(s) if include_mark(&s).is_some() => {
-            Err("`!include` is read only where a record value is (`value`, `values`, a value's field)".into())
-        }
         Scalar::Str(s) => Ok(s),
         Scalar::Int(i) => Ok(i.to_string()),
         Scalar::Null => Err(
@@ -704,9 +707,18 @@ impl<'de> Visitor<'de> for ZoneFileVisitor {
                 Ok(n) => (n, None),
                 Err(e) => (text.unwrap_or_default(), Some(e)),
             };
+            if TAGS_FROM_SOURCE.with(Cell::get) {
+                match yaml11::tag_after_key(&key.defined) {
+                    None => {}
+                    Some(tag) if tag == "!include" => RECORDS_INCLUDED.with(|r| r.set(true)),
+                    Some(tag) => return Err(de::Error::custom(format!("unsupported tag `{tag}`"))),
+                }
+            }
             // A single record takes the position of its name (one span per name is cheaper
             // than two, and points at the same place); list items carry their own.
-            let recs = map.next_value::<RecordList>()?;
+            let recs = map.next_value::<RecordList>();
+            RECORDS_INCLUDED.with(|r| r.set(false));
+            let recs = recs?;
             let list_pos = Pos::from_saphyr(&key.referenced);
             let records = recs
                 .0

@@ -316,6 +316,42 @@ pub fn source_of(loc: &Location) -> Option<Written> {
     })
 }
 
+/// The tag written on the node at `loc` (`!include`), read from the source: the token
+/// the node starts with, or the one just before it.
+pub fn tag_of(loc: &Location) -> Option<String> {
+    let start = usize::try_from(loc.span().byte_offset()?).ok()?;
+    SOURCE.with(|s| {
+        let s = s.borrow();
+        if let Some(at) = s.get(start..).filter(|t| t.starts_with('!')) {
+            return Some(first_token(at).to_string());
+        }
+        let before = s.get(..start)?.trim_end_matches([' ', '\t']);
+        let from = before
+            .rfind(|c: char| c.is_whitespace() || matches!(c, '[' | '{' | ','))
+            .map_or(0, |i| i + 1);
+        let token = &before[from..];
+        token.starts_with('!').then(|| token.to_string())
+    })
+}
+
+/// The tag written on the value of the mapping key at `key` (`name: !include x.yaml`).
+pub fn tag_after_key(key: &Location) -> Option<String> {
+    let span = key.span();
+    let end = usize::try_from(span.byte_offset()? + span.byte_len()?).ok()?;
+    SOURCE.with(|s| {
+        let s = s.borrow();
+        let rest = s.get(end..)?.trim_start_matches(['"', '\'', ' ', '\t']);
+        let rest = rest.strip_prefix(':')?.trim_start();
+        rest.starts_with('!').then(|| first_token(rest).to_string())
+    })
+}
+
+fn first_token(t: &str) -> &str {
+    t.split(|c: char| c.is_whitespace() || matches!(c, ',' | ']' | '}'))
+        .next()
+        .unwrap_or(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
