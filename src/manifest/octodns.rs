@@ -1415,7 +1415,7 @@ h: {type: A, ttl: 0300, value: 192.0.2.4}
             "zones/example.com.yaml:6:1: e.example.com. MX: missing exchange",
             "zones/example.com.yaml:7:1: f.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `1_000` as the integer 1000, not as the text \"1_000\"; quote it ('1_000') for the text",
             "zones/example.com.yaml:8:1: g.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `2001-12-14` as a date, not as the text \"2001-12-14\"; quote it ('2001-12-14') for the text",
-            "zones/example.com.yaml:9:1: \"\": octoDNS (YAML 1.1) reads this unquoted key as null and names the record `none`; write '' for the zone apex, or quote the name",
+            "zones/example.com.yaml:9:1: \"null\": octoDNS (YAML 1.1) reads this unquoted key as null and names the record `none`; write '' for the zone apex, or quote the name",
             "zones/example.com.yaml:10:1: \"no\": octoDNS (YAML 1.1) reads the unquoted name `no` as the boolean False and names the record `false`; quote it ('no') for the name \"no\"",
             "zones/example.com.yaml:11:1: \"010\": octoDNS (YAML 1.1) reads the unquoted name `010` as the integer 8 and names the record `8`; quote it ('010') for the name \"010\"",
             "zones/example.com.yaml:12:19: h.example.com. A: invalid ttl `0300` (octoDNS, YAML 1.1: the integer 192): must be a whole number of seconds from 0 to 2147483647",

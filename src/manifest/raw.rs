@@ -701,6 +701,10 @@ impl<'de> Visitor<'de> for ZoneFileVisitor {
             let key_value = resolve(key.value, &key.defined);
             let text = match &key_value {
                 Scalar::Yaml11 { text, .. } => Some(text.clone()),
+                Scalar::Null => match yaml11::source_of(&key.defined) {
+                    Some(Written::Plain(t)) => Some(t),
+                    _ => None,
+                },
                 other => other.as_text(),
             };
             let (name, problem) = match name_of(key_value) {
