@@ -470,7 +470,7 @@ fn convert_record(name: &Fqdn, rec: RawRecord) -> RecordResult {
     let rtype = match &rec.rtype {
         None => return Err((None, vec![(None, "missing type".into())])),
         Some(Scalar::Str(s)) => match s.parse::<RecordType>() {
-            Ok(t) if s.chars().all(|c| c.is_ascii_uppercase()) => t,
+            Ok(t) if t.as_str() == s => t,
             Ok(_) => {
                 return Err((
                     None,
@@ -583,6 +583,10 @@ pub fn value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> {
 }
 
 fn typed_value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> {
+    if RecordType::NOT_DNS.contains(&rtype) {
+        // Kept as written: no target stores it, so the plan skips it with the reason.
+        return Ok(RData::Foreign(rtype, Box::new(raw.to_ext())));
+    }
     match fields::fields(rtype) {
         None => {
             let text = match raw {
@@ -1513,6 +1517,51 @@ api: !include sub/api-records.yaml
             errs[0].message.contains("includes are read only"),
             "{errs:?}"
         );
+    }
+
+    /// octoDNS types that are not DNS or belong to one provider are read and kept as
+    /// written (no target stores them: the plan skips them, see plan tests), never refused.
+    /// octoDNS 1.22 accepts this URLFWD value; octodns-route53 this alias.
+    #[test]
+    fn provider_specific_and_non_dns_types_are_kept_as_written() {
+        let m = parse(
+            "---
+'':
+  - type: Route53Provider/ALIAS
+    value: {name: lb-1.elb.amazonaws.com., type: A, evaluate-target-health: false}
+go:
+  type: URLFWD
+  values:
+    - {path: /, target: 'https://example.net/', code: 301, masking: 2, query: 0}
+",
+        )
+        .unwrap();
+        let alias = m
+            .zone
+            .get(&key("example.com.", RecordType::Route53Alias))
+            .unwrap();
+        let RData::Foreign(t, v) = &alias.values()[0] else {
+            panic!("{alias:?}")
+        };
+        assert_eq!(*t, RecordType::Route53Alias);
+        assert_eq!(
+            v.to_string(),
+            ExtValue::Map(BTreeMap::from([
+                ("evaluate-target-health".into(), ExtValue::Bool(false)),
+                (
+                    "name".into(),
+                    ExtValue::Str("lb-1.elb.amazonaws.com.".into())
+                ),
+                ("type".into(), ExtValue::Str("A".into())),
+            ]))
+            .to_string()
+        );
+        assert!(m
+            .zone
+            .get(&key("go.example.com.", RecordType::URLFWD))
+            .is_some());
+        let errs = parse("x: {type: urlfwd, value: {path: /}}\n").unwrap_err();
+        assert!(errs[0].message.contains("types are upper case"), "{errs:?}");
     }
 
     /// octoDNS (`ValuesMixin`) reads a list under `value` as `values`; a single-value type

@@ -86,6 +86,28 @@ impl Scalar {
         }
     }
 
+    /// The scalar as a settings value; an unquoted scalar octoDNS reads otherwise than
+    /// YAML 1.2 as octoDNS reads it (dates, and integers over 64 bits, as their text).
+    pub fn to_ext(&self) -> ExtValue {
+        match self {
+            Scalar::Str(s) => ExtValue::Str(s.clone()),
+            Scalar::Int(i) => ExtValue::Int(*i),
+            Scalar::Float(f) => ExtValue::from_f64(*f).unwrap_or(ExtValue::Str(f.to_string())),
+            Scalar::Bool(b) => ExtValue::Bool(*b),
+            Scalar::Null => ExtValue::Null,
+            Scalar::Tree(t) => t.clone(),
+            Scalar::Yaml11 { text, read } => match **read {
+                Reading::Null => ExtValue::Null,
+                Reading::Bool(b) => ExtValue::Bool(b),
+                Reading::Int(Some(i)) => ExtValue::Int(i),
+                Reading::Float(f) => {
+                    ExtValue::from_f64(f).unwrap_or_else(|| ExtValue::Str(text.clone()))
+                }
+                Reading::Int(None) | Reading::Date => ExtValue::Str(text.clone()),
+            },
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Scalar::Str(s) => format!("{s:?}"),
@@ -335,6 +357,21 @@ pub enum RawValue {
 }
 
 impl RawValue {
+    /// The value as written, as a settings value (a type zonekeeper keeps but never
+    /// interprets: [`crate::model::RecordType::NOT_DNS`]).
+    pub fn to_ext(&self) -> ExtValue {
+        match self {
+            RawValue::Scalar(s) => s.to_ext(),
+            RawValue::Map(fields) => ExtValue::Map(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_ext()))
+                    .collect(),
+            ),
+            RawValue::List(items) => ExtValue::List(items.iter().map(RawValue::to_ext).collect()),
+        }
+    }
+
     /// The values this stands for: the items of a list, else itself.
     pub fn into_values(self) -> Vec<RawValue> {
         match self {
