@@ -255,6 +255,9 @@ fn value(t: RecordType) -> BoxedStrategy<RData> {
         RecordType::LOC => loc().boxed(),
         RecordType::SVCB | RecordType::HTTPS => svcb(t).boxed(),
         RecordType::ALIAS => unreachable!("not generated: zone files cannot hold ALIAS"),
+        RecordType::URLFWD | RecordType::Route53Alias => {
+            unreachable!("not generated: no target stores them")
+        }
     }
 }
 

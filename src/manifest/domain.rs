@@ -113,6 +113,18 @@ pub fn domain_of(file: &Path) -> Result<Fqdn, Diagnostic> {
         .ok_or_else(|| Diagnostic::file(file, "a domain manifest is named <domain>.yaml"))?;
     let fqdn = Fqdn::parse(name)
         .map_err(|e| Diagnostic::file(file, format!("the file name is not a domain: {e}")))?;
+    // A DNS label may hold any octet (RFC 2181 section 11); a registered domain only
+    // letters, digits and `-` (RFC 1123 section 2.1; IDNs in punycode).
+    if let Some(ch) = fqdn
+        .without_dot()
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.')))
+    {
+        return Err(Diagnostic::file(
+            file,
+            format!("the file name is not a domain: a registered domain holds letters, digits and '-', not {ch:?}"),
+        ));
+    }
     if fqdn.label_count() < 2 {
         return Err(Diagnostic::file(
             file,

@@ -9,6 +9,7 @@ pub mod octodns;
 pub mod raw;
 pub mod render;
 pub mod schema;
+pub mod yaml11;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -89,7 +90,14 @@ pub fn load_zone_sources(
             m.content_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
             m
         } else {
-            match octodns::parse_zone_with_ttl(&text, &src.path, origin, src.default_ttl) {
+            let includes = raw::Includes::of(root, &src.path);
+            match octodns::parse_zone_with(
+                &text,
+                &src.path,
+                origin,
+                Some(includes),
+                src.default_ttl,
+            ) {
                 Ok(m) => m,
                 Err(mut d) => {
                     diags.append(&mut d);

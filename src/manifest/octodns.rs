@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::fields::{self, Field, Kind};
-use super::raw::{RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar};
-use crate::input::{from_yaml_error, yaml_options, Diagnostic, Pos};
+use super::raw::{
+    parse_zone_file, Includes, RawMeta, RawProviderBlock, RawRecord, RawValue, RawZoneFile, Scalar,
+};
+use crate::input::{from_yaml_error, Diagnostic, Pos};
 use crate::model::rdata::{Caa, Ds, Loc, Mx, Naptr, Srv, Sshfp, SvcParams, Svcb, Tlsa, Txt, Uri};
 use crate::model::svcb::{self, key};
 use crate::model::{ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL};
@@ -75,18 +77,30 @@ impl ZoneManifest {
 
 /// Reads one zone file's text. All problems are returned, not only the first.
 pub fn parse_zone(text: &str, file: &Path, origin: &Fqdn) -> Result<ZoneManifest, Vec<Diagnostic>> {
-    parse_zone_with_ttl(text, file, origin, DEFAULT_TTL)
+    parse_zone_with(text, file, origin, None, DEFAULT_TTL)
 }
 
 /// As [`parse_zone`], with `default_ttl` (seconds) for records that give no `ttl:`
-/// (octoDNS's YamlProvider `default_ttl`).
+/// (octoDNS's YamlProvider `default_ttl`); `!include` refused.
 pub fn parse_zone_with_ttl(
     text: &str,
     file: &Path,
     origin: &Fqdn,
     default_ttl: u32,
 ) -> Result<ZoneManifest, Vec<Diagnostic>> {
-    let mut m = parse_zone_text(text, file, origin, default_ttl)?;
+    parse_zone_with(text, file, origin, None, default_ttl)
+}
+
+/// [`parse_zone`] with `!include`s read as `includes` says (refused when `None`) and
+/// `default_ttl` (seconds) for records that give no `ttl:`.
+pub fn parse_zone_with(
+    text: &str,
+    file: &Path,
+    origin: &Fqdn,
+    includes: Option<Includes>,
+    default_ttl: u32,
+) -> Result<ZoneManifest, Vec<Diagnostic>> {
+    let mut m = parse_zone_text(text, file, origin, includes, default_ttl)?;
     m.content_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
     Ok(m)
 }
@@ -95,6 +109,7 @@ fn parse_zone_text(
     text: &str,
     file: &Path,
     origin: &Fqdn,
+    includes: Option<Includes>,
     default_ttl: u32,
 ) -> Result<ZoneManifest, Vec<Diagnostic>> {
     let threads = std::thread::available_parallelism()
@@ -106,12 +121,12 @@ fn parse_zone_text(
         Vec::new()
     };
     if pieces.len() > 1 {
-        if let Some(b) = parse_pieces(text, &pieces, file, origin, default_ttl) {
+        if let Some(b) = parse_pieces(text, &pieces, file, origin, &includes, default_ttl) {
             return b.finish();
         }
     }
-    let raw: RawZoneFile = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
-        .map_err(|e| vec![from_yaml_error(file, &e)])?;
+    let raw: RawZoneFile =
+        parse_zone_file(text, includes.clone()).map_err(|e| vec![from_yaml_error(file, &e)])?;
     let mut b = Builder::new(file, origin, default_ttl);
     b.add(raw);
     b.finish()
@@ -128,6 +143,7 @@ fn parse_pieces(
     pieces: &[(usize, u64)],
     file: &Path,
     origin: &Fqdn,
+    includes: &Option<Includes>,
     default_ttl: u32,
 ) -> Option<Builder> {
     let built: Vec<Option<Builder>> = std::thread::scope(|s| {
@@ -138,9 +154,7 @@ fn parse_pieces(
                 let end = pieces.get(i + 1).map_or(text.len(), |p| p.0);
                 let piece = &text[start..end];
                 s.spawn(move || {
-                    let mut raw: RawZoneFile =
-                        serde_saphyr::from_str_with_options(piece, yaml_options(piece.len()))
-                            .ok()?;
+                    let mut raw: RawZoneFile = parse_zone_file(piece, includes.clone()).ok()?;
                     for n in &mut raw.names {
                         n.pos.line += line;
                         for rec in &mut n.records {
@@ -267,6 +281,15 @@ impl Builder {
         let file = self.file.clone();
         let origin = self.m.zone.origin.clone();
         for entry in raw.names {
+            if let Some(problem) = entry.problem {
+                self.diags.push(Diagnostic::new(
+                    &file,
+                    entry.pos,
+                    Some(format!("{:?}", entry.name)),
+                    problem,
+                ));
+                continue;
+            }
             if let Some(&first) = self.names.get(&entry.name) {
                 self.dup_key(entry.pos, &entry.name, first);
                 continue;
@@ -465,7 +488,7 @@ fn convert_record(name: &Fqdn, rec: RawRecord, default_ttl: u32) -> RecordResult
     let rtype = match &rec.rtype {
         None => return Err((None, vec![(None, "missing type".into())])),
         Some(Scalar::Str(s)) => match s.parse::<RecordType>() {
-            Ok(t) if s.chars().all(|c| c.is_ascii_uppercase()) => t,
+            Ok(t) if t.as_str() == s => t,
             Ok(_) => {
                 return Err((
                     None,
@@ -509,6 +532,17 @@ fn convert_record(name: &Fqdn, rec: RawRecord, default_ttl: u32) -> RecordResult
         }
         (Some(RawValue::Scalar(Scalar::Null)), None) | (None, None) => {
             reasons.push("missing value(s)".into());
+            Vec::new()
+        }
+        // octoDNS reads a list under `value` as `values` (`ValuesMixin`).
+        (Some(RawValue::List(vs)), None) if !rtype.is_single_value() => {
+            if vs.is_empty() {
+                reasons.push("missing value(s)".into());
+            }
+            vs
+        }
+        (Some(RawValue::List(_)), None) => {
+            reasons.push(format!("{rtype} takes a single value, not a list"));
             Vec::new()
         }
         (Some(v), None) => vec![v],
@@ -567,13 +601,21 @@ pub fn value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> {
 }
 
 fn typed_value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> {
+    if RecordType::NOT_DNS.contains(&rtype) {
+        // Kept as written: no target stores it, so the plan skips it with the reason.
+        return Ok(RData::Foreign(rtype, Box::new(raw.to_ext())));
+    }
     match fields::fields(rtype) {
         None => {
             let text = match raw {
-                RawValue::Scalar(s) => s.as_text(),
-                RawValue::Map(_) => None,
-            }
-            .ok_or_else(|| vec![format!("invalid {rtype} value: expected a string")])?;
+                RawValue::Scalar(s) => s.as_text().ok_or_else(|| match s.not_text() {
+                    Some(why) => vec![format!("invalid {rtype} value: {why}")],
+                    None => vec![format!("invalid {rtype} value: expected a string")],
+                }),
+                RawValue::Map(_) | RawValue::List(_) => {
+                    Err(vec![format!("invalid {rtype} value: expected a string")])
+                }
+            }?;
             simple_value(rtype, &text).map_err(|e| vec![e])
         }
         Some(spec) => {
@@ -583,6 +625,7 @@ fn typed_value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> 
                     match raw {
                         RawValue::Scalar(s) => s.describe(),
                         RawValue::Map(_) => String::new(),
+                        RawValue::List(_) => "(a list)".into(),
                     },
                     spec.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
                 )]);
@@ -847,11 +890,25 @@ impl<'a> Got<'a> {
     }
 
     fn text(&self, i: usize, r: &mut Vec<String>) -> String {
-        match self.raw(i).and_then(Scalar::as_text) {
+        self.text_with(i, r, Scalar::as_text)
+    }
+
+    /// The field read by `read`, or an empty string and the reason it is not text.
+    fn text_with(
+        &self,
+        i: usize,
+        r: &mut Vec<String>,
+        read: fn(&Scalar) -> Option<String>,
+    ) -> String {
+        match self.raw(i).and_then(read) {
             Some(t) => t,
             None => {
-                if self.raw(i).is_some() {
-                    r.push(format!("invalid {}: expected a string", self.spec[i].name));
+                if let Some(s) = self.raw(i) {
+                    let name = self.spec[i].name;
+                    r.push(match s.not_text() {
+                        Some(why) => format!("invalid {name}: {why}"),
+                        None => format!("invalid {name}: expected a string"),
+                    });
                 }
                 String::new()
             }
@@ -886,7 +943,7 @@ impl<'a> Got<'a> {
     /// A decimal field as a fixed-point integer with `scale` fraction digits.
     fn decimal(&self, i: usize, scale: u32, r: &mut Vec<String>) -> i64 {
         let name = self.spec[i].name;
-        let t = self.text(i, r);
+        let t = self.text_with(i, r, Scalar::as_number_text);
         match parse_fixed(&t, scale) {
             Some(v) => v,
             None => {
@@ -1306,6 +1363,250 @@ www:
         let m = parse(&text).unwrap();
         assert_eq!(m.settings.len(), 1);
         assert!(m.settings[&key("zz.example.com.", RecordType::A)].contains_key("memory"));
+    }
+
+    /// Expected values from octoDNS 1.22's YamlProvider (PyYAML 6, YAML 1.1) on the same
+    /// text, recorded in the comments; see also tests/octodns_compat.rs.
+    #[test]
+    fn unquoted_scalars_are_read_as_octodns_reads_them_or_refused() {
+        // octoDNS: TXT '12345678e9', TXT '606e970852', CNAME 'app.example.net.', name '08'.
+        let m = parse(
+            "---
+t1: {type: TXT, value: 12345678e9}
+t2: {type: TXT, value: 606e970852}
+t3: {type: TXT, values: [1e5, 12345, '00071672', \"no\"]}
+08: {type: A, value: 192.0.2.8}
+'010': {type: A, value: 192.0.2.10}
+12: {type: A, value: 192.0.2.12}
+mx: {type: MX, value: {preference: 10, exchange: mail.example.com.}}
+loc: {type: LOC, value: {lat_degrees: 31, lat_minutes: 58, lat_seconds: 52.1, lat_direction: S, long_degrees: 115, long_minutes: 49, long_seconds: 11.7, long_direction: E, altitude: 20.5, size: 10, precision_horz: 10, precision_vert: 2}}
+",
+        )
+        .unwrap();
+        let txt = |n: &str| {
+            m.zone
+                .get(&key(n, RecordType::TXT))
+                .unwrap()
+                .values()
+                .iter()
+                .map(|v| match v {
+                    RData::Txt(t) => String::from_utf8(t.0.clone()).unwrap(),
+                    other => panic!("{other:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(txt("t1.example.com."), ["12345678e9"]);
+        assert_eq!(txt("t2.example.com."), ["606e970852"]);
+        let mut t3 = txt("t3.example.com.");
+        t3.sort();
+        assert_eq!(t3, ["00071672", "12345", "1e5", "no"]);
+        for n in ["08", "010", "12"] {
+            assert!(
+                m.zone
+                    .get(&key(&format!("{n}.example.com."), RecordType::A))
+                    .is_some(),
+                "{n}"
+            );
+        }
+
+        // PyYAML: 00071672 -> int 29626, no -> False, on -> True, 1:30 -> 90, 1.50 -> 1.5,
+        // 1_000 -> 1000, 2001-12-14 -> date; octoDNS names: null -> 'none', no -> 'false',
+        // 010 -> '8'.
+        let errs = parse(
+            "---
+a: {type: TXT, value: 00071672}
+b: {type: TXT, values: [ok, no]}
+c: {type: CNAME, value: 1:30}
+d: {type: TXT, value: 1.50}
+e: {type: MX, value: {preference: 10, exchange: on}}
+f: {type: TXT, value: 1_000}
+g: {type: TXT, value: 2001-12-14}
+null: {type: A, value: 192.0.2.1}
+no: {type: A, value: 192.0.2.2}
+010: {type: A, value: 192.0.2.3}
+h: {type: A, ttl: 0300, value: 192.0.2.4}
+",
+        )
+        .unwrap_err();
+        let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        let want = [
+            "zones/example.com.yaml:2:1: a.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `00071672` as the integer 29626, not as the text \"00071672\"; quote it ('00071672') for the text",
+            "zones/example.com.yaml:3:1: b.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `no` as the boolean False, not as the text \"no\"; quote it ('no') for the text",
+            "zones/example.com.yaml:4:1: c.example.com. CNAME: invalid CNAME value: octoDNS (YAML 1.1) reads the unquoted `1:30` as the integer 90, not as the text \"1:30\"; quote it ('1:30') for the text",
+            "zones/example.com.yaml:5:1: d.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `1.50` as the float 1.5, not as the text \"1.50\"; quote it ('1.50') for the text",
+            "zones/example.com.yaml:6:1: e.example.com. MX: invalid exchange: octoDNS (YAML 1.1) reads the unquoted `on` as the boolean True, not as the text \"on\"; quote it ('on') for the text",
+            "zones/example.com.yaml:6:1: e.example.com. MX: missing exchange",
+            "zones/example.com.yaml:7:1: f.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `1_000` as the integer 1000, not as the text \"1_000\"; quote it ('1_000') for the text",
+            "zones/example.com.yaml:8:1: g.example.com. TXT: invalid TXT value: octoDNS (YAML 1.1) reads the unquoted `2001-12-14` as a date, not as the text \"2001-12-14\"; quote it ('2001-12-14') for the text",
+            "zones/example.com.yaml:9:1: \"null\": octoDNS (YAML 1.1) reads this unquoted key as null and names the record `none`; write '' for the zone apex, or quote the name",
+            "zones/example.com.yaml:10:1: \"no\": octoDNS (YAML 1.1) reads the unquoted name `no` as the boolean False and names the record `false`; quote it ('no') for the name \"no\"",
+            "zones/example.com.yaml:11:1: \"010\": octoDNS (YAML 1.1) reads the unquoted name `010` as the integer 8 and names the record `8`; quote it ('010') for the name \"010\"",
+            "zones/example.com.yaml:12:19: h.example.com. A: invalid ttl `0300` (octoDNS, YAML 1.1: the integer 192): must be a whole number of seconds from 0 to 2147483647",
+        ];
+        assert_eq!(shown, want);
+    }
+
+    /// octoDNS 1.22 on these files (tests/octodns_compat.rs has the live comparison):
+    /// apex TXT ['one', 'two'], www CNAME 'app.example.net.', mx MX 10 'mail.example.net.'.
+    #[test]
+    fn include_reads_the_named_file_relative_to_the_including_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = &dir.path().join("repo");
+        std::fs::create_dir_all(root.join("zones/sub")).unwrap();
+        std::fs::write(dir.path().join("outside.yaml"), "secret\n").unwrap();
+        std::fs::write(root.join("zones/common-txt.yaml"), "- one\n- two\n").unwrap();
+        std::fs::write(root.join("zones/www-target.yaml"), "app.example.net.\n").unwrap();
+        std::fs::write(root.join("zones/sub/mx.yaml"), "!include host.yaml\n").unwrap();
+        std::fs::write(root.join("zones/sub/host.yaml"), "mail.example.net.\n").unwrap();
+        std::fs::write(root.join("zones/bad.yaml"), "- ok\n- [unclosed\n").unwrap();
+        let zone = root.join("zones/example.com.yaml");
+        let origin = Fqdn::parse("example.com").unwrap();
+        std::fs::write(
+            &zone,
+            "---
+'':
+  - {type: TXT, values: !include common-txt.yaml}
+www: {type: CNAME, value: !include www-target.yaml}
+mx: {type: MX, value: {preference: 10, exchange: !include sub/mx.yaml}}
+api: !include sub/api-records.yaml
+",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("zones/sub/api-records.yaml"),
+            "- {type: A, value: 192.0.2.1}\n- {type: TXT, value: !include ../api-txt.yaml}\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("zones/api-txt.yaml"), "hello\n").unwrap();
+        let m = crate::manifest::load_zone(root, &zone, &origin, DEFAULT_TTL).unwrap();
+        let txt = m.zone.get(&key("example.com.", RecordType::TXT)).unwrap();
+        assert_eq!(
+            txt.values(),
+            [
+                RData::Txt(Txt(b"one".to_vec())),
+                RData::Txt(Txt(b"two".to_vec()))
+            ]
+        );
+        let www = m
+            .zone
+            .get(&key("www.example.com.", RecordType::CNAME))
+            .unwrap();
+        assert_eq!(
+            www.values(),
+            [RData::Cname(Fqdn::parse("app.example.net.").unwrap())]
+        );
+        assert!(m
+            .zone
+            .get(&key("mx.example.com.", RecordType::MX))
+            .is_some());
+        assert!(m
+            .zone
+            .get(&key("api.example.com.", RecordType::A))
+            .is_some());
+        let api_txt = m
+            .zone
+            .get(&key("api.example.com.", RecordType::TXT))
+            .unwrap();
+        assert_eq!(api_txt.values(), [RData::Txt(Txt(b"hello".to_vec()))]);
+        assert_eq!(
+            m.positions[&key("api.example.com.", RecordType::TXT)].line,
+            6
+        );
+
+        for (value, want) in [
+            ("!include ../../outside.yaml", "is outside the directory"),
+            ("!include missing.yaml", "file not found"),
+            ("!include bad.yaml", "zones/bad.yaml:2:"),
+            ("!custom app.example.net.", "unsupported"),
+            (
+                "!custom app.example.net.}\nw2: {type: CNAME, value: !include www-target.yaml",
+                "unsupported tag `!custom`",
+            ),
+        ] {
+            std::fs::write(&zone, format!("www: {{type: CNAME, value: {value}}}\n")).unwrap();
+            let errs = crate::manifest::load_zone(root, &zone, &origin, DEFAULT_TTL).unwrap_err();
+            let shown = errs[0].to_string();
+            assert!(shown.contains(want), "{value}: {shown}");
+            assert!(shown.contains("example.com.yaml:1:"), "{value}: {shown}");
+            assert!(!shown.contains("secret"), "{shown}");
+        }
+        // Without a repository (a file checked on its own), includes are refused.
+        let errs = parse("www: {type: CNAME, value: !include www-target.yaml}\n").unwrap_err();
+        assert!(
+            errs[0].message.contains("includes are read only"),
+            "{errs:?}"
+        );
+    }
+
+    /// octoDNS types that are not DNS or belong to one provider are read and kept as
+    /// written (no target stores them: the plan skips them, see plan tests), never refused.
+    /// octoDNS 1.22 accepts this URLFWD value; octodns-route53 this alias.
+    #[test]
+    fn provider_specific_and_non_dns_types_are_kept_as_written() {
+        let m = parse(
+            "---
+'':
+  - type: Route53Provider/ALIAS
+    value: {name: lb-1.elb.amazonaws.com., type: A, evaluate-target-health: false}
+go:
+  type: URLFWD
+  values:
+    - {path: /, target: 'https://example.net/', code: 301, masking: 2, query: 0}
+",
+        )
+        .unwrap();
+        let alias = m
+            .zone
+            .get(&key("example.com.", RecordType::Route53Alias))
+            .unwrap();
+        let RData::Foreign(t, v) = &alias.values()[0] else {
+            panic!("{alias:?}")
+        };
+        assert_eq!(*t, RecordType::Route53Alias);
+        assert_eq!(
+            v.to_string(),
+            ExtValue::Map(BTreeMap::from([
+                ("evaluate-target-health".into(), ExtValue::Bool(false)),
+                (
+                    "name".into(),
+                    ExtValue::Str("lb-1.elb.amazonaws.com.".into())
+                ),
+                ("type".into(), ExtValue::Str("A".into())),
+            ]))
+            .to_string()
+        );
+        assert!(m
+            .zone
+            .get(&key("go.example.com.", RecordType::URLFWD))
+            .is_some());
+        let errs = parse("x: {type: urlfwd, value: {path: /}}\n").unwrap_err();
+        assert!(errs[0].message.contains("types are upper case"), "{errs:?}");
+    }
+
+    /// octoDNS (`ValuesMixin`) reads a list under `value` as `values`; a single-value type
+    /// refuses it.
+    #[test]
+    fn a_list_under_value_is_values() {
+        let m = parse(
+            "---
+lab: {type: NS, value: [ns1.example.net., ns2.example.net.]}
+",
+        )
+        .unwrap();
+        assert_eq!(
+            m.zone
+                .get(&key("lab.example.com.", RecordType::NS))
+                .unwrap()
+                .len(),
+            2
+        );
+        let errs = parse("---\nw: {type: CNAME, value: [a.example.net.]}\n").unwrap_err();
+        assert!(
+            errs[0]
+                .message
+                .contains("CNAME takes a single value, not a list"),
+            "{errs:?}"
+        );
     }
 
     #[test]

@@ -4,16 +4,24 @@
 //! enums buffer every value (the hot path for 100k-record zones) and lose positions. Each name
 //! and each record keeps its line, so later errors can point at it.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
-use crate::input::Pos;
+use super::yaml11::{self, Reading, Written};
+use crate::input::{from_yaml_error, read_input_inside, yaml_options, Pos};
 use crate::model::ExtValue;
 
 /// A YAML scalar as octoDNS's loader would see it.
+///
+/// Record values, value fields and names are resolved against their source text
+/// ([`resolve`]): a plain scalar octoDNS (PyYAML, YAML 1.1) reads as text is a `Str` of its
+/// text as written, whatever YAML 1.2 makes of it (`12345678e9`), and one PyYAML reads as
+/// anything but text and that is not a plain decimal integer is a [`Scalar::Yaml11`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Scalar {
     Str(String),
@@ -23,16 +31,80 @@ pub enum Scalar {
     Null,
     /// A list or mapping where a field's value is structured (SVCB/HTTPS `svcparams`).
     Tree(ExtValue),
+    /// An unquoted scalar octoDNS reads as something other than its text (`00071672` the
+    /// integer 29626, `no` False, `1:30` 90, `1.50` a float): refused where text or a
+    /// number is expected, so a value converted by one reader is never deployed.
+    /// (`read` is boxed: rare, and it keeps every other scalar small.)
+    Yaml11 {
+        text: String,
+        read: Box<Reading>,
+    },
 }
 
 impl Scalar {
-    /// The scalar as text: numbers are written back the way YAML read them.
+    /// The scalar as text, for string fields: a string, or a plain decimal integer as
+    /// written. `None` for anything octoDNS would not read as that text.
     pub fn as_text(&self) -> Option<String> {
         match self {
             Scalar::Str(s) => Some(s.clone()),
             Scalar::Int(i) => Some(i.to_string()),
-            Scalar::Float(f) => Some(f.to_string()),
-            Scalar::Bool(_) | Scalar::Null | Scalar::Tree(_) => None,
+            Scalar::Float(_)
+            | Scalar::Bool(_)
+            | Scalar::Null
+            | Scalar::Tree(_)
+            | Scalar::Yaml11 { .. } => None,
+        }
+    }
+
+    /// The scalar as the text of a number (a LOC decimal field): as [`Scalar::as_text`],
+    /// and an unquoted float as written (octoDNS reads `10.5` as the float 10.5).
+    pub fn as_number_text(&self) -> Option<String> {
+        match self {
+            Scalar::Yaml11 { text, read } if matches!(**read, Reading::Float(f) if f.is_finite()) => {
+                Some(text.clone())
+            }
+            Scalar::Float(f) if f.is_finite() => Some(f.to_string()),
+            other => other.as_text(),
+        }
+    }
+
+    /// Why the scalar is not text as octoDNS reads it, with the way to quote it; `None` for
+    /// text and for kinds whose own message is clearer (null, lists, mappings).
+    pub fn not_text(&self) -> Option<String> {
+        match self {
+            Scalar::Yaml11 { text, read } => Some(format!(
+                "octoDNS (YAML 1.1) reads the unquoted `{text}` as {}, not as the text {text:?}; quote it ('{text}') for the text",
+                read.describe()
+            )),
+            Scalar::Bool(b) => Some(format!(
+                "octoDNS reads the unquoted `{b}` as a boolean, not as text; quote it ('{b}') for the text"
+            )),
+            Scalar::Float(f) => Some(format!(
+                "octoDNS reads the unquoted {f} as a float, not as text; quote it for the text"
+            )),
+            _ => None,
+        }
+    }
+
+    /// The scalar as a settings value; an unquoted scalar octoDNS reads otherwise than
+    /// YAML 1.2 as octoDNS reads it (dates, and integers over 64 bits, as their text).
+    pub fn to_ext(&self) -> ExtValue {
+        match self {
+            Scalar::Str(s) => ExtValue::Str(s.clone()),
+            Scalar::Int(i) => ExtValue::Int(*i),
+            Scalar::Float(f) => ExtValue::from_f64(*f).unwrap_or(ExtValue::Str(f.to_string())),
+            Scalar::Bool(b) => ExtValue::Bool(*b),
+            Scalar::Null => ExtValue::Null,
+            Scalar::Tree(t) => t.clone(),
+            Scalar::Yaml11 { text, read } => match **read {
+                Reading::Null => ExtValue::Null,
+                Reading::Bool(b) => ExtValue::Bool(b),
+                Reading::Int(Some(i)) => ExtValue::Int(i),
+                Reading::Float(f) => {
+                    ExtValue::from_f64(f).unwrap_or_else(|| ExtValue::Str(text.clone()))
+                }
+                Reading::Int(None) | Reading::Date => ExtValue::Str(text.clone()),
+            },
         }
     }
 
@@ -45,8 +117,187 @@ impl Scalar {
             Scalar::Null => "null".into(),
             Scalar::Tree(ExtValue::List(_)) => "a list".into(),
             Scalar::Tree(_) => "a mapping".into(),
+            Scalar::Yaml11 { text, read } => {
+                format!("`{text}` (octoDNS, YAML 1.1: {})", read.describe())
+            }
         }
     }
+}
+
+/// `s` as octoDNS's YAML 1.1 loader reads the scalar at `loc` (see [`Scalar`]): only plain
+/// scalars change; quoted and block scalars are strings under both rules.
+pub fn resolve(s: Scalar, loc: &Location) -> Scalar {
+    match &s {
+        Scalar::Tree(_) | Scalar::Null | Scalar::Yaml11 { .. } => s,
+        // Most strings are strings for PyYAML too: no need to look at the source.
+        Scalar::Str(t) => match yaml11::plain(t) {
+            None => s,
+            Some(read) => match yaml11::source_of(loc) {
+                Some(Written::Plain(_)) => classify(t.clone(), Some(read)),
+                _ => s,
+            },
+        },
+        Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_) => match yaml11::source_of(loc) {
+            Some(Written::Plain(text)) => {
+                let read = yaml11::plain(&text);
+                classify(text, read)
+            }
+            _ => s,
+        },
+    }
+}
+
+/// A plain scalar of source `text` that PyYAML reads as `read` (`None`: a string).
+fn classify(text: String, read: Option<Reading>) -> Scalar {
+    match read {
+        None => Scalar::Str(text),
+        Some(Reading::Null) => Scalar::Null,
+        Some(Reading::Int(Some(i))) if text == i.to_string() => Scalar::Int(i),
+        Some(read) => Scalar::Yaml11 {
+            text,
+            read: Box::new(read),
+        },
+    }
+}
+
+/// A [`Scalar`] resolved against its source ([`resolve`]).
+struct SourceScalar(Scalar);
+
+impl<'de> Deserialize<'de> for SourceScalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<Scalar>::deserialize(d)?;
+        if let Some(spec) = included(&s.value, &s.defined).map_err(de::Error::custom)? {
+            return include(&spec, parse_yaml::<SourceScalar>).map_err(de::Error::custom);
+        }
+        Ok(SourceScalar(resolve(s.value, &s.defined)))
+    }
+}
+
+/// Where `!include` paths of the file being parsed are read from.
+#[derive(Clone, Debug)]
+pub struct Includes {
+    /// The manifest root (the directory holding zonekeeper.yaml): nothing outside it is read.
+    pub root: PathBuf,
+    /// The directory of the file being parsed: paths are relative to it, as in octoDNS.
+    pub dir: PathBuf,
+    /// How many includes deep this file is.
+    pub depth: u8,
+}
+
+impl Includes {
+    /// Includes of the zone file `file`, confined to `root`.
+    pub fn of(root: &Path, file: &Path) -> Includes {
+        Includes {
+            root: root.to_path_buf(),
+            dir: file.parent().unwrap_or(Path::new("")).to_path_buf(),
+            depth: 0,
+        }
+    }
+}
+
+/// The deepest chain of `!include`s followed (octoDNS has no limit and loops forever).
+const MAX_INCLUDE_DEPTH: u8 = 8;
+
+thread_local! {
+    /// The include settings of the file being parsed on this thread (`None`: no includes).
+    static INCLUDES: RefCell<Option<Includes>> = const { RefCell::new(None) };
+    /// Set while a file that uses `!include` is parsed: tags are then read from the source
+    /// where values are (the parser is told to let them through).
+    static TAGS_FROM_SOURCE: Cell<bool> = const { Cell::new(false) };
+    /// Set when the records under the name being read are `!include`d.
+    static RECORDS_INCLUDED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The options every zone file is parsed with: [`yaml_options`], non-finite floats passed to
+/// the visitors (`606e970852` is text to octoDNS: the source decides, see [`resolve`]),
+/// and every tag refused unless `tags_from_source` (then [`included`] reads them).
+fn zone_options(len: usize, tags_from_source: bool) -> serde_saphyr::Options {
+    let mut options = yaml_options(len);
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
+    options.reject_unsupported_tags = !tags_from_source;
+    options
+}
+
+/// Parses `text` as a zone file (or a part of one an `!include` names). Every tag is
+/// refused by the parser, except in a file that uses `!include` (the parser stops at it):
+/// that file is parsed again with tags let through, and read from the source where values,
+/// fields and record lists are ([`included`]). Files without includes pay nothing for it.
+fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, serde_saphyr::Error> {
+    let parse = |tags_from_source: bool| {
+        let outer = TAGS_FROM_SOURCE.with(|t| t.replace(tags_from_source));
+        let out = yaml11::with_source(text, || {
+            serde_saphyr::from_str_with_options(text, zone_options(text.len(), tags_from_source))
+        });
+        TAGS_FROM_SOURCE.with(|t| t.set(outer));
+        out
+    };
+    match parse(false) {
+        Err(e) if e.to_string().contains("unsupported tag `!include`") => parse(true),
+        other => other,
+    }
+}
+
+/// The path an `!include` on the node at `loc` (with value `value`) names; an error for
+/// any other tag. Only in a file parsed with tags let through.
+fn included(value: &Scalar, loc: &Location) -> Result<Option<String>, String> {
+    if !TAGS_FROM_SOURCE.with(Cell::get) {
+        return Ok(None);
+    }
+    match yaml11::tag_of(loc) {
+        None => Ok(None),
+        Some(tag) if tag == "!include" => match value {
+            Scalar::Str(spec) => Ok(Some(spec.clone())),
+            other => Err(format!("`!include` names a file, not {}", other.describe())),
+        },
+        Some(tag) => Err(format!("unsupported tag `{tag}`")),
+    }
+}
+
+/// Reads the file an `!include` names, as octoDNS does: relative to the including file,
+/// its whole content replacing the node; confined to the manifest root. Errors name the
+/// included file and line.
+fn include<T>(
+    spec: &str,
+    parse: impl FnOnce(&str) -> Result<T, serde_saphyr::Error>,
+) -> Result<T, String> {
+    let Some(ctx) = INCLUDES.with(|c| c.borrow().clone()) else {
+        return Err(format!(
+            "`!include {spec}`: includes are read only from zone files of a repository"
+        ));
+    };
+    if ctx.depth >= MAX_INCLUDE_DEPTH {
+        return Err(format!(
+            "`!include {spec}`: more than {MAX_INCLUDE_DEPTH} nested includes"
+        ));
+    }
+    let path = ctx.dir.join(spec);
+    let text =
+        read_input_inside(&ctx.root, &path).map_err(|d| format!("`!include {spec}`: {d}"))?;
+    let inner = Includes {
+        root: ctx.root.clone(),
+        dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
+        depth: ctx.depth + 1,
+    };
+    let outer = INCLUDES.with(|c| c.replace(Some(inner)));
+    let out = parse(&text);
+    INCLUDES.with(|c| *c.borrow_mut() = outer);
+    out.map_err(|e| format!("`!include {spec}`: {}", from_yaml_error(&path, &e)))
+}
+
+/// Parses an octoDNS zone file, with every value and name resolved as octoDNS's YAML 1.1
+/// loader reads it (see [`Scalar`]) and `!include`s read from `includes` (refused when
+/// `None`).
+///
+/// # Errors
+/// The YAML error, with its position.
+pub fn parse_zone_file(
+    text: &str,
+    includes: Option<Includes>,
+) -> Result<RawZoneFile, serde_saphyr::Error> {
+    let outer = INCLUDES.with(|c| c.replace(includes));
+    let out = parse_yaml(text);
+    INCLUDES.with(|c| *c.borrow_mut() = outer);
+    out
 }
 
 struct ScalarVisitor;
@@ -96,11 +347,38 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-/// A record value: a plain scalar (`1.2.3.4`) or a mapping of fields (`{exchange: ..}`).
+/// A record value: a plain scalar (`1.2.3.4`) or a mapping of fields (`{exchange: ..}`);
+/// a list where `value:` holds one (octoDNS reads it as `values:`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum RawValue {
     Scalar(Scalar),
     Map(Vec<(String, Scalar)>),
+    List(Vec<RawValue>),
+}
+
+impl RawValue {
+    /// The value as written, as a settings value (a type zonekeeper keeps but never
+    /// interprets: [`crate::model::RecordType::NOT_DNS`]).
+    pub fn to_ext(&self) -> ExtValue {
+        match self {
+            RawValue::Scalar(s) => s.to_ext(),
+            RawValue::Map(fields) => ExtValue::Map(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_ext()))
+                    .collect(),
+            ),
+            RawValue::List(items) => ExtValue::List(items.iter().map(RawValue::to_ext).collect()),
+        }
+    }
+
+    /// The values this stands for: the items of a list, else itself.
+    pub fn into_values(self) -> Vec<RawValue> {
+        match self {
+            RawValue::List(v) => v,
+            other => vec![other],
+        }
+    }
 }
 
 struct RawValueVisitor;
@@ -134,15 +412,40 @@ impl<'de> Visitor<'de> for RawValueVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
         let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(4));
         while let Some(k) = map.next_key::<String>()? {
-            fields.push((k, map.next_value::<Scalar>()?));
+            fields.push((k, map.next_value::<SourceScalar>()?.0));
         }
         Ok(RawValue::Map(fields))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawValue, A::Error> {
+        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+        while let Some(item) = seq.next_element::<RawValue>()? {
+            v.push(item);
+        }
+        Ok(RawValue::List(v))
+    }
+}
+
+/// A [`RawValue`] before its scalar is resolved against the source.
+struct UnresolvedValue(RawValue);
+
+impl<'de> Deserialize<'de> for UnresolvedValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RawValueVisitor).map(UnresolvedValue)
     }
 }
 
 impl<'de> Deserialize<'de> for RawValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(RawValueVisitor)
+        let v = Spanned::<UnresolvedValue>::deserialize(d)?;
+        if let RawValue::Scalar(s) = &v.value.0 {
+            if let Some(spec) = included(s, &v.defined).map_err(de::Error::custom)? {
+                return include(&spec, parse_yaml::<RawValue>).map_err(de::Error::custom);
+            }
+        }
+        Ok(match v.value.0 {
+            RawValue::Scalar(s) => RawValue::Scalar(resolve(s, &v.defined)),
+            other => other,
+        })
     }
 }
 
@@ -318,10 +621,10 @@ impl<'de> Visitor<'de> for RawRecordVisitor {
                 "ttl" => {
                     let v = map.next_value::<Spanned<Scalar>>()?;
                     r.ttl_pos = Some(Pos::from_saphyr(&v.referenced));
-                    r.ttl = Some(v.value);
+                    r.ttl = Some(resolve(v.value, &v.defined));
                 }
                 "value" => r.value = Some(map.next_value()?),
-                "values" => r.values = Some(map.next_value::<OneOrMany<RawValue>>()?.0),
+                "values" => r.values = Some(map.next_value::<RawValue>()?.into_values()),
                 "octodns" => r.octodns = Some(map.next_value()?),
                 _ => {
                     map.next_value::<de::IgnoredAny>()?;
@@ -336,49 +639,6 @@ impl<'de> Visitor<'de> for RawRecordVisitor {
 impl<'de> Deserialize<'de> for RawRecord {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(RawRecordVisitor)
-    }
-}
-
-/// A list, or a single item standing for a list of one (octoDNS allows both).
-pub struct OneOrMany<T>(pub Vec<T>);
-
-struct OneOrManyVisitor<T>(std::marker::PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrManyVisitor<T> {
-    type Value = OneOrMany<T>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("one item or a list of items")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(2));
-        while let Some(item) = seq.next_element()? {
-            v.push(item);
-        }
-        Ok(OneOrMany(v))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        T::deserialize(de::value::StrDeserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        T::deserialize(de::value::I64Deserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        T::deserialize(de::value::U64Deserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        T::deserialize(de::value::F64Deserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        T::deserialize(de::value::BoolDeserializer::<E>::new(v)).map(|t| OneOrMany(vec![t]))
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(OneOrManyVisitor(std::marker::PhantomData))
     }
 }
 
@@ -403,6 +663,17 @@ impl<'de> Visitor<'de> for RecordListVisitor {
         let r = RawRecordVisitor.visit_map(map)?;
         Ok(RecordList(vec![(r, None)]))
     }
+    /// `name: !include records.yaml`: the included records take the name's position (their
+    /// lines are in another file).
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RecordList, E> {
+        if !RECORDS_INCLUDED.with(|r| r.replace(false)) {
+            return Err(E::invalid_type(de::Unexpected::Str(v), &self));
+        }
+        let list = include(v, parse_yaml::<RecordList>).map_err(E::custom)?;
+        Ok(RecordList(
+            list.0.into_iter().map(|(r, _)| (r, None)).collect(),
+        ))
+    }
 }
 
 impl<'de> Deserialize<'de> for RecordList {
@@ -417,6 +688,35 @@ pub struct RawName {
     pub name: String,
     pub pos: Pos,
     pub records: Vec<RawRecord>,
+    /// Why the name as written is refused (octoDNS would read another name).
+    pub problem: Option<String>,
+}
+
+/// A record name key as octoDNS reads it (`str(key).lower()` of PyYAML's value), or why it
+/// is refused: an unquoted key PyYAML reads as anything but its own text names another
+/// record in octoDNS (`null` -> `none`, `no` -> `false`, `010` -> `8`).
+fn name_of(key: Scalar) -> Result<String, String> {
+    match key {
+        Scalar::Str(s) => Ok(s),
+        Scalar::Int(i) => Ok(i.to_string()),
+        Scalar::Null => Err(
+            "octoDNS (YAML 1.1) reads this unquoted key as null and names the record `none`; write '' for the zone apex, or quote the name".into(),
+        ),
+        Scalar::Yaml11 { text, read } => Err(match read.octodns_name() {
+            Some(n) => format!(
+                "octoDNS (YAML 1.1) reads the unquoted name `{text}` as {} and names the record `{n}`; quote it ('{text}') for the name {text:?}",
+                read.describe()
+            ),
+            None => format!(
+                "octoDNS (YAML 1.1) reads the unquoted name `{text}` as {}; quote it ('{text}') for the name {text:?}",
+                read.describe()
+            ),
+        }),
+        other => Err(format!(
+            "a record name must be a string, not {}",
+            other.describe()
+        )),
+    }
 }
 
 /// A whole octoDNS zone file: names in file order.
@@ -435,15 +735,31 @@ impl<'de> Visitor<'de> for ZoneFileVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawZoneFile, A::Error> {
         let mut names = Vec::new();
         while let Some(key) = map.next_key::<Spanned<Scalar>>()? {
-            let name = match key.value {
-                Scalar::Null => String::new(),
-                other => other
-                    .as_text()
-                    .ok_or_else(|| de::Error::custom("a record name must be a string"))?,
+            let key_value = resolve(key.value, &key.defined);
+            let text = match &key_value {
+                Scalar::Yaml11 { text, .. } => Some(text.clone()),
+                Scalar::Null => match yaml11::source_of(&key.defined) {
+                    Some(Written::Plain(t)) => Some(t),
+                    _ => None,
+                },
+                other => other.as_text(),
             };
+            let (name, problem) = match name_of(key_value) {
+                Ok(n) => (n, None),
+                Err(e) => (text.unwrap_or_default(), Some(e)),
+            };
+            if TAGS_FROM_SOURCE.with(Cell::get) {
+                match yaml11::tag_after_key(&key.defined) {
+                    None => {}
+                    Some(tag) if tag == "!include" => RECORDS_INCLUDED.with(|r| r.set(true)),
+                    Some(tag) => return Err(de::Error::custom(format!("unsupported tag `{tag}`"))),
+                }
+            }
             // A single record takes the position of its name (one span per name is cheaper
             // than two, and points at the same place); list items carry their own.
-            let recs = map.next_value::<RecordList>()?;
+            let recs = map.next_value::<RecordList>();
+            RECORDS_INCLUDED.with(|r| r.set(false));
+            let recs = recs?;
             let list_pos = Pos::from_saphyr(&key.referenced);
             let records = recs
                 .0
@@ -457,6 +773,7 @@ impl<'de> Visitor<'de> for ZoneFileVisitor {
                 name,
                 pos: Pos::from_saphyr(&key.referenced),
                 records,
+                problem,
             });
         }
         Ok(RawZoneFile { names })

@@ -103,6 +103,7 @@ fn svcb_to_yaml(s: &Svcb) -> Value {
 /// One value in octoDNS's YAML shape.
 pub fn value_to_yaml(v: &RData) -> Value {
     match v {
+        RData::Foreign(_, value) => value.to_json(),
         RData::A(ip) => json!(ip.to_string()),
         RData::Aaaa(ip) => json!(ip.to_string()),
         RData::Alias(n) | RData::Cname(n) | RData::Dname(n) | RData::Ns(n) | RData::Ptr(n) => {

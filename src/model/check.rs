@@ -21,6 +21,8 @@ pub const MAX_CHARACTER_STRING: usize = 255;
 pub fn problems(v: &RData) -> Vec<String> {
     let mut out = Vec::new();
     match v {
+        // Never stored anywhere: no wire limits apply.
+        RData::Foreign(..) => {}
         RData::Txt(t) | RData::Spf(t) => {
             // Split into 255-octet character-strings, each with its length octet.
             let wire = t.0.len() + t.0.len().div_ceil(MAX_CHARACTER_STRING).max(1);

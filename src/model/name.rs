@@ -157,12 +157,13 @@ fn check_labels(input: &str, ascii: &str) -> Result<(), NameError> {
         if label.contains('*') && (label != "*" || i != 0) {
             return Err(NameError::BadWildcard(input.to_string()));
         }
-        // Hostname rules are too strict for DNS (underscores in SRV/DKIM names); refuse only
-        // what cannot be written in a zone file without escapes.
-        if let Some(ch) = label
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*' | '/')))
-        {
+        // Hostname rules are too strict for DNS: a label may hold any octet (RFC 2181
+        // section 11; `_sip`, `#legacy`), and octoDNS accepts them. Refused: what a zone
+        // file (RFC 1035 section 5.1) cannot hold without escapes (blanks, controls,
+        // `\ " ( ) ;`), `@` and `$` (the origin and directives there), and non-ASCII.
+        if let Some(ch) = label.chars().find(|c| {
+            !c.is_ascii_graphic() || matches!(c, '\\' | '"' | '(' | ')' | ';' | '@' | '$')
+        }) {
             return Err(NameError::BadChar {
                 name: input.to_string(),
                 ch,
@@ -237,6 +238,21 @@ mod tests {
             Err(NameError::BadWildcard(_))
         ));
         assert!(matches!(Fqdn::parse("a b"), Err(NameError::BadChar { .. })));
+        for bad in ["a;b", "a\"b", "a(b", "a\\b", "@x", "a$b", "a\tb"] {
+            assert!(
+                matches!(Fqdn::parse(bad), Err(NameError::BadChar { .. })),
+                "{bad:?}"
+            );
+        }
+        // Any other octet is a valid label character (RFC 2181 section 11); octoDNS 1.22
+        // accepts these names and octodns-bind writes them as they are.
+        for good in [
+            "#legacy.example.com.",
+            "a+b=c.example.com.",
+            "x!y.example.com.",
+        ] {
+            assert_eq!(Fqdn::parse(good).unwrap().as_str(), good);
+        }
         let long = vec!["abcdefghi"; 26].join(".");
         assert!(matches!(Fqdn::parse(&long), Err(NameError::NameTooLong(_))));
         assert!(Fqdn::parse("*.example.com").unwrap().is_wildcard());

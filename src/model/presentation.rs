@@ -199,6 +199,11 @@ pub fn parse(rtype: RecordType, content: &str) -> Result<RData, String> {
             regexp: f.bytes("regexp")?,
             replacement: f.name("replacement")?,
         })),
+        RecordType::URLFWD | RecordType::Route53Alias => {
+            return Err(format!(
+                "{rtype} is not a DNS type: it has no presentation format"
+            ))
+        }
         RecordType::URI => RData::Uri(Uri {
             priority: f.num("priority")?,
             weight: f.num("weight")?,

@@ -37,6 +37,9 @@ pub enum RData {
     Tlsa(Tlsa),
     Txt(Txt),
     Uri(Uri),
+    /// A value of a type in [`RecordType::NOT_DNS`] (URLFWD, `Route53Provider/ALIAS`), kept
+    /// as written: no target stores it, so it is only ever planned to be skipped.
+    Foreign(RecordType, Box<super::ExtValue>),
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -189,6 +192,7 @@ impl RData {
             RData::Tlsa(_) => RecordType::TLSA,
             RData::Txt(_) => RecordType::TXT,
             RData::Uri(_) => RecordType::URI,
+            RData::Foreign(t, _) => *t,
         }
     }
 
@@ -296,6 +300,8 @@ impl fmt::Display for RData {
                 write!(f, "{} {} {s} {}", n.order, n.preference, n.replacement)
             }
             RData::Https(s) | RData::Svcb(s) => write!(f, "{s}"),
+            // No presentation format: the value as octoDNS's YAML holds it.
+            RData::Foreign(_, v) => write!(f, "{v}"),
             RData::Uri(u) => {
                 let mut s = String::new();
                 write_quoted(&mut s, &u.target);

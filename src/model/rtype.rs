@@ -27,6 +27,11 @@ pub enum RecordType {
     TLSA,
     TXT,
     URI,
+    /// octoDNS's URL redirect type (`URLFWD`): not DNS, no zonekeeper target stores it.
+    URLFWD,
+    /// octodns-route53's `Route53Provider/ALIAS` (an alias to an AWS resource): stored only
+    /// by Route 53, which zonekeeper does not drive yet.
+    Route53Alias,
 }
 
 impl RecordType {
@@ -54,8 +59,15 @@ impl RecordType {
         RecordType::URI,
     ];
 
+    /// Types octoDNS reads that are not DNS or belong to one provider: parsed so a
+    /// repository using them is accepted, and skipped (with the reason) on every target,
+    /// none of which stores them. Not in [`RecordType::ALL`], so no target claims them.
+    pub const NOT_DNS: [RecordType; 2] = [RecordType::URLFWD, RecordType::Route53Alias];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            RecordType::URLFWD => "URLFWD",
+            RecordType::Route53Alias => "Route53Provider/ALIAS",
             RecordType::A => "A",
             RecordType::AAAA => "AAAA",
             RecordType::ALIAS => "ALIAS",
@@ -83,7 +95,7 @@ impl RecordType {
     pub fn is_single_value(self) -> bool {
         matches!(
             self,
-            RecordType::CNAME | RecordType::ALIAS | RecordType::DNAME
+            RecordType::CNAME | RecordType::ALIAS | RecordType::DNAME | RecordType::Route53Alias
         )
     }
 
@@ -109,7 +121,7 @@ impl RecordType {
             RecordType::SPF => 99,
             RecordType::URI => 256,
             RecordType::CAA => 257,
-            RecordType::ALIAS => return None,
+            RecordType::ALIAS | RecordType::URLFWD | RecordType::Route53Alias => return None,
         })
     }
 }
@@ -130,6 +142,7 @@ impl FromStr for RecordType {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         RecordType::ALL
             .iter()
+            .chain(&RecordType::NOT_DNS)
             .copied()
             .find(|t| t.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| UnknownType(s.to_string()))

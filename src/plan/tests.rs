@@ -207,6 +207,48 @@ fn fit_skips_unsupported_types_and_clamps_ttl() {
     assert_eq!(p.adjustments.len(), 1);
 }
 
+/// URLFWD and `Route53Provider/ALIAS` (octoDNS types no target here stores) are skipped
+/// with the reason on every target, the rest of the zone planned.
+#[test]
+fn types_no_target_stores_are_skipped_with_the_reason() {
+    let caps = Capabilities::everything();
+    let foreign = |t| {
+        (
+            RrKey::new(n("go.example.com"), t),
+            RrSet::new(
+                60,
+                vec![RData::Foreign(t, Box::new(crate::model::ExtValue::Null))],
+            ),
+        )
+    };
+    let desired = zone(vec![
+        a("www.example.com", [1, 2, 3, 4], 60),
+        foreign(RecordType::URLFWD),
+        foreign(RecordType::Route53Alias),
+    ]);
+    let p = plan_zone(&PlanInput {
+        target: "t",
+        desired: &desired,
+        live: &Zone::new(n("example.com")),
+        live_exists: true,
+        unmanaged: &|_| false,
+        caps: &caps,
+        normalize: &|_, _| None,
+        policy: Policy::Sync,
+        thresholds: Thresholds::default(),
+        last_apply: None,
+    });
+    assert_eq!(p.changes.len(), 1);
+    let reasons: Vec<&str> = p.skipped.iter().map(|s| s.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "the target cannot store URLFWD records",
+            "the target cannot store Route53Provider/ALIAS records"
+        ]
+    );
+}
+
 #[test]
 fn hash_is_stable_and_sensitive() {
     let live = Zone::new(n("example.com"));
