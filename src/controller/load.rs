@@ -90,27 +90,37 @@ fn records_in_managed_sub_zones(
 mod tests {
     use super::*;
 
-    #[test]
-    fn collects_problems_of_every_file_and_filters_by_zone() {
+    /// A directory with a zonekeeper.yaml keeping `zones` on a memory provider, and the
+    /// zone files given as (zone, text); its loaded config.
+    fn repo(zones: &[&str], files: &[(&str, &str)]) -> (tempfile::TempDir, Config) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir(root.join("zones")).unwrap();
+        let entries: String = zones
+            .iter()
+            .map(|z| format!("  {z}:\n    targets: [m]\n"))
+            .collect();
         std::fs::write(
             root.join("zonekeeper.yaml"),
-            "providers:\n  m:\n    type: memory\nzones:\n  a.test:\n    targets: [m]\n  b.test:\n    targets: [m]\n  c.test:\n    targets: [m]\n",
+            format!("providers:\n  m:\n    type: memory\nzones:\n{entries}"),
         )
         .unwrap();
-        std::fs::write(
-            root.join("zones/a.test.yaml"),
-            "'':\n  type: A\n  value: 192.0.2.1\n",
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("zones/b.test.yaml"),
-            "www:\n  type: A\n  value: nope\n",
-        )
-        .unwrap();
+        for (zone, text) in files {
+            std::fs::write(root.join(format!("zones/{zone}.yaml")), text).unwrap();
+        }
         let config = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        (dir, config)
+    }
+
+    #[test]
+    fn collects_problems_of_every_file_and_filters_by_zone() {
+        let (_dir, config) = repo(
+            &["a.test", "b.test", "c.test"],
+            &[
+                ("a.test", "'':\n  type: A\n  value: 192.0.2.1\n"),
+                ("b.test", "www:\n  type: A\n  value: nope\n"),
+            ],
+        );
         let e = load_manifests(&config, None).unwrap_err();
         let text = e.to_string();
         assert_eq!(e.0.len(), 2, "{text}");
@@ -128,25 +138,16 @@ mod tests {
 
     #[test]
     fn records_in_a_managed_sub_zone_are_refused_with_their_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::create_dir(root.join("zones")).unwrap();
-        std::fs::write(
-            root.join("zonekeeper.yaml"),
-            "providers:\n  m:\n    type: memory\nzones:\n  example.test:\n    targets: [m]\n  sub.example.test:\n    targets: [m]\n",
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("zones/example.test.yaml"),
-            "'':\n  type: A\n  value: 192.0.2.1\nsub:\n  - {type: NS, values: [ns1.example.net.]}\n  - {type: A, value: 192.0.2.2}\nwww.sub:\n  type: A\n  value: 192.0.2.3\nsubway:\n  type: A\n  value: 192.0.2.4\n",
-        )
-        .unwrap();
-        std::fs::write(
-            root.join("zones/sub.example.test.yaml"),
-            "'':\n  type: A\n  value: 192.0.2.5\n",
-        )
-        .unwrap();
-        let config = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        let (_dir, config) = repo(
+            &["example.test", "sub.example.test"],
+            &[
+                (
+                    "example.test",
+                    "'':\n  type: A\n  value: 192.0.2.1\nsub:\n  - {type: NS, values: [ns1.example.net.]}\n  - {type: A, value: 192.0.2.2}\nwww.sub:\n  type: A\n  value: 192.0.2.3\nsubway:\n  type: A\n  value: 192.0.2.4\n",
+                ),
+                ("sub.example.test", "'':\n  type: A\n  value: 192.0.2.5\n"),
+            ],
+        );
         let e = load_manifests(&config, None).unwrap_err();
         let text = e.to_string();
         // NS at the sub-zone's apex is the delegation; `subway` is not under `sub`.
