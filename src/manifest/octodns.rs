@@ -1033,6 +1033,11 @@ fn svcparam_from_yaml(name: &str, value: &ExtValue) -> Result<svcb::SvcParam, St
         }
         ExtValue::List(list) => {
             let parts = list.iter().map(scalar).collect::<Result<Vec<_>, _>>()?;
+            if parts.iter().any(String::is_empty) {
+                return Err(format!(
+                    "{name} holds an empty item: every item is at least one octet (an alpn id is 1 to 255, RFC 9460 §7.1.1)"
+                ));
+            }
             (Some(parts.join(",")), parts.len())
         }
         _ if is_list_key => return Err(format!("{name} is not a list")),
@@ -1216,6 +1221,12 @@ mod tests {
             .unwrap_err()
             .contains("unescaped ;"));
         assert!(txt_from_yaml("héllo").unwrap_err().contains("non ASCII"));
+        // `\"` is a quote and `\\` a backslash, as octodns-bind writes the text into a zone
+        // file (`rdata_text` is the YAML text verbatim between quotes); octoDNS 1.22's
+        // `to_rdata_text` would keep such backslashes literally (README, TXT row).
+        assert_eq!(txt_from_yaml(r#"say \"hi\""#).unwrap(), b"say \"hi\"");
+        assert_eq!(txt_from_yaml(r"a\\b").unwrap(), b"a\\b");
+        assert_eq!(txt_from_yaml(r"\065\;").unwrap(), b"A;");
     }
 
     fn parse(text: &str) -> Result<ZoneManifest, Vec<Diagnostic>> {
@@ -1760,6 +1771,8 @@ svc:
             ),
             ("{key65000: 'a b'}", "ends early"),
             ("{alpn: ['h2,h3']}", "unescaped comma"),
+            ("{alpn: ['']}", "alpn holds an empty item"),
+            ("{alpn: [h2, '']}", "alpn holds an empty item"),
             ("{alpn: ['a;b']}", "unescaped ;"),
             (
                 "{alpn: [h2], key1: '\\002h3'}",
