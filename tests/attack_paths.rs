@@ -154,6 +154,33 @@ fn two_zones_on_one_file_are_refused() {
     );
 }
 
+/// `zonekeeper run --dir root` (and `extra` flags) on a free port, working directory and
+/// state directory in `tmp`, its log in `tmp/daemon.log` (debug level): (child, port).
+fn run_dir(tmp: &Path, root: &Path, extra: &[&str]) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .current_dir(tmp)
+        .arg("run")
+        .arg("--dir")
+        .arg(root)
+        .arg("--state-dir")
+        .arg(tmp.join("state"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .env_remove("ZONEKEEPER_CONFIG")
+        .env_remove("ZONEKEEPER_ALLOWED_SECRETS")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(tmp.join("daemon.log")).unwrap())
+        .spawn()
+        .unwrap();
+    (child, port)
+}
+
 fn get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -171,26 +198,7 @@ fn the_daemon_refuses_the_revision_and_shows_no_secret() {
         tmp.path(),
         Some(&tmp.path().join("secret").display().to_string()),
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = tmp.path().join("daemon.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-        .current_dir(tmp.path())
-        .arg("run")
-        .arg("--dir")
-        .arg(&root)
-        .arg("--state-dir")
-        .arg(tmp.path().join("state"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("ZONEKEEPER_CONFIG")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let (mut child, port) = run_dir(tmp.path(), &root, &[]);
     let start = Instant::now();
     let mut status = String::new();
     while start.elapsed() < Duration::from_secs(30) {
@@ -217,7 +225,7 @@ fn the_daemon_refuses_the_revision_and_shows_no_secret() {
         "the host layout shows in /status: {reasons}"
     );
     assert!(reasons.contains("zonekeeper.yaml:"), "{reasons}");
-    let log = std::fs::read_to_string(&log).unwrap();
+    let log = std::fs::read_to_string(tmp.path().join("daemon.log")).unwrap();
     assert!(!log.contains(&SECRET[..12]), "{log}");
     assert!(!tmp.path().join("live").exists(), "nothing is written");
 }
@@ -260,23 +268,7 @@ fn a_commit_cannot_loosen_the_thresholds_that_judge_it() {
     };
     put(&root.join("zones/a.test.yaml"), &zone(12));
     put(&root.join("zonekeeper.yaml"), &config(""));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-        .arg("run")
-        .arg("--dir")
-        .arg(&root)
-        .arg("--state-dir")
-        .arg(tmp.path().join("state"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("ZONEKEEPER_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(tmp.path().join("daemon.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let (mut child, port) = run_dir(tmp.path(), &root, &[]);
     let live_zone = || std::fs::read_to_string(live.join("a.test.zone")).unwrap_or_default();
     let status = || get(port, "/status").unwrap_or_default();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -337,25 +329,7 @@ fn the_daemon_never_reads_a_secret_from_the_repository_however_it_is_named() {
     }
     config.push_str("zones:\n  a.test:\n    targets: [p0, p1, p2]\n");
     std::fs::write(root.join("zonekeeper.yaml"), config).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-        .current_dir(tmp.path())
-        .arg("run")
-        .arg("--dir")
-        .arg(&root)
-        .arg("--state-dir")
-        .arg(tmp.path().join("state"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("ZONEKEEPER_CONFIG")
-        .env_remove("ZONEKEEPER_ALLOWED_SECRETS")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut child, port) = run_dir(tmp.path(), &root, &[]);
     let mut status = String::new();
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
@@ -395,25 +369,7 @@ fn the_operators_file_size_cap_refuses_an_oversized_zone_file() {
         format!("# {}\n{ZONE}", "x".repeat(4096)),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-        .current_dir(tmp.path())
-        .arg("run")
-        .arg("--dir")
-        .arg(&root)
-        .arg("--state-dir")
-        .arg(tmp.path().join("state"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--max-file-size", "2KiB"])
-        .env_remove("ZONEKEEPER_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(tmp.path().join("daemon.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let (mut child, port) = run_dir(tmp.path(), &root, &["--max-file-size", "2KiB"]);
     let mut status = String::new();
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {

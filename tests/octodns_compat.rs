@@ -72,17 +72,7 @@ fn zonefile_output_equals_a_fresh_octodns_run() {
         tmp.path().join("config.yaml"),
     )
     .unwrap();
-    let out = Command::new(&sync)
-        .args(["--config-file", "config.yaml", "--doit"])
-        .current_dir(tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "octodns-sync failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let written = std::fs::read_to_string(tmp.path().join("out/example.com.zone")).unwrap();
+    let written = octodns_sync(&sync, tmp.path());
     assert_same(
         &ours(),
         &parse_text(&written, &origin()).unwrap(),
@@ -177,9 +167,20 @@ fn yaml11_scalars_and_includes_equal_a_fresh_octodns_run() {
         tmp.path().join("config.yaml"),
     )
     .unwrap();
-    let out = Command::new(&sync)
+    let written = octodns_sync(&sync, tmp.path());
+    assert_same(
+        &yaml11_ours(),
+        &parse_text(&written, &origin()).unwrap(),
+        "yaml11 octodns-sync",
+    );
+}
+
+/// Runs `octodns-sync --config-file config.yaml --doit` in `dir` and returns the zone file
+/// it wrote (`out/example.com.zone`).
+fn octodns_sync(sync: &std::ffi::OsStr, dir: &Path) -> String {
+    let out = Command::new(sync)
         .args(["--config-file", "config.yaml", "--doit"])
-        .current_dir(tmp.path())
+        .current_dir(dir)
         .output()
         .unwrap();
     assert!(
@@ -187,10 +188,5 @@ fn yaml11_scalars_and_includes_equal_a_fresh_octodns_run() {
         "octodns-sync failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let written = std::fs::read_to_string(tmp.path().join("out/example.com.zone")).unwrap();
-    assert_same(
-        &yaml11_ours(),
-        &parse_text(&written, &origin()).unwrap(),
-        "yaml11 octodns-sync",
-    );
+    std::fs::read_to_string(dir.join("out/example.com.zone")).unwrap()
 }
