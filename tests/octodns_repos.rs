@@ -53,6 +53,24 @@ fn zonekeeper(repo: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// The layout as octoDNS alone has it: its zonekeeper.yaml moved out of the repository to
+/// `operator.yaml` beside it (the operator's file: the providers, with absolute
+/// directories, and `octodns:` naming the configuration relative to the repository).
+/// `keep_octodns`: whether the operator's file keeps the `octodns:` section.
+fn octodns_only(repo: &Path, keep_octodns: bool) -> PathBuf {
+    let zk = repo.join("zonekeeper.yaml");
+    let mut text = std::fs::read_to_string(&zk)
+        .unwrap()
+        .replace("directory: ./", &format!("directory: {}/", repo.display()));
+    if !keep_octodns {
+        text.truncate(text.find("octodns:").unwrap());
+    }
+    std::fs::remove_file(&zk).unwrap();
+    let operator = repo.parent().unwrap().join("operator.yaml");
+    std::fs::write(&operator, text).unwrap();
+    operator
+}
+
 /// A copy of the layout without octoDNS's output.
 fn copy(layout: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
@@ -92,6 +110,22 @@ fn assert_same(ours: &Zone, theirs: &Zone, what: &str) {
 /// second plan is empty.
 fn check_layout(layout: &str, targets: &[(&str, &str)], expected: &[(String, Fqdn, Zone)]) {
     let (_tmp, repo) = copy(layout);
+    check_copy(layout, &repo, &[], targets, expected);
+}
+
+/// As [`check_layout`], on a copy at `repo`, with `flags` before each command.
+fn check_copy(
+    layout: &str,
+    repo: &Path,
+    flags: &[&str],
+    targets: &[(&str, &str)],
+    expected: &[(String, Fqdn, Zone)],
+) {
+    let repo = repo.to_path_buf();
+    let zonekeeper = |repo: &Path, args: &[&str]| {
+        let all: Vec<&str> = flags.iter().chain(args).copied().collect();
+        zonekeeper(repo, &all)
+    };
     let o = zonekeeper(&repo, &["apply", "--force"]);
     assert!(
         o.status.success(),
@@ -137,6 +171,53 @@ fn octodns_repositories_give_octodns_records_and_replan_empty() {
         zones += expected.len();
     }
     assert_eq!(zones, 8);
+}
+
+/// A repository with no file of it changed: no zonekeeper.yaml, the octoDNS
+/// configuration named by the operator's file (`octodns:`) or by `--octodns-config`, the
+/// octoDNS targets mapped to the operator's providers. The octoDNS file's providers (with
+/// their `env/...` credentials) are never used.
+#[test]
+fn octodns_repositories_without_zonekeeper_yaml_run_under_the_operators_file() {
+    for (i, (layout, config, targets)) in LAYOUTS.iter().enumerate() {
+        let expected = zone_files(&corpus().join(layout).join("octodns-out"));
+        let (_tmp, repo) = copy(layout);
+        // The flag on one layout whose targets are the providers' names.
+        let flag = *layout == "community";
+        let operator = octodns_only(&repo, !flag);
+        let op = operator.to_str().unwrap();
+        let mut flags = vec!["--operator-config", op];
+        if flag {
+            flags.extend(["--octodns-config", config]);
+        }
+        let o = zonekeeper(&repo, &[&flags[..], &["validate"]].concat());
+        assert!(
+            o.status.success(),
+            "{layout}: validate: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        check_copy(layout, &repo, &flags, targets, &expected);
+        if i == 0 {
+            // A repository that has its own zonekeeper.yaml too is refused: one place says.
+            std::fs::write(repo.join("zonekeeper.yaml"), "zones: {}\n").unwrap();
+            let o = zonekeeper(&repo, &[&flags[..], &["plan"]].concat());
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert!(!o.status.success());
+            assert!(
+                e.contains("the repository has its own zonekeeper.yaml"),
+                "{e}"
+            );
+        }
+    }
+    // Without the operator's file there are no providers to map the targets to.
+    let (_tmp, repo) = copy("community");
+    std::fs::remove_file(repo.join("zonekeeper.yaml")).unwrap();
+    let o = zonekeeper(&repo, &["--octodns-config", "config/main.yaml", "plan"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("--octodns-config needs --operator-config"),
+        "{e}"
+    );
 }
 
 /// The committed outputs are what a fresh octoDNS writes for the same files.
@@ -250,4 +331,105 @@ fn the_daemon_follows_an_octodns_repository_under_the_operators_providers() {
             &format!("daemon: {target}"),
         );
     }
+}
+
+fn git(dir: &Path, home: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The daemon follows a git repository made for octoDNS alone (no zonekeeper.yaml): the
+/// operator's file holds the providers and `octodns:`; the octoDNS file's Route 53
+/// provider and its `env/...` credentials are never used. It writes octoDNS's records,
+/// then a commit that changes a zone file.
+#[test]
+fn the_daemon_follows_a_git_repository_with_no_zonekeeper_yaml() {
+    if support::find_binary("git").is_none() {
+        support::missing(
+            "git",
+            "octodns_repos::the_daemon_follows_a_git_repository_with_no_zonekeeper_yaml",
+        );
+        return;
+    }
+    let (tmp, repo) = copy("agency");
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let operator = octodns_only(&repo, true);
+    // The providers' directory outside the repository.
+    let live = tmp.path().join("live");
+    let text = std::fs::read_to_string(&operator)
+        .unwrap()
+        .replace(&format!("{}/live", repo.display()), live.to_str().unwrap());
+    std::fs::write(&operator, text).unwrap();
+    git(&repo, &home, &["init", "-q", "-b", "main"]);
+    git(&repo, &home, &["add", "-A"]);
+    git(&repo, &home, &["commit", "-qm", "octoDNS only"]);
+    let port = support::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .arg("--config")
+        .arg(&operator)
+        .args(["run", "--repo", &format!("file://{}", repo.display())])
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--interval", "1s"])
+        .env("HOME", &home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(tmp.path().join("daemon.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let zone = Fqdn::parse("agency.example.").unwrap();
+    let path = live.join("agency.example.zone");
+    let wait = |what: &str, f: &dyn Fn(&str) -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if std::fs::read_to_string(&path).is_ok_and(|t| f(&t)) {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        eprintln!("{what}: not in 30 s");
+        false
+    };
+    let first = wait("the first revision", &|_| true);
+    let mut changed = false;
+    if first {
+        let expected = zone_files(&corpus().join("agency/octodns-out"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let theirs = expected.iter().find(|e| e.1 == zone).unwrap();
+        assert_same(&parse_text(&text, &zone).unwrap(), &theirs.2, "daemon");
+        let f = repo.join("zones/agency.example.yaml");
+        let zone_text = std::fs::read_to_string(&f).unwrap();
+        std::fs::write(
+            &f,
+            format!("{zone_text}zz-new:\n  type: A\n  value: 192.0.2.77\n"),
+        )
+        .unwrap();
+        git(&repo, &home, &["commit", "-qam", "a record"]);
+        changed = wait("the second revision", &|t| t.contains("192.0.2.77"));
+    }
+    child.kill().ok();
+    child.wait().ok();
+    let log = std::fs::read_to_string(tmp.path().join("daemon.log")).unwrap_or_default();
+    assert!(first && changed, "daemon log:\n{log}");
+    assert!(!log.contains("AWS_"), "{log}");
+    let ours = parse_text(&std::fs::read_to_string(&path).unwrap(), &zone).unwrap();
+    let key = zonekeeper::model::RrKey::new(
+        Fqdn::parse("zz-new.agency.example.").unwrap(),
+        zonekeeper::model::RecordType::A,
+    );
+    assert_eq!(ours.get(&key).unwrap().ttl, 300, "the source's default_ttl");
 }

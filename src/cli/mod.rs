@@ -20,6 +20,7 @@ use zonekeeper::controller::reconcile::{
     apply_planned, JournalSink, Outcome, ReconcileOptions, ZoneReport,
 };
 use zonekeeper::controller::{self, PlannedZone, RunError};
+use zonekeeper::input::{Diagnostic, Diagnostics};
 use zonekeeper::manifest::{render as yaml_render, schema};
 use zonekeeper::model::Fqdn;
 use zonekeeper::plan::render;
@@ -73,6 +74,15 @@ pub struct Cli {
     /// request: keep this file out of the repository. (`run` takes it as --config.)
     #[arg(long, global = true, env = "ZONEKEEPER_OPERATOR_CONFIG")]
     pub operator_config: Option<PathBuf>,
+
+    /// For a repository made for octoDNS alone (no zonekeeper.yaml): its octoDNS
+    /// configuration, relative to the repository's root (the directory of --config for
+    /// one-shot commands; the followed repository, or its --path, for `run`). Its zones
+    /// are managed with the operator's providers, octoDNS targets mapped by the operator's
+    /// `octodns.targets` (else by name); the octoDNS file's providers and credentials are
+    /// never used. Needs the operator's configuration; overrides its `octodns.config`.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub octodns_config: Option<PathBuf>,
 
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -281,7 +291,14 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
     let files = Files {
         config: args.config.clone(),
         operator: args.operator_config.clone(),
+        octodns: args.octodns_config.clone(),
     };
+    if files.octodns.is_some()
+        && files.operator.is_none()
+        && !matches!(args.command, Command::Run(_))
+    {
+        bail!("--octodns-config needs --operator-config: the providers octoDNS's targets map to are the operator's");
+    }
     match args.command {
         Command::Validate => validate(&files),
         Command::Run(r) => {
@@ -294,7 +311,7 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
                 (Some(op), false) => (op, true),
                 (None, explicit) => (args.config, explicit),
             };
-            run::run(&config, explicit, *r).await?;
+            run::run(&config, explicit, args.octodns_config.as_deref(), *r).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan(p) => plan(&files, p).await,
@@ -322,6 +339,9 @@ pub struct Files {
     pub config: PathBuf,
     /// `--operator-config`: the operator's providers, guard-rail limits and `controller:`.
     pub operator: Option<PathBuf>,
+    /// `--octodns-config`: the octoDNS configuration of a repository without
+    /// zonekeeper.yaml, relative to the directory of `config`.
+    pub octodns: Option<PathBuf>,
 }
 
 /// The checked configuration: `--config` alone, or under `--operator-config` (providers
@@ -332,6 +352,25 @@ fn load_config(files: &Files) -> Result<Config, RunError> {
         return Config::load(&files.config).map_err(RunError::Config);
     };
     let op = OperatorConfig::load(op_path).map_err(RunError::Config)?;
+    if let Some(octo) = octodns_of(files.octodns.as_deref(), &op) {
+        // A repository made for octoDNS alone: its root is where zonekeeper.yaml would be.
+        if files.config.exists() {
+            let by = if files.octodns.is_some() {
+                "--octodns-config".to_string()
+            } else {
+                format!("`octodns:` in {}", op_path.display())
+            };
+            return Err(RunError::Config(Diagnostics(vec![Diagnostic::file(
+                &files.config,
+                format!("the repository has its own zonekeeper.yaml, and the octoDNS configuration named by {by} is for a repository without one: name it in this file's `octodns:` instead"),
+            )])));
+        }
+        op.only_operator_sections().map_err(RunError::Config)?;
+        let root = zonekeeper::config::base_dir_of(&files.config);
+        let base = zonekeeper::config::base_dir_of(op_path);
+        let named_in = files.octodns.is_none().then_some(op_path.as_path());
+        return Config::load_octodns(&root, &octo, &op, &base, named_in).map_err(RunError::Config);
+    }
     let same = matches!(
         (op_path.canonicalize(), files.config.canonicalize()),
         (Ok(a), Ok(b)) if a == b
@@ -342,6 +381,24 @@ fn load_config(files: &Files) -> Result<Config, RunError> {
     op.only_operator_sections().map_err(RunError::Config)?;
     let base = zonekeeper::config::base_dir_of(op_path);
     Config::load_under(&files.config, &op, &base).map_err(RunError::Config)
+}
+
+/// The octoDNS configuration of a repository without zonekeeper.yaml: `--octodns-config`
+/// (with the operator's target mapping), else the operator's `octodns:`.
+pub fn octodns_of(
+    flag: Option<&std::path::Path>,
+    op: &OperatorConfig,
+) -> Option<zonekeeper::config::octodns::RawOctodns> {
+    match flag {
+        Some(p) => Some(zonekeeper::config::octodns::RawOctodns::from_flag(
+            p,
+            op.octodns
+                .as_ref()
+                .map(|o| o.targets.clone())
+                .unwrap_or_default(),
+        )),
+        None => op.octodns.clone(),
+    }
 }
 
 fn zone_arg(zone: &Option<String>, config: &Config) -> anyhow::Result<Option<Fqdn>> {

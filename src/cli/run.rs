@@ -108,6 +108,7 @@ pub struct RunArgs {
 pub async fn run(
     config_path: &std::path::Path,
     explicit_config: bool,
+    octodns_config: Option<&std::path::Path>,
     a: RunArgs,
 ) -> anyhow::Result<()> {
     let operator = if config_path.exists() {
@@ -225,7 +226,7 @@ pub async fn run(
         // The daemon loads a copy; the followed directory itself is the repository too.
         secrets = secrets.deny_files_under(std::fs::canonicalize(dir)?);
     }
-    let operator = operator_side(operator, &c.source)?;
+    let operator = operator_side(operator, octodns_config, &c.source)?;
     let settings = DaemonSettings {
         listen: c.listen,
         tls,
@@ -255,7 +256,14 @@ pub async fn run(
 /// # Errors
 /// The operator's file carries `zones:`/`defaults:` and is not the followed directory's
 /// own zonekeeper.yaml.
-fn operator_side(op: OperatorConfig, source: &SourceSettings) -> anyhow::Result<OperatorSide> {
+/// `octodns_config` (`--octodns-config`, else the operator's `octodns:`) names the
+/// octoDNS configuration of a repository without zonekeeper.yaml.
+fn operator_side(
+    op: OperatorConfig,
+    octodns_config: Option<&std::path::Path>,
+    source: &SourceSettings,
+) -> anyhow::Result<OperatorSide> {
+    let octodns = super::octodns_of(octodns_config, &op);
     let followed_file = match source {
         SourceSettings::Dir(dir) => Some(dir.join("zonekeeper.yaml")),
         SourceSettings::Git { .. } => None,
@@ -265,9 +273,13 @@ fn operator_side(op: OperatorConfig, source: &SourceSettings) -> anyhow::Result<
     // its providers' paths are its own (the daemon loads a snapshot copy of it).
     if let (Some(followed), SourceSettings::Dir(dir)) = (&followed_file, source) {
         if op.file.as_deref().is_none_or(|f| same(f, followed)) {
+            if octodns.is_some() {
+                bail!("--octodns-config needs the operator's --config, with the providers octoDNS's targets map to (outside the followed directory)");
+            }
             return Ok(OperatorSide {
                 config: None,
                 provider_base: Some(std::fs::canonicalize(dir)?),
+                octodns: None,
             });
         }
     }
@@ -281,9 +293,13 @@ fn operator_side(op: OperatorConfig, source: &SourceSettings) -> anyhow::Result<
     if !op.defines_providers() {
         tracing::warn!("providers come from the followed repository's zonekeeper.yaml: whoever can merge there decides where credentials are sent. Define them in the operator's --config file instead (docs/security.md, \"Moving providers to the operator\")");
     }
+    if octodns.is_some() && !op.defines_providers() {
+        bail!("a repository read through its octoDNS configuration takes its providers from the operator's --config: define `providers:` there");
+    }
     Ok(OperatorSide {
         config: Some(Arc::new(op)),
         provider_base,
+        octodns,
     })
 }
 

@@ -224,8 +224,10 @@ pub struct Config {
     pub providers: BTreeMap<String, ProviderConfig>,
     /// Sorted by zone name.
     pub zones: Vec<ZoneConfig>,
-    /// Absolute path of the domain manifests directory (`defaults.domains_dir`).
-    pub domains_dir: PathBuf,
+    /// Absolute path of the domain manifests directory (`defaults.domains_dir`); `None`
+    /// for a repository read through octoDNS's configuration alone (it has no domain
+    /// manifests).
+    pub domains_dir: Option<PathBuf>,
     /// `defaults.registrar`: a provider name (checked to exist).
     pub default_registrar: Option<String>,
 }
@@ -246,7 +248,7 @@ impl Config {
         let raw: RawConfig = serde_saphyr::from_str_with_options(text, yaml_options(text.len()))
             .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
         let base_dir = base_dir_of(path);
-        resolve(raw, path, &base_dir, &base_dir, None)
+        resolve(raw, path, &base_dir, &base_dir, None, true)
     }
 
     /// As [`load`], with relative paths of the providers taken from `provider_base`
@@ -262,7 +264,7 @@ impl Config {
         let text = read_input(path).map_err(|d| Diagnostics(vec![d]))?;
         let raw: RawConfig = serde_saphyr::from_str_with_options(&text, yaml_options(text.len()))
             .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
-        resolve(raw, path, &base_dir_of(path), provider_base, None)
+        resolve(raw, path, &base_dir_of(path), provider_base, None, true)
     }
 
     /// Reads a repository's zonekeeper.yaml under the operator's configuration: providers
@@ -283,7 +285,38 @@ impl Config {
         let raw: RawConfig = serde_saphyr::from_str_with_options(&text, yaml_options(text.len()))
             .map_err(|e| Diagnostics(vec![from_yaml_error(path, &e)]))?;
         let base_dir = base_dir_of(path);
-        resolve(raw, path, &base_dir, provider_base, Some(operator))
+        resolve(raw, path, &base_dir, provider_base, Some(operator), true)
+    }
+
+    /// Reads a repository made for octoDNS alone (no zonekeeper.yaml, `repo_root` its
+    /// root) through its octoDNS configuration: `octodns.config` is relative to
+    /// `repo_root` and inside it, its zones are managed with the operator's providers
+    /// (octoDNS targets mapped by `octodns.targets`, else by name) and guard rails, and
+    /// with every default. The octoDNS file's providers and their credentials are never
+    /// used, only their names. There are no domain manifests. `named_in` is the file
+    /// that named the octoDNS configuration (the operator's), for error messages; else
+    /// the octoDNS file itself is named.
+    ///
+    /// # Errors
+    /// Every problem, with its file and line.
+    pub fn load_octodns(
+        repo_root: &Path,
+        octodns: &octodns::RawOctodns,
+        operator: &OperatorConfig,
+        provider_base: &Path,
+        named_in: Option<&Path>,
+    ) -> Result<Config, Diagnostics> {
+        let raw = RawConfig {
+            providers: BTreeMap::new(),
+            zones: BTreeMap::new(),
+            defaults: RawDefaults::default(),
+            controller: None,
+            guard_rails: None,
+            octodns: Some(octodns.clone()),
+        };
+        let named =
+            named_in.map_or_else(|| repo_root.join(&octodns.config.value), Path::to_path_buf);
+        resolve(raw, &named, repo_root, provider_base, Some(operator), false)
     }
 
     pub fn zone(&self, name: &Fqdn) -> Option<&ZoneConfig> {
@@ -363,13 +396,16 @@ pub(crate) fn resolve_providers(
 
 /// Checks a parsed zonekeeper.yaml. `provider_base`: where relative paths of the file's
 /// own providers resolve; `under`: the operator's configuration (see
-/// [`Config::load_under`]), `None` for a file that holds everything itself.
+/// [`Config::load_under`]), `None` for a file that holds everything itself. `domains`:
+/// whether the repository may hold domain manifests (`defaults.domains_dir`); not one
+/// read through octoDNS's configuration alone.
 fn resolve(
     raw: RawConfig,
     file: &Path,
     base_dir: &Path,
     provider_base: &Path,
     under: Option<&OperatorConfig>,
+    domains: bool,
 ) -> Result<Config, Diagnostics> {
     let mut diags = Vec::new();
     let first_provider = raw
@@ -448,8 +484,18 @@ fn resolve(
             .is_ok();
         (path, ok)
     };
-    let (zones_dir, zones_dir_ok) = inside("defaults.zones_dir", &raw.defaults.zones_dir, "zones");
-    let (domains_dir, _) = inside("defaults.domains_dir", &raw.defaults.domains_dir, "domains");
+    // A repository read through octoDNS's configuration alone has neither (its source
+    // directories are checked where octoDNS's file names them).
+    let (zones_dir, zones_dir_ok) = if domains {
+        inside("defaults.zones_dir", &raw.defaults.zones_dir, "zones")
+    } else {
+        (base_dir.join("zones"), true)
+    };
+    let domains_dir = if domains {
+        inside("defaults.domains_dir", &raw.defaults.domains_dir, "domains").0
+    } else {
+        base_dir.join("domains")
+    };
     let ttl_checked = |t: &Spanned<u32>, key: String, diags: &mut Vec<Diagnostic>| {
         if t.value > MAX_TTL {
             diags.push(Diagnostic::new(
@@ -661,7 +707,7 @@ fn resolve(
         let found = octodns::read(o, file, base_dir, &providers, default_ttl, &mut diags);
         // octoDNS repositories often keep their zone files in `domains/`, zonekeeper's
         // default directory of domain manifests: never read zone files as those.
-        if raw.defaults.domains_dir.is_none() {
+        if domains && raw.defaults.domains_dir.is_none() {
             let dir = crate::input::resolve_inside(base_dir, &domains_dir).ok();
             let clash = found.iter().flat_map(|z| &z.sources).find(|s| {
                 crate::input::resolve_inside(base_dir, &s.path)
@@ -730,7 +776,7 @@ fn resolve(
             base_dir: base_dir.to_path_buf(),
             providers,
             zones,
-            domains_dir,
+            domains_dir: domains.then_some(domains_dir),
             default_registrar,
         })
     } else {
@@ -783,7 +829,7 @@ mod tests {
         assert_eq!(z.name.as_str(), "example.com.");
         assert_eq!(z.file, Path::new("/etc/zk/zones/example.com.yaml"));
         assert_eq!(z.policy, Policy::Sync);
-        assert_eq!(c.domains_dir, Path::new("/etc/zk/domains"));
+        assert_eq!(c.domains_dir.as_deref(), Some(Path::new("/etc/zk/domains")));
         assert_eq!(c.default_registrar, None);
         let AnySettings::Zonefile(s) = &c.providers["local"].settings else {
             panic!()

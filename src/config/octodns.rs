@@ -24,8 +24,9 @@ use crate::manifest::octodns::DEFAULT_TTL;
 use crate::manifest::ZoneSource;
 use crate::model::{Fqdn, MAX_TTL};
 
-/// The `octodns:` section of zonekeeper.yaml.
-#[derive(Debug, Deserialize, JsonSchema)]
+/// The `octodns:` section of zonekeeper.yaml, or of the operator's configuration (then
+/// `config` is relative to the repository's root, which has no zonekeeper.yaml).
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOctodns {
     /// The octoDNS configuration file, relative to zonekeeper.yaml and inside its directory.
@@ -38,6 +39,18 @@ pub struct RawOctodns {
     /// provider of the same name.
     #[serde(default)]
     pub targets: BTreeMap<String, String>,
+}
+
+impl RawOctodns {
+    /// `config` given on the command line (`--octodns-config`), with `targets` mapped as
+    /// `targets` says (the operator's `octodns.targets`, if any).
+    pub fn from_flag(config: &Path, targets: BTreeMap<String, String>) -> RawOctodns {
+        let unknown = serde_saphyr::Location::UNKNOWN;
+        RawOctodns {
+            config: Spanned::new(config.to_string_lossy().into_owned(), unknown, unknown),
+            targets,
+        }
+    }
 }
 
 /// A zone the octoDNS configuration lists, resolved.

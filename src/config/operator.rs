@@ -11,6 +11,12 @@
 //! - `guard_rails:` ([`GuardRailLimits`]): the loosest policy and thresholds any zone may
 //!   declare; a zone that declares looser ones is held to these.
 //!
+//! - `octodns:` ([`super::octodns::RawOctodns`]): for a repository made for octoDNS alone
+//!   (no zonekeeper.yaml), where its octoDNS configuration is (relative to the
+//!   repository's root) and which operator provider each octoDNS target is. The
+//!   repository's file names octoDNS providers with their own credentials; only their
+//!   names are used.
+//!
 //! `zones:` and `defaults:` belong to the repository: an operator file that has them is
 //! refused unless it is also the file being followed (local single-file use).
 
@@ -88,6 +94,10 @@ pub struct OperatorConfig {
     /// `providers:` section is used, with a warning in the daemon).
     pub providers: BTreeMap<String, ProviderConfig>,
     pub guard_rails: GuardRailLimits,
+    /// `octodns:`: the octoDNS configuration of a repository that has no zonekeeper.yaml,
+    /// and its targets mapped to `providers`. Used only for such a repository (one with
+    /// its own zonekeeper.yaml is refused while this is set).
+    pub octodns: Option<super::octodns::RawOctodns>,
     /// Where `zones:` or `defaults:` was written in this file, if anywhere (repository
     /// sections: refused unless this file is also the one followed).
     pub repository_sections: Option<Pos>,
@@ -123,8 +133,7 @@ impl OperatorConfig {
                     || d.policy.is_some()
                     || d.thresholds.is_some()
                     || d.ttl.is_some()
-                    || !d.ignore.is_empty()
-                    || raw.octodns.is_some())
+                    || !d.ignore.is_empty())
                 .then_some(Pos::default())
             });
         Ok(OperatorConfig {
@@ -132,6 +141,7 @@ impl OperatorConfig {
             controller: raw.controller.unwrap_or_default().relative_to(&base),
             providers,
             guard_rails: raw.guard_rails.map(|g| g.value).unwrap_or_default(),
+            octodns: raw.octodns,
             repository_sections,
         })
     }
@@ -152,7 +162,7 @@ impl OperatorConfig {
                 file,
                 pos,
                 None,
-                "`zones:` and `defaults:` belong to the repository's zonekeeper.yaml, not to the operator's configuration: move them there (this file keeps `controller:`, `providers:` and `guard_rails:`)",
+                "`zones:` and `defaults:` belong to the repository's zonekeeper.yaml, not to the operator's configuration: move them there (this file keeps `controller:`, `providers:`, `guard_rails:` and `octodns:`)",
             )])),
             _ => Ok(()),
         }

@@ -77,7 +77,9 @@ pub fn build_registrars(config: &Config, ctx: &BuildContext) -> Result<Registrar
 /// # Errors
 /// Every problem found, with file and line.
 pub fn load_domains(config: &Config) -> Result<Vec<DomainSpec>, Diagnostics> {
-    let dir = &config.domains_dir;
+    let Some(dir) = &config.domains_dir else {
+        return Ok(Vec::new());
+    };
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

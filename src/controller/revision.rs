@@ -103,6 +103,10 @@ pub struct OperatorSide {
     /// followed directory itself (`--dir`, the operator's own). `None`: the snapshot root
     /// (tests).
     pub provider_base: Option<PathBuf>,
+    /// The octoDNS configuration of a repository made for octoDNS alone (no
+    /// zonekeeper.yaml): the operator's `octodns:` or `run --octodns-config`. Needs
+    /// `config`. A revision that has a zonekeeper.yaml is refused while this is set.
+    pub octodns: Option<crate::config::octodns::RawOctodns>,
 }
 
 /// Loads a snapshot: config, every manifest, every provider. Returns every problem found
@@ -126,9 +130,18 @@ pub fn load_snapshot(
     ctx.secrets = ctx.secrets.deny_files_under(snap.root.clone());
     let config_path = snap.root.join("zonekeeper.yaml");
     let provider_base = operator.provider_base.as_deref().unwrap_or(&snap.root);
-    let config = match &operator.config {
-        Some(op) => Config::load_under(&config_path, op, provider_base),
-        None => Config::load_with_provider_base(&config_path, provider_base),
+    let config = match (&operator.config, &operator.octodns) {
+        (Some(op), Some(octo)) => {
+            if config_path.exists() {
+                return Err(vec![format!(
+                    "zonekeeper.yaml: the repository has its own zonekeeper.yaml, and the operator names its octoDNS configuration ({}) for a repository without one: remove one of them",
+                    octo.config.value
+                )]);
+            }
+            Config::load_octodns(&snap.root, octo, op, provider_base, op.file.as_deref())
+        }
+        (Some(op), None) => Config::load_under(&config_path, op, provider_base),
+        (None, _) => Config::load_with_provider_base(&config_path, provider_base),
     }
     .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     // Zone and domain problems are reported together.
