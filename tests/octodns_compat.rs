@@ -190,3 +190,87 @@ fn octodns_sync(sync: &std::ffi::OsStr, dir: &Path) -> String {
     );
     std::fs::read_to_string(dir.join("out/example.com.zone")).unwrap()
 }
+
+/// `enforce_order` as octoDNS 1.22's YamlProvider applies it (`octodns/yaml.py`): by
+/// default (natural order) a mapping with keys out of order refuses the file, the first
+/// mapping to end reported first, at its first line; `order_mode: simple` sorts by code
+/// point; `enforce_order: false` accepts any order. Each case: (source settings, zone
+/// file, octoDNS 1.22's error or `None` when it accepts the file).
+#[test]
+fn key_order_is_enforced_as_octodns_enforces_it() {
+    let inner = "'':\n  type: A\n  value: 192.0.2.1\nwww10:\n  type: A\n  value: 192.0.2.10\nwww2:\n  value: 192.0.2.2\n  type: A\n";
+    let root = inner.replace(
+        "  value: 192.0.2.2\n  type: A\n",
+        "  type: A\n  value: 192.0.2.2\n",
+    );
+    let cases: [(&str, &str, Option<&str>); 5] = [
+        ("", inner, Some("keys out of order: expected type got value at ./zones/example.com.yaml, line 8, column 3")),
+        ("", &root, Some("keys out of order: expected www2 got www10 at ./zones/example.com.yaml, line 1, column 1")),
+        ("    order_mode: simple\n", &root, None),
+        ("    enforce_order: false\n", inner, None),
+        ("    order_mode: bogus\n", &root, Some("Invalid order_mode, \"bogus\", options are \"natural\", \"simple\"")),
+    ];
+    let sync = std::env::var_os("ZONEKEEPER_OCTODNS_SYNC");
+    for (settings, zone, octodns) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir_all(dir.join("zones")).unwrap();
+        std::fs::write(dir.join("zones/example.com.yaml"), zone).unwrap();
+        std::fs::write(
+            dir.join("config.yaml"),
+            format!("providers:\n  config:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./zones\n{settings}  out:\n    class: octodns_bind.ZoneFileProvider\n    directory: ./out\n    file_extension: .zone\nzones:\n  example.com.:\n    sources: [config]\n    targets: [out]\n"),
+        )
+        .unwrap();
+        if let Some(sync) = &sync {
+            let out = Command::new(sync)
+                .args(["--config-file", "config.yaml"])
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            match octodns {
+                Some(want) => assert!(err.contains(want), "octoDNS changed: {err}"),
+                None => assert!(out.status.success(), "octoDNS refused: {err}"),
+            }
+        }
+        std::fs::write(
+            dir.join("zonekeeper.yaml"),
+            "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
+        )
+        .unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .arg("--config")
+            .arg(dir.join("zonekeeper.yaml"))
+            .arg("validate")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        match octodns {
+            None => assert!(o.status.success(), "{settings}: {err}"),
+            Some(want) => {
+                assert!(!o.status.success(), "{settings}: accepted");
+                // octoDNS's wording, with its position as file:line:column.
+                let (what, at) = want.split_once(" at ").unwrap_or((want, ""));
+                assert!(err.contains(what), "{settings}: {err}");
+                if let Some((_, lc)) = at.split_once(", line ") {
+                    let (line, col) = lc.split_once(", column ").unwrap();
+                    let file = format!("zones/example.com.yaml:{line}:{col}: {what}");
+                    assert!(err.contains(&file), "{settings}: want {file:?} in {err}");
+                }
+            }
+        }
+        // A zone file named in zonekeeper.yaml keeps any order (documented difference).
+        std::fs::write(
+            dir.join("zonekeeper.yaml"),
+            "providers:\n  out: {type: zonefile, directory: live}\nzones:\n  example.com: {targets: [out]}\n",
+        )
+        .unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .arg("--config")
+            .arg(dir.join("zonekeeper.yaml"))
+            .arg("validate")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+}

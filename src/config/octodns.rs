@@ -21,6 +21,7 @@ use serde_saphyr::Spanned;
 use super::ProviderConfig;
 use crate::input::{from_yaml_error, read_input_inside, yaml_options, Diagnostic, Pos};
 use crate::manifest::octodns::DEFAULT_TTL;
+use crate::manifest::order::KeyOrder;
 use crate::manifest::ZoneSource;
 use crate::model::{Fqdn, MAX_TTL};
 
@@ -103,6 +104,8 @@ struct YamlSource {
     shared_filename: Option<String>,
     disable_zonefile: bool,
     ignore_missing_zones: bool,
+    /// `enforce_order` (default true) with `order_mode` (default natural).
+    order: Option<KeyOrder>,
 }
 
 /// Collects problems against the octoDNS file.
@@ -441,8 +444,11 @@ fn yaml_source(
         shared_filename: None,
         disable_zonefile: split_class,
         ignore_missing_zones: false,
+        order: None,
     };
     let mut ttl = None;
+    let mut enforce_order = true;
+    let mut order_mode = "natural".to_string();
     let before = cx.diags.len();
     let bool_of = |cx: &mut Ctx, k: &str, v: &Value| match v {
         Value::Bool(b) => *b,
@@ -514,9 +520,17 @@ fn yaml_source(
                     cx.err(pos, what.clone(), "escaped_semicolons: only true (octoDNS 1.x's default, `\\;` in TXT values) is implemented by zonekeeper");
                 }
             }
-            // Ordering is checked by octoDNS only (zonekeeper accepts any key order);
-            // the others only concern writing YAML or the root NS of a target.
-            "enforce_order" | "order_mode" | "split_catchall" | "supports_root_ns" => {}
+            "enforce_order" => enforce_order = bool_of(cx, k, v),
+            "order_mode" => match v.as_str() {
+                Some(m) => order_mode = m.to_string(),
+                None => cx.err(
+                    pos,
+                    what.clone(),
+                    format!("order_mode: expected \"natural\" or \"simple\", found {v}"),
+                ),
+            },
+            // These only concern writing YAML or the root NS of a target.
+            "split_catchall" | "supports_root_ns" => {}
             other => cx.err(
                 pos,
                 what.clone(),
@@ -525,7 +539,20 @@ fn yaml_source(
         }
     }
     if y.directory.as_os_str().is_empty() && cx.diags.len() == before {
-        cx.err(pos, what, "missing `directory`");
+        cx.err(pos, what.clone(), "missing `directory`");
+    }
+    if enforce_order {
+        y.order = KeyOrder::from_mode(&order_mode);
+        if y.order.is_none() {
+            // octoDNS's InvalidOrder, raised when a file is read with it.
+            cx.err(
+                pos,
+                what.clone(),
+                format!(
+                    "Invalid order_mode, \"{order_mode}\", options are \"natural\", \"simple\""
+                ),
+            );
+        }
     }
     y.default_ttl = ttl;
     (cx.diags.len() == before).then_some(y)
@@ -614,6 +641,7 @@ fn zone_files(
             path,
             default_ttl: ttl,
             replace: y.replace,
+            order: y.order,
         })
         .collect()
 }

@@ -6,6 +6,7 @@
 pub mod domain;
 pub mod fields;
 pub mod octodns;
+pub mod order;
 pub mod raw;
 pub mod render;
 pub mod schema;
@@ -29,15 +30,19 @@ pub struct ZoneSource {
     /// Its records replace those of earlier sources with the same name and type
     /// (YamlProvider `populate_should_replace`) instead of being an error.
     pub replace: bool,
+    /// The key order its mappings must keep (YamlProvider `enforce_order`/`order_mode`);
+    /// `None`: any order (a file named in zonekeeper.yaml).
+    pub order: Option<order::KeyOrder>,
 }
 
 impl ZoneSource {
-    /// One file with octoDNS's defaults: TTL `default_ttl`, no replacing.
+    /// One file with octoDNS's defaults: TTL `default_ttl`, no replacing, any key order.
     pub fn file(path: PathBuf, default_ttl: u32) -> ZoneSource {
         ZoneSource {
             path,
             default_ttl,
             replace: false,
+            order: None,
         }
     }
 }
@@ -84,6 +89,10 @@ pub fn load_zone_sources(
                 continue;
             }
         };
+        if let Some(d) = src.order.and_then(|o| order::check(&text, &src.path, o)) {
+            diags.push(d);
+            continue;
+        }
         // octoDNS reads an empty document as no records (a shared file may be empty).
         let m = if is_empty_yaml(&text) && sources.len() > 1 {
             let mut m = octodns::parse_zone_with_ttl("{}", &src.path, origin, src.default_ttl)?;
