@@ -274,3 +274,88 @@ fn key_order_is_enforced_as_octodns_enforces_it() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
 }
+
+/// An IDN zone's file is found by its UTF-8 name as octoDNS 1.22 finds it
+/// (`YamlProvider._zone_sources`: the UTF-8 name first, then IDNA; both is an error),
+/// and zonekeeper writes what octoDNS writes.
+#[test]
+fn idn_zone_files_are_found_as_octodns_finds_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("zones")).unwrap();
+    std::fs::write(
+        dir.join("zones/bücher.example.yaml"),
+        "'':\n  type: A\n  value: 192.0.2.1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("config.yaml"),
+        "providers:\n  config:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./zones\n  out:\n    class: octodns_bind.ZoneFileProvider\n    directory: ./out\n    file_extension: .zone\nzones:\n  xn--bcher-kva.example.:\n    sources: [config]\n    targets: [out]\n",
+    )
+    .unwrap();
+    let zone = Fqdn::parse("xn--bcher-kva.example.").unwrap();
+    // octoDNS 1.22's output (checked by a fresh run when octoDNS is installed).
+    let mut theirs = "$ORIGIN xn--bcher-kva.example.\n@ 3600 IN A 192.0.2.1\n".to_string();
+    let sync = std::env::var_os("ZONEKEEPER_OCTODNS_SYNC");
+    if let Some(sync) = &sync {
+        let out = Command::new(sync)
+            .args(["--config-file", "config.yaml", "--doit"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        theirs = std::fs::read_to_string(dir.join("out/xn--bcher-kva.example.zone")).unwrap();
+    }
+    std::fs::write(
+        dir.join("zonekeeper.yaml"),
+        "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
+    )
+    .unwrap();
+    let zk = |cmd: &str| {
+        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .arg("--config")
+            .arg(dir.join("zonekeeper.yaml"))
+            .args(
+                [cmd, "--force"]
+                    .iter()
+                    .take(if cmd == "apply" { 2 } else { 1 }),
+            )
+            .output()
+            .unwrap()
+    };
+    let o = zk("apply");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ours = std::fs::read_to_string(dir.join("live/xn--bcher-kva.example.zone")).unwrap();
+    let ours = parse_text(&ours, &zone).unwrap();
+    let theirs = parse_text(&theirs, &zone).unwrap();
+    for (k, s) in &theirs.rrsets {
+        assert_eq!(ours.get(k), Some(s), "{k}");
+    }
+    // Both names present: octoDNS's ProviderException, by zonekeeper too.
+    std::fs::write(
+        dir.join("zones/xn--bcher-kva.example.yaml"),
+        "'':\n  type: A\n  value: 192.0.2.9\n",
+    )
+    .unwrap();
+    if let Some(sync) = &sync {
+        let out = Command::new(sync)
+            .args(["--config-file", "config.yaml"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(e.contains("Both UTF-8 \"./zones/bücher.example.yaml\" and IDNA \"./zones/xn--bcher-kva.example.yaml\" exist for bücher.example."), "{e}");
+    }
+    let o = zk("validate");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("Both UTF-8 \"") && e.contains("bücher.example.yaml\" and IDNA \""),
+        "{e}"
+    );
+    assert!(e.contains("exist for bücher.example."), "{e}");
+}

@@ -470,7 +470,9 @@ fn yaml_source(
                     let dir = cx.base_dir.join(d);
                     match crate::input::resolve_inside(cx.base_dir, &dir) {
                         Ok(_) => y.directory = dir,
-                        Err(e) => cx.err(pos, what.clone(), format!("directory {d:?} {e}")),
+                        Err(e) => cx.err(pos, what.clone(), format!(
+                            "directory {d:?} {e}: zonekeeper reads a YAML source only inside the repository (relative to its root, as octoDNS to where octodns-sync runs), so a committer can never make it read the operator's files; write it relative, e.g. `./zones`"
+                        )),
                     }
                 }
                 None => cx.err(pos, what.clone(), "directory: expected a path"),
@@ -603,11 +605,31 @@ fn zone_files(
 ) -> Vec<ZoneSource> {
     let ttl = y.default_ttl.or(default_ttl).unwrap_or(DEFAULT_TTL);
     let mut paths: Vec<PathBuf> = Vec::new();
+    // An IDN zone's files may be named by its UTF-8 name or its IDNA (punycode) one, the
+    // UTF-8 name first; both existing is an error (octoDNS's `_zone_sources` and
+    // `_split_sources`).
+    let decoded = zone.to_unicode();
+    let pick = |cx: &mut Ctx, utf8: PathBuf, idna: PathBuf, is: fn(&Path) -> bool| {
+        if is(&utf8) {
+            if utf8 != idna && is(&idna) {
+                cx.err(pos, what, format!(
+                    "Both UTF-8 \"{}\" and IDNA \"{}\" exist for {decoded} (octoDNS refuses this too)",
+                    utf8.display(),
+                    idna.display()
+                ));
+            }
+            Some(utf8)
+        } else {
+            is(&idna).then_some(idna)
+        }
+    };
     if let Some(ext) = &y.split_extension {
-        let dir = y
-            .directory
-            .join(format!("{}{ext}", zone.as_str().trim_end_matches('.')));
-        if dir.is_dir() {
+        let name = |n: &str| {
+            y.directory
+                .join(format!("{}{ext}", n.trim_end_matches('.')))
+        };
+        let found = pick(cx, name(&decoded), name(zone.as_str()), Path::is_dir);
+        if let Some(dir) = found {
             match std::fs::read_dir(&dir) {
                 Ok(entries) => paths.extend(
                     entries
@@ -620,10 +642,8 @@ fn zone_files(
         }
     }
     if !y.disable_zonefile {
-        let f = y.directory.join(format!("{}yaml", zone.as_str()));
-        if f.is_file() {
-            paths.push(f);
-        }
+        let name = |n: &str| y.directory.join(format!("{n}yaml"));
+        paths.extend(pick(cx, name(&decoded), name(zone.as_str()), Path::is_file));
     }
     if let Some(shared) = &y.shared_filename {
         paths.push(y.directory.join(shared));
