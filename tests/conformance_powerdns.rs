@@ -48,10 +48,14 @@ async fn powerdns_passes_the_conformance_suite() {
     let report = conformance::run_suite(&p, "conformance.test.").await;
     // ALIAS needs expand-alias and a resolver on the server, so the provider leaves it out
     // unless `alias: true`; LOC sizes of 5e9 cm and more overflow PowerDNS's parser (a
-    // declared value gap); nothing else is skipped.
+    // declared value gap); owner names outside PowerDNS's API character set (`"`, `#`,
+    // `\007`: a declared name gap, the API answers "contains unsupported characters");
+    // nothing else is skipped.
     let expected: BTreeSet<String> = [
         "g16: ALIAS at the apex".to_string(),
         "g21: size and precisions 90000000 m, the rest deleted".to_string(),
+        "g22: create".to_string(),
+        "g22: change one, the rest deleted".to_string(),
     ]
     .into();
     assert_eq!(report.skipped_steps(), expected, "{:?}", report.skipped);
@@ -467,11 +471,10 @@ async fn edge_values_are_served_as_written() {
     for g in conformance::edge_groups(&n("served-edges.test.")) {
         for step in &g.steps {
             let desired = &step.desired;
-            if desired
-                .rrsets
-                .iter()
-                .any(|(k, s)| p.capabilities().value_gap(k.rtype, s).is_some())
-            {
+            if desired.rrsets.iter().any(|(k, s)| {
+                p.capabilities().value_gap(k.rtype, s).is_some()
+                    || p.capabilities().name_gap(&k.name).is_some()
+            }) {
                 continue;
             }
             let report = sync(&p, desired).await;

@@ -359,3 +359,110 @@ fn idn_zone_files_are_found_as_octodns_finds_them() {
     );
     assert!(e.contains("exist for bücher.example."), "{e}");
 }
+
+/// Owner names with characters a zone file must escape (issue 16): octoDNS 1.22 accepts
+/// every character but blanks and tabs in a record name; zonekeeper holds the same names,
+/// writes them escaped (RFC 1035 section 5.1) so the file reads back to the same names, and
+/// a second plan is empty. octoDNS's own YAML output gives the expected names (its BIND
+/// provider writes them unescaped, a file no parser reads back).
+#[test]
+fn owner_names_needing_escapes_are_held_as_octodns_holds_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("zones")).unwrap();
+    let zone_yaml = "'\"legacy': {type: A, value: 192.0.2.1}\n'#legacy': {type: A, value: 192.0.2.2}\n$dollar: {type: A, value: 192.0.2.3}\n'(x)': {type: A, value: 192.0.2.4}\n'a;b': {type: A, value: 192.0.2.5}\nat@sign: {type: A, value: 192.0.2.6}\n\"back\\\\slash\": {type: A, value: 192.0.2.7}\n\"bell\\a\": {type: A, value: 192.0.2.8}\n\"nl\\nx\": {type: TXT, value: x}\n";
+    std::fs::write(dir.join("zones/example.com.yaml"), zone_yaml).unwrap();
+    std::fs::write(
+        dir.join("config.yaml"),
+        "providers:\n  config:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./zones\n    enforce_order: false\n  out:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./yout\nzones:\n  example.com.:\n    sources: [config]\n    targets: [out]\n",
+    )
+    .unwrap();
+    // octoDNS 1.22's names (checked by a fresh run when octoDNS is installed).
+    let mut theirs: std::collections::BTreeSet<String> = [
+        "\"legacy",
+        "#legacy",
+        "$dollar",
+        "(x)",
+        "a;b",
+        "at@sign",
+        "back\\slash",
+        "bell\u{7}",
+        "nl\nx",
+    ]
+    .map(String::from)
+    .into();
+    if let Some(sync) = std::env::var_os("ZONEKEEPER_OCTODNS_SYNC") {
+        let out = Command::new(&sync)
+            .args(["--config-file", "config.yaml", "--doit"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let written = std::fs::read_to_string(dir.join("yout/example.com.yaml")).unwrap();
+        let names: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+            serde_saphyr::from_str(&written).unwrap();
+        let fresh: std::collections::BTreeSet<String> = names.into_keys().collect();
+        assert_eq!(fresh, theirs, "octoDNS changed");
+        theirs = fresh;
+    }
+    std::fs::write(
+        dir.join("zonekeeper.yaml"),
+        "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
+    )
+    .unwrap();
+    let zk = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .arg("--config")
+            .arg(dir.join("zonekeeper.yaml"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = zk(&["apply", "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = zk(&["plan", "--detailed-exitcode"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "second plan not empty: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let text = std::fs::read_to_string(dir.join("live/example.com.zone")).unwrap();
+    for escaped in [
+        "\\\"legacy",
+        "\\$dollar",
+        "\\(x\\)",
+        "a\\;b",
+        "at\\@sign",
+        "back\\\\slash",
+        "bell\\007",
+        "nl\\010x",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{escaped} "))),
+            "{escaped} not in\n{text}"
+        );
+    }
+    let ours: std::collections::BTreeSet<String> = parse_text(&text, &origin())
+        .unwrap()
+        .rrsets
+        .keys()
+        .filter(|k| k.name != origin())
+        .map(|k| zonekeeper::model::name::literal_text(k.name.relative_to(&origin()).unwrap()))
+        .collect();
+    assert_eq!(ours, theirs);
+    // A blank is the one character octoDNS refuses: "invalid record, whitespace is not allowed".
+    std::fs::write(
+        dir.join("zones/example.com.yaml"),
+        "'a b': {type: A, value: 192.0.2.1}\n",
+    )
+    .unwrap();
+    let o = zk(&["validate"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(e.contains("whitespace is not allowed"), "{e}");
+}

@@ -474,7 +474,21 @@ fn record_name(name: &str, origin: &Fqdn) -> Result<Fqdn, String> {
     if name.starts_with('.') || name.contains("..") {
         return Err(format!("invalid name {name:?}: empty label"));
     }
-    let fqdn = Fqdn::parse_relative(name, origin).map_err(|e| e.to_string())?;
+    // octoDNS 1.22 (`Record.new`) refuses blanks and tabs only; every other character is
+    // an octet of the label, written escaped where a zone file needs it.
+    if name.contains([' ', '\t']) {
+        return Err(format!(
+            "invalid name {name:?}: whitespace is not allowed (octoDNS refuses it too)"
+        ));
+    }
+    let fqdn = Fqdn::from_literal_relative(name, origin).map_err(|e| e.to_string())?;
+    // octoDNS counts the name with its trailing dot: 253 characters at most.
+    let octets: usize = fqdn.octet_labels().iter().map(|l| l.len() + 1).sum();
+    if octets > 253 {
+        return Err(format!(
+            "invalid name {name:?}: the full name is {octets} characters with its trailing dot, octoDNS allows 253"
+        ));
+    }
     Ok(fqdn)
 }
 

@@ -177,8 +177,9 @@ pub fn zone_to_yaml(zone: &Zone, kind: &str) -> String {
         let rel = key
             .name
             .relative_to(&zone.origin)
-            .unwrap_or(key.name.as_str())
-            .to_string();
+            .map(crate::model::name::literal_text)
+            // octoDNS holds a name's characters, not their zone-file escapes.
+            .unwrap_or_else(|| key.name.to_string());
         let rec = record(key.rtype, set, kind);
         match names.last_mut() {
             Some((n, recs)) if *n == rel => recs.push(rec),

@@ -76,6 +76,19 @@ pub struct Capabilities {
     /// limits); an RRset holding one is skipped with the gap's reason, never sent to be
     /// refused or stored as something else.
     pub value_gaps: Vec<ValueGap>,
+    /// Owner names the target cannot store (PowerDNS's API takes only letters, digits,
+    /// `-`, `_`, `/` and a leading `*`); an RRset at such a name is skipped with the reason.
+    pub name_gap: Option<NameGap>,
+}
+
+/// A kind of owner name a target cannot store, with the reason.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NameGap {
+    /// Why, as the plan's skip line shows it.
+    pub reason: &'static str,
+    /// Whether a name falls in the gap.
+    #[serde(skip)]
+    pub applies: fn(&crate::model::Fqdn) -> bool,
 }
 
 /// A kind of value a target cannot store, with the reason.
@@ -105,6 +118,11 @@ impl Capabilities {
             .find(|g| g.rtype == rtype && set.values().iter().any(|v| (g.applies)(v)))
     }
 
+    /// The name gap `name` falls in, if any.
+    pub fn name_gap(&self, name: &crate::model::Fqdn) -> Option<&NameGap> {
+        self.name_gap.as_ref().filter(|g| (g.applies)(name))
+    }
+
     /// Everything, no limits, any provider setting: the memory provider and tests.
     pub fn everything() -> Capabilities {
         Capabilities {
@@ -119,6 +137,7 @@ impl Capabilities {
             transport_retries: false,
             record_settings: [ANY_SETTING].into(),
             value_gaps: Vec::new(),
+            name_gap: None,
         }
     }
 }

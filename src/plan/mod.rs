@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-pub use caps::{BatchLimit, Capabilities, Granularity, ValueGap};
+pub use caps::{BatchLimit, Capabilities, Granularity, NameGap, ValueGap};
 pub use change::{sort_for_apply, Change, Op};
 pub use domain::{plan_domain, DomainChange, DomainPlan, FieldAccess, RegistrarCaps};
 pub use rules::{IgnoreRule, IgnoreSet, Policy, Thresholds};
@@ -344,6 +344,7 @@ fn fit<'a>(
     let fits = |k: &RrKey, s: &RrSet| {
         caps.types.contains(&k.rtype)
             && caps.value_gap(k.rtype, s).is_none()
+            && caps.name_gap(&k.name).is_none()
             && s.ttl >= caps.ttl_min
             && s.ttl <= caps.ttl_max
             && (caps.root_ns || k.rtype != RecordType::NS || k.name != desired.origin)
@@ -362,6 +363,13 @@ fn fit<'a>(
             skipped.push(Skip {
                 key: key.clone(),
                 reason: format!("the target cannot store {} records", key.rtype),
+            });
+            continue;
+        }
+        if let Some(gap) = caps.name_gap(&key.name) {
+            skipped.push(Skip {
+                key: key.clone(),
+                reason: gap.reason.to_string(),
             });
             continue;
         }

@@ -7,11 +7,9 @@
 //! `domain` 0.12 cannot parse) and parsed back by `domain` ([`to_wire`]), so `domain` does
 //! all wire encoding and the text form is the one the zone-file round-trip tests already pin.
 
-use std::str::FromStr;
-
 use bytes::Bytes;
 use domain::base::iana::{Class, Rtype};
-use domain::base::name::Name;
+use domain::base::name::{Name, ToName};
 use domain::rdata::ZoneRecordData;
 use domain::zonefile::inplace::{Entry, ScannedDname, ScannedRecordData, Zonefile};
 
@@ -22,17 +20,19 @@ use crate::model::{Fqdn, RData, RecordType};
 /// Record data as `domain` holds it after parsing presentation text.
 pub type WireData = ScannedRecordData;
 
-/// A `domain` name (any octets) as an [`Fqdn`]; the root for an empty name.
-pub fn name_of<N: std::fmt::Display>(n: &N) -> Result<Fqdn, String> {
-    let s = n.to_string();
-    if s.is_empty() || s == "." {
-        return Ok(Fqdn::root());
-    }
-    Fqdn::parse(&s).map_err(|e| e.to_string())
+/// A `domain` name (any octets) as an [`Fqdn`], label by label (so `"`, `;` or a `.` inside
+/// a label keep their octets); the root for an empty name.
+pub fn name_of<N: ToName + std::fmt::Display>(n: &N) -> Result<Fqdn, String> {
+    let labels: Vec<&[u8]> = n
+        .iter_labels()
+        .filter(|l| !l.is_root())
+        .map(|l| l.as_slice())
+        .collect();
+    Fqdn::from_octets(&n.to_string(), labels).map_err(|e| e.to_string())
 }
 
 /// One record value in the model, `None` for types zonekeeper does not manage.
-pub fn to_model<N: std::fmt::Display>(
+pub fn to_model<N: ToName + std::fmt::Display>(
     data: &ZoneRecordData<Bytes, N>,
 ) -> Result<Option<RData>, String> {
     Ok(Some(match data {
@@ -113,7 +113,7 @@ pub fn to_model<N: std::fmt::Display>(
 
 /// An SVCB/HTTPS value from `domain`'s parts: the SvcParams are decoded from their wire
 /// octets by the model (RFC 9460 §2.2).
-fn svcb_model<N: std::fmt::Display>(
+fn svcb_model<N: ToName + std::fmt::Display>(
     rtype: RecordType,
     priority: u16,
     target: &N,
@@ -185,9 +185,13 @@ pub fn to_wire(v: &RData) -> Result<WireData, String> {
     }
 }
 
-/// A model name as a `domain` name.
+/// A model name as a `domain` name, built from its octets (the model's escapes decoded).
 pub fn wire_name(n: &Fqdn) -> Result<Name<Bytes>, String> {
-    Name::<Bytes>::from_str(n.as_str()).map_err(|e| format!("{n}: {e}"))
+    let mut b = domain::base::name::NameBuilder::new_bytes();
+    for label in n.octet_labels() {
+        b.append_label(&label).map_err(|e| format!("{n}: {e}"))?;
+    }
+    b.into_name().map_err(|e| format!("{n}: {e}"))
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use crate::model::rdata::Loc;
 use crate::model::{
     presentation, ExtValue, Fqdn, RData, RecordExt, RecordType, RrKey, RrSet, Zone, MAX_TTL,
 };
-use crate::plan::{Capabilities, Change, Granularity, ValueGap};
+use crate::plan::{Capabilities, Change, Granularity, NameGap, ValueGap};
 use crate::secret::{Secret, SecretError, SecretRef};
 
 /// The `type:` of this backend's config entries.
@@ -285,6 +285,15 @@ impl PowerdnsProvider {
                 applies: |v| svcb_unstorable(v).is_some(),
             }))
             .collect(),
+            name_gap: Some(NameGap {
+                reason: "PowerDNS's API takes names of letters, digits, '-', '_', '/' and a \
+                         leading '*' only (\"contains unsupported characters\")",
+                applies: |n| {
+                    !n.as_str()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_/.*".contains(&b))
+                },
+            }),
         };
         let http = client(name, &settings, &api_key, ctx);
         PowerdnsProvider {
@@ -806,7 +815,8 @@ impl Provider for PowerdnsProvider {
             if !self.caps.types.contains(&rtype) {
                 continue;
             }
-            let name = Fqdn::parse(&rr.name).map_err(|e| {
+            // PowerDNS prints `"`, `;`, `(` ... bare and escapes `\\`, `.`, blanks.
+            let name = Fqdn::parse_printed(&rr.name).map_err(|e| {
                 ProviderError::new(
                     ErrorKind::Unsupported,
                     format!("{} {}: {e}", rr.name, rr.rtype),

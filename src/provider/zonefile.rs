@@ -7,7 +7,6 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -289,7 +288,7 @@ fn parse_zone_file(text: &str, origin: &Fqdn) -> Result<Parsed, String> {
 fn parse_inner(text: &str, origin: &Fqdn) -> Result<Parsed, String> {
     let text = rfc3597::generic_for_domain(text);
     let mut zf = Zonefile::from(text.as_ref());
-    let origin_name = Name::<Bytes>::from_str(origin.as_str()).map_err(|e| e.to_string())?;
+    let origin_name = dnswire::wire_name(origin)?;
     zf.set_origin(origin_name);
     zf.set_default_class(Class::IN);
     let mut sets: std::collections::BTreeMap<RrKey, (u32, Vec<RData>)> = Default::default();
@@ -303,7 +302,7 @@ fn parse_inner(text: &str, origin: &Fqdn) -> Result<Parsed, String> {
             Err(e) => return Err(format!("line {e}")),
         };
         let owner: Name<Bytes> = rec.owner().to_name();
-        let name = Fqdn::parse(&owner.to_string()).map_err(|e| e.to_string())?;
+        let name = dnswire::name_of(&owner)?;
         let ttl = rec.ttl().as_secs();
         let value = match rec.data() {
             ZoneRecordData::Soa(s) => {

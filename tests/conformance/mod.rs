@@ -147,6 +147,8 @@ fn unsupported(desired: &Zone, caps: &Capabilities) -> Option<String> {
             .and_then(|set| caps.value_gap(key.rtype, set))
         {
             why.insert(format!("the provider declares: {}", gap.reason));
+        } else if let Some(gap) = caps.name_gap(&key.name) {
+            why.insert(format!("the provider declares: {}", gap.reason));
         } else if key.rtype == RecordType::NS && key.name == desired.origin && !caps.root_ns {
             why.insert("the provider declares it manages the apex NS itself".into());
         }
@@ -1559,6 +1561,42 @@ pub fn edge_groups(base: &Fqdn) -> Vec<Group> {
                     vec![loc_full((49, 17, 0, 'N'), (10, 36, 0, 'E'), 41_000, dflt)],
                 )
                 .step("another one"),
+            Z::new(&o).step("delete everything"),
+        ],
+    ));
+
+    // g22: owner names with octets a zone file must escape (RFC 1035 section 5.1), as
+    // octoDNS 1.22 accepts them in a record name (issue 16): `"`, `;`, `(`, `)`, `\`, `$`,
+    // `@` inside a label, a control character, a blank and a `.` inside a label (both only
+    // from a zone file or the wire; octoDNS refuses blanks and splits at dots), `#`.
+    let o = zone("g22");
+    let names = [
+        "\\\"legacy",
+        "a\\;b",
+        "\\(x\\)",
+        "back\\\\slash",
+        "\\$dollar",
+        "at\\@sign",
+        "bell\\007",
+        "sp\\032ace",
+        "a\\046b",
+        "#legacy",
+        "\\$x.\\@",
+    ];
+    let create = names.iter().fold(Z::new(&o), |z, name| {
+        z.rr(name, 3600, vec![a("192.0.2.22")])
+    });
+    out.push(group(
+        "g22",
+        "owner names with zone-file escapes",
+        vec![
+            create
+                .rr("\\\"legacy", 3600, vec![txt(b"x")])
+                .step("create"),
+            Z::new(&o)
+                .rr("\\\"legacy", 3600, vec![a("192.0.2.23")])
+                .rr("cname\\;", 3600, vec![cname("legacy.example.net.")])
+                .step("change one, the rest deleted"),
             Z::new(&o).step("delete everything"),
         ],
     ));
