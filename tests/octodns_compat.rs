@@ -466,3 +466,125 @@ fn owner_names_needing_escapes_are_held_as_octodns_holds_them() {
     assert!(!o.status.success());
     assert!(e.contains("whitespace is not allowed"), "{e}");
 }
+
+/// Dynamic zone lists (`'*…'` keys) as octoDNS 1.22's `Manager._preprocess_zones` expands
+/// them: the source's zones not listed before, filtered by `glob:` (fnmatch; it wins when
+/// both are given) or `regex:` (Python `re.search`: unanchored). A pattern only Python's
+/// `re` runs (look-around, backreferences) is refused with a message saying so.
+#[test]
+fn regex_and_glob_zone_lists_pick_the_zones_octodns_picks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("zones")).unwrap();
+    let zones = [
+        "alpha.test.",
+        "beta.test.",
+        "gamma.example.",
+        "delta.example.",
+        "x1.lab.",
+        "x22.lab.",
+        "y.lab.",
+    ];
+    for (i, z) in zones.iter().enumerate() {
+        std::fs::write(
+            dir.join(format!("zones/{z}yaml")),
+            format!("'': {{type: A, value: 192.0.2.{}}}\n", i + 1),
+        )
+        .unwrap();
+    }
+    let config = |lists: &str| {
+        format!("providers:\n  config:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./zones\n  out:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./yout\nzones:\n{lists}")
+    };
+    // Unanchored search (`a.t` matches alpha.test. and beta.test.), an anchored one with a
+    // class and repetition, glob winning over regex, and the catch-all for the rest.
+    let lists = "  '*search':\n    sources: [config]\n    targets: [out]\n    regex: 'a\\.t'\n  '*lab':\n    sources: [config]\n    targets: [out]\n    regex: '^x\\d{1,2}\\.lab\\.$'\n  '*both':\n    sources: [config]\n    targets: [out]\n    glob: 'gamma.*'\n    regex: 'delta'\n";
+    std::fs::write(dir.join("config.yaml"), config(lists)).unwrap();
+    // octoDNS 1.22's choice (checked by a fresh run when octoDNS is installed).
+    let mut theirs: Vec<String> = [
+        "alpha.test.",
+        "beta.test.",
+        "gamma.example.",
+        "x1.lab.",
+        "x22.lab.",
+    ]
+    .map(String::from)
+    .into();
+    let sync = std::env::var_os("ZONEKEEPER_OCTODNS_SYNC");
+    if let Some(sync) = &sync {
+        let out = Command::new(sync)
+            .args(["--config-file", "config.yaml", "--doit"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut fresh: Vec<String> = std::fs::read_dir(dir.join("yout"))
+            .unwrap()
+            .map(|e| {
+                let n = e.unwrap().file_name().to_string_lossy().into_owned();
+                n.strip_suffix("yaml").unwrap().to_string()
+            })
+            .collect();
+        fresh.sort();
+        assert_eq!(fresh, theirs, "octoDNS changed");
+        theirs = fresh;
+    }
+    std::fs::write(
+        dir.join("zonekeeper.yaml"),
+        "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
+    )
+    .unwrap();
+    let zk = |cmd: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .arg("--config")
+            .arg(dir.join("zonekeeper.yaml"))
+            .args(cmd)
+            .output()
+            .unwrap()
+    };
+    let o = zk(&["apply", "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut ours: Vec<String> = std::fs::read_dir(dir.join("live"))
+        .unwrap()
+        .map(|e| {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            n.strip_suffix("zone").unwrap().to_string()
+        })
+        .collect();
+    ours.sort();
+    assert_eq!(ours, theirs);
+    // Python-only syntax: octoDNS runs it, zonekeeper refuses it by name; a pattern
+    // neither compiles is refused by both.
+    for (re, octodns_ok, want) in [
+        ("(?<!x)a", true, "uses Python-only syntax"),
+        ("^(a)\\1", true, "uses Python-only syntax"),
+        ("a(", false, "invalid regex \"a(\""),
+    ] {
+        let lists =
+            format!("  '*x':\n    sources: [config]\n    targets: [out]\n    regex: '{re}'\n");
+        std::fs::write(dir.join("config.yaml"), config(&lists)).unwrap();
+        if let Some(sync) = &sync {
+            let out = Command::new(sync)
+                .args(["--config-file", "config.yaml"])
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.success(),
+                octodns_ok,
+                "{re}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let o = zk(&["validate"]);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{re}: accepted");
+        assert!(
+            e.contains("config.yaml:10:5: zone \"*x\"") && e.contains(want),
+            "{re}: {e}"
+        );
+    }
+}

@@ -224,12 +224,11 @@ pub fn read(
                 Some(Ok(p)) => candidates.retain(|c| p.matches(c)),
                 _ => cx.err(pos, what.clone(), format!("invalid glob {glob}")),
             }
-        } else if cfg.contains_key("regex") {
-            cx.err(
-                pos,
-                what.clone(),
-                "`regex` zone lists are not implemented by zonekeeper: use `glob`",
-            );
+        } else if let Some(re) = cfg.get("regex") {
+            match zone_regex(re) {
+                Ok(r) => candidates.retain(|c| r.is_match(c)),
+                Err(e) => cx.err(pos, what.clone(), e),
+            }
         }
         for c in candidates {
             listed.insert(c.to_ascii_lowercase());
@@ -255,6 +254,37 @@ pub fn read(
         ));
     }
     out
+}
+
+/// A dynamic zone list's `regex:` as octoDNS 1.22 applies it: `re.search` over the zone
+/// name (with its trailing dot), so it matches anywhere unless anchored. Python-only syntax
+/// (look-around, backreferences, `\Z`) and anything else the `regex` crate cannot compile is
+/// refused with a message saying which; the rest of Python's syntax means the same here for
+/// zone names (ASCII, no newlines).
+fn zone_regex(v: &Value) -> Result<regex::Regex, String> {
+    let Some(text) = v.as_str() else {
+        return Err(format!("regex {v} is not a string"));
+    };
+    regex::Regex::new(text).map_err(|e| {
+        let python_only = ["(?=", "(?!", "(?<=", "(?<!", "(?P="]
+            .iter()
+            .any(|p| text.contains(p))
+            || text.contains("\\Z")
+            || text
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'\\' && (b'1'..=b'9').contains(&w[1]));
+        let first = e.to_string();
+        let first = first.lines().last().unwrap_or("").trim();
+        let first = first.strip_prefix("error: ").unwrap_or(first);
+        if python_only {
+            format!(
+                "regex {text:?} uses Python-only syntax (look-around, backreferences or \\Z) that zonekeeper's regex engine does not run: {first}; write it without, or use `glob`"
+            )
+        } else {
+            format!("invalid regex {text:?}: {first}")
+        }
+    })
 }
 
 /// One listed zone, resolved; `None` (with diagnostics) when it cannot be.
