@@ -588,3 +588,72 @@ fn regex_and_glob_zone_lists_pick_the_zones_octodns_picks() {
         );
     }
 }
+
+/// A record written in an `!include`d file is reported at that file's line, and included
+/// files keep the source's key order, as octoDNS 1.22 (its loader reads included files with
+/// the including file's loader and reports a record at its own mapping).
+#[test]
+fn errors_inside_included_files_are_reported_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("zones/sub")).unwrap();
+    std::fs::write(
+        dir.join("config.yaml"),
+        "providers:\n  config:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./zones\n  out:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./yout\nzones:\n  example.com.:\n    sources: [config]\n    targets: [out]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("zonekeeper.yaml"),
+        "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("zones/example.com.yaml"),
+        "api: !include sub/api.yaml\none: !include sub/one.yaml\n",
+    )
+    .unwrap();
+    // (api.yaml, one.yaml, octoDNS 1.22's message and place, zonekeeper's place)
+    let cases = [
+        (
+            "- type: A\n  value: 192.0.2.1\n- type: AAAA\n  value: not-an-ip\n",
+            "type: A\nvalue: 192.0.2.2\n",
+            "Invalid record \"api.example.com.\", ./zones/sub/api.yaml, line 3, column 3",
+            "zones/sub/api.yaml:3:3: api.example.com. AAAA: invalid IPv6 address \"not-an-ip\"",
+        ),
+        (
+            "- type: A\n  value: 192.0.2.1\n",
+            "type: A\nvalue: 300.1.1.1\n",
+            "Invalid record \"one.example.com.\", ./zones/sub/one.yaml, line 1, column 1",
+            "zones/sub/one.yaml:1:1: one.example.com. A: invalid IPv4 address \"300.1.1.1\"",
+        ),
+        (
+            "- type: A\n  value: 192.0.2.1\n",
+            "value: 192.0.2.2\ntype: A\n",
+            "keys out of order: expected type got value at ./zones/sub/one.yaml, line 1, column 1",
+            "zones/sub/one.yaml:1:1: keys out of order: expected type got value",
+        ),
+    ];
+    let sync = std::env::var_os("ZONEKEEPER_OCTODNS_SYNC");
+    for (api, one, octodns, ours) in cases {
+        std::fs::write(dir.join("zones/sub/api.yaml"), api).unwrap();
+        std::fs::write(dir.join("zones/sub/one.yaml"), one).unwrap();
+        if let Some(sync) = &sync {
+            let out = Command::new(sync)
+                .args(["--config-file", "config.yaml"])
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            let e = String::from_utf8_lossy(&out.stderr);
+            assert!(e.contains(octodns), "octoDNS changed: {e}");
+        }
+        let o = Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .arg("--config")
+            .arg(dir.join("zonekeeper.yaml"))
+            .arg("validate")
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{one}: accepted");
+        assert!(e.contains(ours), "want {ours:?} in {e}");
+    }
+}

@@ -99,7 +99,7 @@ pub fn load_zone_sources(
             m.content_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
             m
         } else {
-            let includes = raw::Includes::of(root, &src.path);
+            let includes = raw::Includes::of(root, &src.path).with_order(src.order);
             match octodns::parse_zone_with(
                 &text,
                 &src.path,

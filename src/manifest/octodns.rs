@@ -317,6 +317,8 @@ impl Builder {
             }
             for rec in entry.records {
                 let pos = rec.pos;
+                // A record read from an `!include`d file is reported there, as octoDNS does.
+                let (file, at_rec) = rec.file.clone().unwrap_or_else(|| (file.clone(), pos));
                 if let Some(meta) = &rec.octodns {
                     let bad = bad_provider_blocks(&meta.providers);
                     if !bad.is_empty() {
@@ -344,7 +346,7 @@ impl Builder {
                             None => name.to_string(),
                         };
                         for (at, r) in reasons {
-                            let at = at.unwrap_or(pos);
+                            let at = at.unwrap_or(at_rec);
                             self.diags
                                 .push(Diagnostic::new(&file, at, Some(label.clone()), r));
                         }

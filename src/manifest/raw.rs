@@ -182,6 +182,9 @@ pub struct Includes {
     pub dir: PathBuf,
     /// How many includes deep this file is.
     pub depth: u8,
+    /// The key order included files must keep (octoDNS loads them with the including
+    /// file's loader, so its `enforce_order` applies); `None`: any order.
+    pub order: Option<super::order::KeyOrder>,
 }
 
 impl Includes {
@@ -191,7 +194,14 @@ impl Includes {
             root: root.to_path_buf(),
             dir: file.parent().unwrap_or(Path::new("")).to_path_buf(),
             depth: 0,
+            order: None,
         }
+    }
+
+    /// The same, with included files held to `order` as octoDNS holds them.
+    pub fn with_order(mut self, order: Option<super::order::KeyOrder>) -> Includes {
+        self.order = order;
+        self
     }
 }
 
@@ -273,10 +283,14 @@ fn include<T>(
     let path = ctx.dir.join(spec);
     let text =
         read_input_inside(&ctx.root, &path).map_err(|d| format!("`!include {spec}`: {d}"))?;
+    if let Some(d) = ctx.order.and_then(|o| super::order::check(&text, &path, o)) {
+        return Err(format!("`!include {spec}`: {d}"));
+    }
     let inner = Includes {
         root: ctx.root.clone(),
         dir: path.parent().unwrap_or(Path::new("")).to_path_buf(),
         depth: ctx.depth + 1,
+        order: ctx.order,
     };
     let outer = INCLUDES.with(|c| c.replace(Some(inner)));
     let out = parse(&text);
@@ -604,6 +618,9 @@ pub struct RawRecord {
     pub octodns: Option<RawMeta>,
     /// Keys octoDNS does not define (typos) or that zonekeeper refuses (`dynamic`, `geo`).
     pub unknown_keys: Vec<String>,
+    /// The `!include`d file the record was written in and its place there, where its
+    /// problems are reported (`pos` is then the including name's); `None`: the zone file.
+    pub file: Option<(PathBuf, Pos)>,
 }
 
 struct RawRecordVisitor;
@@ -663,15 +680,26 @@ impl<'de> Visitor<'de> for RecordListVisitor {
         let r = RawRecordVisitor.visit_map(map)?;
         Ok(RecordList(vec![(r, None)]))
     }
-    /// `name: !include records.yaml`: the included records take the name's position (their
-    /// lines are in another file).
+    /// `name: !include records.yaml`: the included records take the name's position, and
+    /// keep their file and place there for reports (a record that is the file's one mapping
+    /// is at its line 1), as octoDNS reports them.
     fn visit_str<E: de::Error>(self, v: &str) -> Result<RecordList, E> {
         if !RECORDS_INCLUDED.with(|r| r.replace(false)) {
             return Err(E::invalid_type(de::Unexpected::Str(v), &self));
         }
+        let path = INCLUDES.with(|c| c.borrow().as_ref().map(|i| i.dir.join(v)));
         let list = include(v, parse_yaml::<RecordList>).map_err(E::custom)?;
+        let top = Pos { line: 1, column: 1 };
         Ok(RecordList(
-            list.0.into_iter().map(|(r, _)| (r, None)).collect(),
+            list.0
+                .into_iter()
+                .map(|(mut r, pos)| {
+                    if r.file.is_none() {
+                        r.file = path.clone().map(|p| (p, pos.unwrap_or(top)));
+                    }
+                    (r, None)
+                })
+                .collect(),
         ))
     }
 }
