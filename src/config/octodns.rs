@@ -7,7 +7,7 @@
 //! Only what decides the records is taken from the file. The providers and their
 //! credentials stay the operator's (docs/security.md): the settings of octoDNS target
 //! providers are never read. Anything that would change the records and that zonekeeper
-//! does not implement (processors, `auto_arpa`, `include_meta`, validators, sources other
+//! does not implement (processors, the `auto-arpa` source, `include_meta`, validators, sources other
 //! than YamlProvider) is refused by name, never ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -381,6 +381,7 @@ fn zone(
                     classes.get(&s).map_or("", String::as_str)
                 ),
             ),
+            None if s == "auto-arpa" => cx.err(pos, what.clone(), "source \"auto-arpa\": octoDNS's auto_arpa (PTR records made from A/AAAA records) is not implemented by zonekeeper: write the PTR records in the arpa zone's file"),
             None => cx.err(pos, what.clone(), format!("unknown source {s:?}")),
         }
     }
@@ -447,8 +448,10 @@ fn check_manager(cx: &mut Ctx, parsed: &OctoFile) {
             "processors" | "post_processors" => {}
             // How octoDNS runs, not what it writes.
             "max_workers" | "plan_outputs" | "enable_checksum" => {}
-            "auto_arpa" | "include_meta" if !on => {}
-            "auto_arpa" => cx.err(pos, "manager.auto_arpa", "octoDNS's auto_arpa (PTR records made from A/AAAA records) is not implemented by zonekeeper: write the PTR records in the arpa zones' files"),
+            "include_meta" if !on => {}
+            // auto_arpa only collects PTRs; they are written to the zones that list its
+            // `auto-arpa` source, refused there (a repository may turn it on for no zone).
+            "auto_arpa" => {}
             "include_meta" => cx.err(pos, "manager.include_meta", "octoDNS's meta record (octodns-meta TXT) is not implemented by zonekeeper: remove include_meta"),
             "validators" => cx.err(pos, "manager.validators", "octoDNS validators are not implemented by zonekeeper (it applies octoDNS's default `legacy` validation): remove this key"),
             other => cx.err(pos, format!("manager.{other}"), "unknown octoDNS manager setting"),
@@ -812,7 +815,7 @@ mod tests {
             ("", "  a.test.:\n    sources: [config]\n    targets: [route53]\n    processors: [no-root-ns]\n", "processors:\n  no-root-ns:\n    class: octodns.processor.filter.IgnoreRootNsFilter\n",
              "config/octodns.yaml:10:5: zone \"a.test.\": processor \"no-root-ns\" (octodns.processor.filter.IgnoreRootNsFilter) is not implemented by zonekeeper"),
             ("", zone, "manager:\n  processors: [meta]\n", "processor \"meta\" (not defined in `processors:`) is not implemented"),
-            ("", zone, "manager:\n  auto_arpa: true\n", "manager.auto_arpa: octoDNS's auto_arpa"),
+            ("", "  a.test.:\n    sources: [config, auto-arpa]\n    targets: [route53]\n", "manager:\n  auto_arpa: true\n", "zone \"a.test.\": source \"auto-arpa\": octoDNS's auto_arpa"),
             ("    escaped_semicolons: false\n", zone, "", "escaped_semicolons: only true"),
             ("    splitt_extension: .\n", zone, "", "unknown YamlProvider setting \"splitt_extension\""),
             ("", "  a.test.:\n    sources: [route53]\n    targets: [route53]\n", "", "source \"route53\" is \"octodns_route53.Route53Provider\": zonekeeper reads records only from YamlProvider sources"),
@@ -915,6 +918,21 @@ mod tests {
             e.contains("zonekeeper.yaml:7:11: zone \"a.test\": file \"../x.yaml\" is outside"),
             "{e}"
         );
+    }
+
+    /// `manager.auto_arpa` with no zone reading its `auto-arpa` source writes nothing in
+    /// octoDNS 1.22 (the processor only collects PTRs): accepted (a real repository turns
+    /// it on for a zone list without arpa zones).
+    #[test]
+    fn auto_arpa_without_an_arpa_source_changes_nothing() {
+        let zones = "  a.test.:\n    sources: [config]\n    targets: [route53]\n";
+        let (_d, root) = repo(
+            ZK,
+            &format!("manager:\n  auto_arpa: true\n{}", octo("", zones)),
+            &[("zones/a.test.yaml", "'': {type: A, value: 192.0.2.1}\n")],
+        );
+        let c = Config::load(&root.join("zonekeeper.yaml")).unwrap();
+        assert_eq!(load_manifests(&c, None).unwrap()[0].1.zone.len(), 1);
     }
 
     #[test]
