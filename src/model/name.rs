@@ -43,7 +43,11 @@ impl Fqdn {
             };
         }
         let ascii: String = if trimmed.is_ascii() {
-            trimmed.to_ascii_lowercase()
+            // Room for the dot: one allocation per name (big zones parse 100,000s).
+            let mut s = String::with_capacity(trimmed.len() + 1);
+            s.push_str(trimmed);
+            s.make_ascii_lowercase();
+            s
         } else {
             idna::domain_to_ascii_cow(trimmed.as_bytes(), idna::AsciiDenyList::EMPTY)
                 .map_err(|_| NameError::BadIdn(input.to_string()))?

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use bytes::Bytes;
 use domain::base::iana::{Class, Rtype};
-use domain::base::name::Name;
+use domain::base::name::{Name, ToLabelIter};
 use domain::rdata::ZoneRecordData;
 use domain::zonefile::inplace::{Entry, ScannedDname, ScannedRecordData, Zonefile};
 
@@ -22,9 +22,36 @@ use crate::model::{Fqdn, RData, RecordType};
 /// Record data as `domain` holds it after parsing presentation text.
 pub type WireData = ScannedRecordData;
 
+/// The text `Display` gives a `domain` name (labels joined by `.`, no trailing dot; `.` or
+/// nothing for the root), built from its labels when every octet prints as itself
+/// (printable ASCII but `.` and `\`), else printed: `Display` writes a name octet by octet,
+/// which was a large part of reading a big zone file.
+pub fn name_text<N: ToLabelIter + std::fmt::Display>(n: &N) -> String {
+    let mut s = String::with_capacity(usize::from(n.compose_len()));
+    for label in n.iter_labels() {
+        if label.is_root() {
+            continue;
+        }
+        let octets = label.as_slice();
+        match std::str::from_utf8(octets) {
+            Ok(text) if octets.iter().all(|&b| (0x21..=0x7e).contains(&b) && b != b'.' && b != b'\\') => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(text);
+            }
+            _ => return n.to_string(),
+        }
+    }
+    if s.is_empty() {
+        s.push('.');
+    }
+    s
+}
+
 /// A `domain` name (any octets) as an [`Fqdn`]; the root for an empty name.
-pub fn name_of<N: std::fmt::Display>(n: &N) -> Result<Fqdn, String> {
-    let s = n.to_string();
+pub fn name_of<N: ToLabelIter + std::fmt::Display>(n: &N) -> Result<Fqdn, String> {
+    let s = name_text(n);
     if s.is_empty() || s == "." {
         return Ok(Fqdn::root());
     }
@@ -32,7 +59,7 @@ pub fn name_of<N: std::fmt::Display>(n: &N) -> Result<Fqdn, String> {
 }
 
 /// One record value in the model, `None` for types zonekeeper does not manage.
-pub fn to_model<N: std::fmt::Display>(
+pub fn to_model<N: ToLabelIter + std::fmt::Display>(
     data: &ZoneRecordData<Bytes, N>,
 ) -> Result<Option<RData>, String> {
     Ok(Some(match data {
@@ -113,7 +140,7 @@ pub fn to_model<N: std::fmt::Display>(
 
 /// An SVCB/HTTPS value from `domain`'s parts: the SvcParams are decoded from their wire
 /// octets by the model (RFC 9460 §2.2).
-fn svcb_model<N: std::fmt::Display>(
+fn svcb_model<N: ToLabelIter + std::fmt::Display>(
     rtype: RecordType,
     priority: u16,
     target: &N,
@@ -194,6 +221,38 @@ pub fn wire_name(n: &Fqdn) -> Result<Name<Bytes>, String> {
 mod tests {
     use super::*;
     use crate::model::rdata::Uri;
+
+    /// `name_text` builds what `Display` prints, for names it builds itself and for those it
+    /// leaves to `Display` (escaped octets), absolute, relative-chained and root.
+    #[test]
+    fn name_text_is_what_display_prints() {
+        let names = [
+            ".",
+            "example.com.",
+            "WWW.Example.COM.",
+            "*.wild.example.",
+            "_sip._tcp.svc.example.",
+            "a\\.b.example.",
+            "sp\\032ace.example.",
+            "back\\\\slash.example.",
+            "oct\\200et.example.",
+            "#legacy!~.example.",
+        ];
+        for text in names {
+            let n = Name::<Bytes>::from_str(text).unwrap();
+            let printed = n.to_string();
+            assert_eq!(name_text(&n), printed, "{text}");
+            assert_eq!(
+                name_of(&n).map(|f| f.to_string()),
+                Fqdn::parse(&printed).map(|f| f.to_string()).map_err(|e| e.to_string()),
+                "{text}"
+            );
+        }
+        let rel = domain::base::name::RelativeName::<Bytes>::from_str("www.Sub").unwrap();
+        let chain = rel.chain(Name::<Bytes>::from_str("example.com.").unwrap()).unwrap();
+        assert_eq!(name_text(&chain), chain.to_string());
+        assert_eq!(name_text(&chain), "www.Sub.example.com");
+    }
 
     fn svcb(text: &str) -> RData {
         RData::Svcb(Box::new(crate::model::svcb::Svcb::parse(text).unwrap()))

@@ -303,7 +303,7 @@ fn parse_inner(text: &str, origin: &Fqdn) -> Result<Parsed, String> {
             Err(e) => return Err(format!("line {e}")),
         };
         let owner: Name<Bytes> = rec.owner().to_name();
-        let name = Fqdn::parse(&owner.to_string()).map_err(|e| e.to_string())?;
+        let name = Fqdn::parse(&dnswire::name_text(&owner)).map_err(|e| e.to_string())?;
         let ttl = rec.ttl().as_secs();
         let value = match rec.data() {
             ZoneRecordData::Soa(s) => {
