@@ -182,7 +182,13 @@ fn parse_pieces(
     let mut all = built.into_iter();
     let mut first = all.next()??;
     for b in all {
-        first.merge(b?);
+        let b = b?;
+        // A name given in two pieces is a duplicate key of the whole file: its error is
+        // the whole file's parse error, not a diagnostic of the merge.
+        if b.names.keys().any(|n| first.names.contains_key(n)) {
+            return None;
+        }
+        first.merge(b);
     }
     Some(first)
 }
