@@ -20,7 +20,13 @@ fn canonical(r: &Result<ZoneManifest, Vec<Diagnostic>>) -> String {
             pos.sort_by(|a, b| a.0.cmp(b.0));
             format!(
                 "ok\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{}",
-                m.zone, m.ignored, m.filters, m.settings, pos, m.content_sha256, m.file.display()
+                m.zone,
+                m.ignored,
+                m.filters,
+                m.settings,
+                pos,
+                m.content_sha256,
+                m.file.display()
             )
             .replace("), (", "),\n(")
         }
@@ -93,7 +99,9 @@ fn corpus_and_octodns_inputs_parse_the_same_both_ways() {
 /// with `bad`, about one name in 150 is spoilt in one of many ways octoDNS or zonekeeper
 /// refuses (or reads otherwise).
 fn generated(n: usize, bad: bool) -> String {
-    let mut s = String::from("---\n'':\n  - type: NS\n    values:\n    - ns1.example.net.\n    - ns2.example.net.\n");
+    let mut s = String::from(
+        "---\n'':\n  - type: NS\n    values:\n    - ns1.example.net.\n    - ns2.example.net.\n",
+    );
     let spoil = [
         "  ttl: 0300\n",
         "  ttl: 1_000\n",
@@ -181,7 +189,8 @@ fn generated_zones_parse_the_same_both_ways() {
         // A file whose pieces do not parse alone (a block scalar cut in two) and one that
         // is not YAML at all near its end.
         if n > 10_000 && !bad {
-            let folded = text.replacen("host4000:\n  type: A\n", "host4000:\n  type: >\n    A\n", 1);
+            let folded =
+                text.replacen("host4000:\n  type: A\n", "host4000:\n  type: >\n    A\n", 1);
             same_both_ways(&folded, &file, root.path(), &origin);
             let broken = format!("{text}tail: [\n");
             assert!(!same_both_ways(&broken, &file, root.path(), &origin));

@@ -34,7 +34,11 @@ pub fn name_text<N: ToLabelIter + std::fmt::Display>(n: &N) -> String {
         }
         let octets = label.as_slice();
         match std::str::from_utf8(octets) {
-            Ok(text) if octets.iter().all(|&b| (0x21..=0x7e).contains(&b) && b != b'.' && b != b'\\') => {
+            Ok(text)
+                if octets
+                    .iter()
+                    .all(|&b| (0x21..=0x7e).contains(&b) && b != b'.' && b != b'\\') =>
+            {
                 if !s.is_empty() {
                     s.push('.');
                 }
@@ -244,12 +248,16 @@ mod tests {
             assert_eq!(name_text(&n), printed, "{text}");
             assert_eq!(
                 name_of(&n).map(|f| f.to_string()),
-                Fqdn::parse(&printed).map(|f| f.to_string()).map_err(|e| e.to_string()),
+                Fqdn::parse(&printed)
+                    .map(|f| f.to_string())
+                    .map_err(|e| e.to_string()),
                 "{text}"
             );
         }
         let rel = domain::base::name::RelativeName::<Bytes>::from_str("www.Sub").unwrap();
-        let chain = rel.chain(Name::<Bytes>::from_str("example.com.").unwrap()).unwrap();
+        let chain = rel
+            .chain(Name::<Bytes>::from_str("example.com.").unwrap())
+            .unwrap();
         assert_eq!(name_text(&chain), chain.to_string());
         assert_eq!(name_text(&chain), "www.Sub.example.com");
     }
