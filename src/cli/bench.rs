@@ -166,8 +166,41 @@ fn measure(exe: &Path, config: &Path, args: &[&str]) -> anyhow::Result<Measured>
     })
 }
 
-/// Runs the benchmark and returns the Markdown table.
-pub fn run(sizes: &[usize], workdir: Option<PathBuf>) -> anyhow::Result<String> {
+/// Writes the case of `n` records under `dir/n<n>`: `zones/bench.example.yaml` (octoDNS
+/// YAML), `zonekeeper.yaml` with a `zonefile` target in `live/` (left empty), and an
+/// octoDNS config `octodns.yaml` planning the same file against an empty YamlProvider
+/// target (`scripts/bench-compare-octodns.sh`). Returns the case directory and the zone.
+pub fn write_case(dir: &Path, origin: &Fqdn, n: usize) -> anyhow::Result<(PathBuf, Zone)> {
+    let case = dir.join(format!("n{n}"));
+    std::fs::create_dir_all(case.join("zones"))?;
+    std::fs::create_dir_all(case.join("live"))?;
+    std::fs::create_dir_all(case.join("octodns-target"))?;
+    let zone = generate(origin, n);
+    std::fs::write(
+        case.join("zones/bench.example.yaml"),
+        zone_to_yaml(&zone, "zonefile"),
+    )?;
+    std::fs::write(
+        case.join("zonekeeper.yaml"),
+        "providers:\n  live:\n    type: zonefile\n    directory: live\nzones:\n  bench.example.:\n    targets: [live]\n",
+    )?;
+    std::fs::write(
+        case.join("octodns.yaml"),
+        "providers:\n  config:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./zones\n    enforce_order: false\n  target:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./octodns-target\nzones:\n  bench.example.:\n    sources: [config]\n    targets: [target]\n",
+    )?;
+    Ok((case, zone))
+}
+
+/// Runs the benchmark and returns the Markdown table (empty with `generate_only`: the
+/// cases are only written, into `workdir`).
+pub fn run(
+    sizes: &[usize],
+    workdir: Option<PathBuf>,
+    generate_only: bool,
+) -> anyhow::Result<String> {
+    if generate_only && workdir.is_none() {
+        bail!("--generate-only needs --workdir");
+    }
     let exe = std::env::current_exe()?;
     let tmp;
     let dir = match workdir {
@@ -177,24 +210,19 @@ pub fn run(sizes: &[usize], workdir: Option<PathBuf>) -> anyhow::Result<String> 
             tmp.path().to_path_buf()
         }
     };
+
     let origin = Fqdn::parse("bench.example.")?;
     let mut table = String::from(
         "| records | RRsets | job | wall s (median of 3) | peak RSS MB |\n|---:|---:|---|---:|---:|\n",
     );
     for &n in sizes {
-        let case = dir.join(format!("n{n}"));
+        if generate_only {
+            let (case, zone) = write_case(&dir, &origin, n)?;
+            eprintln!("{}: {} records", case.display(), zone.record_count());
+            continue;
+        }
+        let (case, zone) = write_case(&dir, &origin, n)?;
         let live = case.join("live");
-        std::fs::create_dir_all(case.join("zones"))?;
-        std::fs::create_dir_all(&live)?;
-        let zone = generate(&origin, n);
-        std::fs::write(
-            case.join("zones/bench.example.yaml"),
-            zone_to_yaml(&zone, "zonefile"),
-        )?;
-        std::fs::write(
-            case.join("zonekeeper.yaml"),
-            "providers:\n  live:\n    type: zonefile\n    directory: live\nzones:\n  bench.example.:\n    targets: [live]\n",
-        )?;
         let config = case.join("zonekeeper.yaml");
         let jobs: [(&str, Option<Zone>, &[&str]); 4] = [
             ("validate", None, &["validate"]),
@@ -234,5 +262,5 @@ pub fn run(sizes: &[usize], workdir: Option<PathBuf>) -> anyhow::Result<String> 
             eprintln!("{n} {label}: {:.3} s, {:.0} MB", m.seconds, m.peak_mb);
         }
     }
-    Ok(table)
+    Ok(if generate_only { String::new() } else { table })
 }

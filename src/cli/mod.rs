@@ -178,6 +178,10 @@ pub enum Command {
         /// Keep the generated files here instead of a temporary directory.
         #[arg(long)]
         workdir: Option<PathBuf>,
+        /// Only write the generated cases into --workdir (zone YAML, zonekeeper.yaml, and an
+        /// octoDNS config for `scripts/bench-compare-octodns.sh`); time nothing.
+        #[arg(long, requires = "workdir")]
+        generate_only: bool,
     },
     /// Print a JSON Schema (for editors and CI).
     Schema {
@@ -317,8 +321,12 @@ pub async fn run(args: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(p) => plan(&files, p).await,
         Command::Apply(a) => apply(&files, a).await,
         Command::Import(i) => import(&files, i).await,
-        Command::Bench { sizes, workdir } => {
-            print!("{}", bench::run(&sizes, workdir)?);
+        Command::Bench {
+            sizes,
+            workdir,
+            generate_only,
+        } => {
+            print!("{}", bench::run(&sizes, workdir, generate_only)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Schema { which } => {

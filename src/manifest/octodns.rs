@@ -3,7 +3,7 @@
 //! Follows octoDNS 1.x's default ("legacy") validation so a file octoDNS accepts is accepted
 //! here and one it rejects is rejected, with every reason reported against its file and line.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,8 +49,9 @@ pub struct ZoneManifest {
     /// and provider kind. Only the block of a target's kind reaches that target
     /// ([`ZoneManifest::desired_for`]); empty blocks are not kept.
     pub settings: BTreeMap<RrKey, BTreeMap<String, Arc<RecordExt>>>,
-    /// Where each record was written, for later diagnostics.
-    pub positions: HashMap<RrKey, Pos>,
+    /// Where each record was written, for later diagnostics (a fast hasher: one entry per
+    /// record of a zone).
+    pub positions: foldhash::HashMap<RrKey, Pos>,
     /// SHA-256 (hex) of the file's bytes: what changed between two revisions.
     pub content_sha256: String,
 }
@@ -115,7 +116,7 @@ fn parse_zone_text(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let pieces = if text.len() >= PARALLEL_MIN_BYTES && threads > 1 {
+    let pieces = if text.len() >= PARALLEL_MIN_BYTES && threads > 1 && !super::raw::general_path() {
         split_top_level(text, threads)
     } else {
         Vec::new()
@@ -181,7 +182,13 @@ fn parse_pieces(
     let mut all = built.into_iter();
     let mut first = all.next()??;
     for b in all {
-        first.merge(b?);
+        let b = b?;
+        // A name given in two pieces is a duplicate key of the whole file: its error is
+        // the whole file's parse error, not a diagnostic of the merge.
+        if b.names.keys().any(|n| first.names.contains_key(n)) {
+            return None;
+        }
+        first.merge(b);
     }
     Some(first)
 }
@@ -231,7 +238,7 @@ struct Builder {
     file: PathBuf,
     m: ZoneManifest,
     /// Raw name -> line where it was first defined (YAML duplicate keys across pieces).
-    names: HashMap<String, u64>,
+    names: foldhash::HashMap<String, u64>,
     diags: Vec<Diagnostic>,
     /// TTL of records that give none.
     default_ttl: u32,
@@ -248,10 +255,10 @@ impl Builder {
                 ignored: BTreeSet::new(),
                 filters: BTreeMap::new(),
                 settings: BTreeMap::new(),
-                positions: HashMap::new(),
+                positions: foldhash::HashMap::default(),
                 content_sha256: String::new(),
             },
-            names: HashMap::new(),
+            names: foldhash::HashMap::default(),
             diags: Vec::new(),
         }
     }
@@ -357,11 +364,15 @@ impl Builder {
     }
 
     fn insert(&mut self, key: RrKey, set: RrSet, meta: RawMeta, pos: Pos) {
-        if self.m.positions.contains_key(&key) {
-            self.dup_record(pos, &key);
-            return;
+        match self.m.positions.entry(key.clone()) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.dup_record(pos, &key);
+                return;
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(pos);
+            }
         }
-        self.m.positions.insert(key.clone(), pos);
         if meta.ignored {
             self.m.ignored.insert(key);
             return;
@@ -624,7 +635,7 @@ fn typed_value(rtype: RecordType, raw: &RawValue) -> Result<RData, Vec<String>> 
     match fields::fields(rtype) {
         None => {
             let text = match raw {
-                RawValue::Scalar(s) => s.as_text().ok_or_else(|| match s.not_text() {
+                RawValue::Scalar(s) => s.text().ok_or_else(|| match s.not_text() {
                     Some(why) => vec![format!("invalid {rtype} value: {why}")],
                     None => vec![format!("invalid {rtype} value: expected a string")],
                 }),
@@ -844,14 +855,14 @@ impl<'a> Got<'a> {
     fn take(
         rtype: RecordType,
         spec: &'static [Field],
-        map: &'a [(String, Scalar)],
+        map: &'a [(super::raw::FieldName, Scalar)],
     ) -> Result<Got<'a>, Vec<String>> {
         let mut vals = vec![None; spec.len()];
         let mut reasons = Vec::new();
         for (k, v) in map {
             match spec
                 .iter()
-                .position(|f| f.name == k || f.aliases.contains(&k.as_str()))
+                .position(|f| f.name == k || f.aliases.contains(&k.as_ref()))
             {
                 Some(i) => {
                     if vals[i].is_some() {
@@ -941,7 +952,11 @@ impl<'a> Got<'a> {
     }
 
     fn name(&self, rtype: RecordType, i: usize, r: &mut Vec<String>) -> Fqdn {
-        let t = self.text(i, r);
+        // As `self.text`, without copying the text.
+        let t = match self.raw(i).and_then(Scalar::text) {
+            Some(t) => t,
+            None => std::borrow::Cow::Owned(self.text(i, r)),
+        };
         target(rtype, self.spec[i].name, &t).unwrap_or_else(|e| {
             r.push(e);
             Fqdn::root()

@@ -4,6 +4,7 @@
 //! enums buffer every value (the hot path for 100k-record zones) and lose positions. Each name
 //! and each record keeps its line, so later errors can point at it.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -45,9 +46,14 @@ impl Scalar {
     /// The scalar as text, for string fields: a string, or a plain decimal integer as
     /// written. `None` for anything octoDNS would not read as that text.
     pub fn as_text(&self) -> Option<String> {
+        self.text().map(Cow::into_owned)
+    }
+
+    /// [`Scalar::as_text`] without copying a string.
+    pub fn text(&self) -> Option<Cow<'_, str>> {
         match self {
-            Scalar::Str(s) => Some(s.clone()),
-            Scalar::Int(i) => Some(i.to_string()),
+            Scalar::Str(s) => Some(Cow::Borrowed(s)),
+            Scalar::Int(i) => Some(Cow::Owned(i.to_string())),
             Scalar::Float(_)
             | Scalar::Bool(_)
             | Scalar::Null
@@ -137,6 +143,8 @@ pub fn resolve(s: Scalar, loc: &Location) -> Scalar {
                 _ => s,
             },
         },
+        // `300` is 300 for PyYAML too (most integers: TTLs, ports, preferences).
+        Scalar::Int(i) if !general_path() && yaml11::written_as_decimal(loc, *i) => s,
         Scalar::Int(_) | Scalar::Float(_) | Scalar::Bool(_) => match yaml11::source_of(loc) {
             Some(Written::Plain(text)) => {
                 let read = yaml11::plain(&text);
@@ -170,6 +178,58 @@ impl<'de> Deserialize<'de> for SourceScalar {
             return include(&spec, parse_yaml::<SourceScalar>).map_err(de::Error::custom);
         }
         Ok(SourceScalar(resolve(s.value, &s.defined)))
+    }
+}
+
+/// A mapping key read as `String` is (same errors), but borrowed from the source text when
+/// the parser can (no escapes): record and value keys are read 300,000 times in a big zone.
+struct Key<'de>(Cow<'de, str>);
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        // `String`'s own words, so an error reads as before.
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(v)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_string(KeyVisitor)
+    }
+}
+
+/// The name of a field of a structured value (`exchange`), as written.
+pub type FieldName = Cow<'static, str>;
+
+/// `k` as a [`FieldName`]: the field names of MX, SRV and CAA (most structured values)
+/// without an allocation.
+fn field_name(k: Key<'_>) -> FieldName {
+    const COMMON: &[&str] = &[
+        "preference",
+        "exchange",
+        "priority",
+        "weight",
+        "port",
+        "target",
+        "flags",
+        "tag",
+        "value",
+    ];
+    match COMMON.iter().find(|n| **n == k.0) {
+        Some(n) => Cow::Borrowed(n),
+        None => Cow::Owned(k.0.into_owned()),
     }
 }
 
@@ -216,6 +276,24 @@ thread_local! {
     static TAGS_FROM_SOURCE: Cell<bool> = const { Cell::new(false) };
     /// Set when the records under the name being read are `!include`d.
     static RECORDS_INCLUDED: Cell<bool> = const { Cell::new(false) };
+    /// Set by [`with_general_path`]: the shortcuts are off.
+    static GENERAL_PATH: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (a parse on this thread) with every shortcut of the parse turned off: a big
+/// file is parsed as one piece, and every integer's source text is read back. For the
+/// differential test that holds the shortcuts to the general path's results and errors.
+#[doc(hidden)]
+pub fn with_general_path<T>(f: impl FnOnce() -> T) -> T {
+    let outer = GENERAL_PATH.with(|g| g.replace(true));
+    let out = f();
+    GENERAL_PATH.with(|g| g.set(outer));
+    out
+}
+
+/// Whether [`with_general_path`] is in force on this thread.
+pub(crate) fn general_path() -> bool {
+    GENERAL_PATH.with(Cell::get)
 }
 
 /// The options every zone file is parsed with: [`yaml_options`], non-finite floats passed to
@@ -366,7 +444,7 @@ impl<'de> Deserialize<'de> for Scalar {
 #[derive(Clone, Debug, PartialEq)]
 pub enum RawValue {
     Scalar(Scalar),
-    Map(Vec<(String, Scalar)>),
+    Map(Vec<(FieldName, Scalar)>),
     List(Vec<RawValue>),
 }
 
@@ -379,7 +457,7 @@ impl RawValue {
             RawValue::Map(fields) => ExtValue::Map(
                 fields
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_ext()))
+                    .map(|(k, v)| (k.to_string(), v.to_ext()))
                     .collect(),
             ),
             RawValue::List(items) => ExtValue::List(items.iter().map(RawValue::to_ext).collect()),
@@ -425,8 +503,8 @@ impl<'de> Visitor<'de> for RawValueVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValue, A::Error> {
         let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(4));
-        while let Some(k) = map.next_key::<String>()? {
-            fields.push((k, map.next_value::<SourceScalar>()?.0));
+        while let Some(k) = map.next_key::<Key>()? {
+            fields.push((field_name(k), map.next_value::<SourceScalar>()?.0));
         }
         Ok(RawValue::Map(fields))
     }
@@ -507,8 +585,8 @@ impl<'de> Visitor<'de> for RawMetaVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMeta, A::Error> {
         let mut m = RawMeta::default();
-        while let Some(k) = map.next_key::<String>()? {
-            match k.as_str() {
+        while let Some(k) = map.next_key::<Key>()? {
+            match &*k.0 {
                 "ignored" => m.ignored = map.next_value()?,
                 "included" => m.included = map.next_value()?,
                 "excluded" => m.excluded = map.next_value()?,
@@ -519,7 +597,7 @@ impl<'de> Visitor<'de> for RawMetaVisitor {
                 _ => {
                     let v = map.next_value::<Spanned<RawExtValue>>()?;
                     m.providers.push(RawProviderBlock {
-                        kind: k,
+                        kind: k.0.into_owned(),
                         pos: Pos::from_saphyr(&v.referenced),
                         value: v.value.0,
                     });
@@ -632,8 +710,8 @@ impl<'de> Visitor<'de> for RawRecordVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawRecord, A::Error> {
         let mut r = RawRecord::default();
-        while let Some(k) = map.next_key::<String>()? {
-            match k.as_str() {
+        while let Some(k) = map.next_key::<Key>()? {
+            match &*k.0 {
                 "type" => r.rtype = Some(map.next_value()?),
                 "ttl" => {
                     let v = map.next_value::<Spanned<Scalar>>()?;
@@ -645,7 +723,7 @@ impl<'de> Visitor<'de> for RawRecordVisitor {
                 "octodns" => r.octodns = Some(map.next_value()?),
                 _ => {
                     map.next_value::<de::IgnoredAny>()?;
-                    r.unknown_keys.push(k);
+                    r.unknown_keys.push(k.0.into_owned());
                 }
             }
         }
@@ -659,8 +737,9 @@ impl<'de> Deserialize<'de> for RawRecord {
     }
 }
 
-/// The records under one name: a single mapping, or a list of them (each with its position).
-struct RecordList(Vec<(RawRecord, Option<Pos>)>);
+/// The records under one name: a single mapping, or a list of them, each list item with its
+/// position in `pos` (a record without one has line 0 there and takes its name's).
+struct RecordList(Vec<RawRecord>);
 
 struct RecordListVisitor;
 
@@ -672,13 +751,15 @@ impl<'de> Visitor<'de> for RecordListVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RecordList, A::Error> {
         let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(2));
         while let Some(item) = seq.next_element::<Spanned<RawRecord>>()? {
-            v.push((item.value, Some(Pos::from_saphyr(&item.referenced))));
+            let mut r = item.value;
+            r.pos = Pos::from_saphyr(&item.referenced);
+            v.push(r);
         }
         Ok(RecordList(v))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RecordList, A::Error> {
         let r = RawRecordVisitor.visit_map(map)?;
-        Ok(RecordList(vec![(r, None)]))
+        Ok(RecordList(vec![r]))
     }
     /// `name: !include records.yaml`: the included records take the name's position, and
     /// keep their file and place there for reports (a record that is the file's one mapping
@@ -693,11 +774,16 @@ impl<'de> Visitor<'de> for RecordListVisitor {
         Ok(RecordList(
             list.0
                 .into_iter()
-                .map(|(mut r, pos)| {
+                .map(|mut r| {
                     if r.file.is_none() {
-                        r.file = path.clone().map(|p| (p, pos.unwrap_or(top)));
+                        // A record that is the file's one mapping has no place of its own.
+                        let place = if r.pos.line == 0 { top } else { r.pos };
+                        r.file = path.clone().map(|p| (p, place));
                     }
-                    (r, None)
+                    RawRecord {
+                        pos: Pos::default(),
+                        ..r
+                    }
                 })
                 .collect(),
         ))
@@ -761,7 +847,9 @@ impl<'de> Visitor<'de> for ZoneFileVisitor {
         f.write_str("a mapping of record names ('' for the apex) to records")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawZoneFile, A::Error> {
-        let mut names = Vec::new();
+        // Room for a name per 64 bytes of the file (a name takes 40 or more): growing a
+        // 50,000-name vector by copies touched fresh memory again and again.
+        let mut names = Vec::with_capacity(yaml11::source_len() / 64);
         while let Some(key) = map.next_key::<Spanned<Scalar>>()? {
             let key_value = resolve(key.value, &key.defined);
             let text = match &key_value {
@@ -789,14 +877,10 @@ impl<'de> Visitor<'de> for ZoneFileVisitor {
             RECORDS_INCLUDED.with(|r| r.set(false));
             let recs = recs?;
             let list_pos = Pos::from_saphyr(&key.referenced);
-            let records = recs
-                .0
-                .into_iter()
-                .map(|(mut r, pos)| {
-                    r.pos = pos.unwrap_or(list_pos);
-                    r
-                })
-                .collect();
+            let mut records = recs.0;
+            for r in records.iter_mut().filter(|r| r.pos.line == 0) {
+                r.pos = list_pos;
+            }
             names.push(RawName {
                 name,
                 pos: Pos::from_saphyr(&key.referenced),

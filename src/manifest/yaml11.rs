@@ -294,6 +294,11 @@ pub fn with_source<T>(text: &str, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// The length in bytes of the text given to [`with_source`] on this thread.
+pub fn source_len() -> usize {
+    SOURCE.with(|s| s.borrow().len())
+}
+
 /// How a scalar is written in the source: plain (with its text) or not (quoted, a block
 /// scalar, tagged, an alias); `None` when the source is not known.
 pub enum Written {
@@ -313,6 +318,35 @@ pub fn source_of(loc: &Location) -> Option<Written> {
             Some(b'"' | b'\'' | b'|' | b'>' | b'!' | b'&' | b'*') => Written::Other,
             _ => Written::Plain(text.trim_end().to_string()),
         })
+    })
+}
+
+/// Whether the scalar at `loc` is written as the plain decimal `i` (`300`: digits, no sign,
+/// no leading zero), which PyYAML reads as the same integer. The common case of
+/// [`source_of`] + [`plain`] for integers, answered without copying the text.
+pub fn written_as_decimal(loc: &Location, i: i64) -> bool {
+    let span = loc.span();
+    let (Some(start), Some(len)) = (span.byte_offset(), span.byte_len()) else {
+        return false;
+    };
+    let (Ok(start), Ok(len)) = (usize::try_from(start), usize::try_from(len)) else {
+        return false;
+    };
+    SOURCE.with(|s| {
+        let s = s.borrow();
+        let Some(text) = start
+            .checked_add(len)
+            .and_then(|end| s.get(start..end))
+            .map(str::trim_end)
+        else {
+            return false;
+        };
+        let b = text.as_bytes();
+        !b.is_empty()
+            && b.len() <= 18
+            && b.iter().all(u8::is_ascii_digit)
+            && (b[0] != b'0' || b.len() == 1)
+            && text.parse::<i64>() == Ok(i)
     })
 }
 

@@ -62,6 +62,9 @@ impl Fqdn {
                 Err(NameError::EmptyLabel(input.to_string()))
             };
         }
+        if let Some(plain) = Fqdn::plain(input, trimmed) {
+            return plain;
+        }
         let unicode_free: std::borrow::Cow<str> = if trimmed.is_ascii() || trimmed.contains('\\') {
             trimmed.into()
         } else {
@@ -107,6 +110,41 @@ impl Fqdn {
             }
         }
         Fqdn::from_octets(input, labels.iter().map(Vec::as_slice))
+    }
+
+    /// A name of letters, digits, `-`, `_`, `*` and dots only (nearly every name in a zone),
+    /// checked as [`Fqdn::from_octets`] checks one, with one allocation (big zones parse
+    /// 100,000s); `None` for any other name, which takes the general path.
+    fn plain(input: &str, trimmed: &str) -> Option<Result<Fqdn, NameError>> {
+        let b = trimmed.as_bytes();
+        if !b
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'*' | b'.'))
+        {
+            return None;
+        }
+        let mut s = String::with_capacity(trimmed.len() + 1);
+        s.push_str(trimmed);
+        s.make_ascii_lowercase();
+        for (i, label) in s.split('.').enumerate() {
+            if label.is_empty() {
+                return Some(Err(NameError::EmptyLabel(input.to_string())));
+            }
+            if label.len() > 63 {
+                return Some(Err(NameError::LabelTooLong {
+                    name: input.to_string(),
+                    label: label.to_string(),
+                }));
+            }
+            if label.contains('*') && (label != "*" || i != 0) {
+                return Some(Err(NameError::BadWildcard(input.to_string())));
+            }
+        }
+        if s.len() > 253 {
+            return Some(Err(NameError::NameTooLong(input.to_string())));
+        }
+        s.push('.');
+        Some(Ok(Fqdn(s.into_boxed_str())))
     }
 
     /// The name made of these labels (raw octets, left-most first, no root label), as read

@@ -9,7 +9,7 @@
 
 use bytes::Bytes;
 use domain::base::iana::{Class, Rtype};
-use domain::base::name::{Name, ToName};
+use domain::base::name::{Name, ToLabelIter, ToName};
 use domain::rdata::ZoneRecordData;
 use domain::zonefile::inplace::{Entry, ScannedDname, ScannedRecordData, Zonefile};
 
@@ -20,9 +20,50 @@ use crate::model::{Fqdn, RData, RecordType};
 /// Record data as `domain` holds it after parsing presentation text.
 pub type WireData = ScannedRecordData;
 
+/// The text of a name whose every octet is a letter, digit, `-`, `_` or `*` (nearly every
+/// name in a zone), built from its labels: `Display` writes a name octet by octet, which was
+/// a large part of reading a big zone file. `None` for any other name.
+fn plain_text<N: ToLabelIter>(n: &N) -> Option<String> {
+    let mut s = String::with_capacity(usize::from(n.compose_len()));
+    for label in n.iter_labels() {
+        if label.is_root() {
+            continue;
+        }
+        let octets = label.as_slice();
+        if !octets
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'*'))
+        {
+            return None;
+        }
+        if !s.is_empty() {
+            s.push('.');
+        }
+        // Checked above: ASCII only.
+        s.push_str(std::str::from_utf8(octets).ok()?);
+    }
+    Some(s)
+}
+
+/// The text `Display` gives a `domain` name (labels joined by `.`, no trailing dot; `.` for
+/// the root): built from its labels when it is plain ([`plain_text`]), else printed.
+pub fn name_text<N: ToLabelIter + std::fmt::Display>(n: &N) -> String {
+    match plain_text(n) {
+        Some(s) if s.is_empty() => ".".to_string(),
+        Some(s) => s,
+        None => n.to_string(),
+    }
+}
+
 /// A `domain` name (any octets) as an [`Fqdn`], label by label (so `"`, `;` or a `.` inside
 /// a label keep their octets); the root for an empty name.
 pub fn name_of<N: ToName + std::fmt::Display>(n: &N) -> Result<Fqdn, String> {
+    if let Some(text) = plain_text(n) {
+        if text.is_empty() {
+            return Ok(Fqdn::root());
+        }
+        return Fqdn::parse(&text).map_err(|e| e.to_string());
+    }
     let labels: Vec<&[u8]> = n
         .iter_labels()
         .filter(|l| !l.is_root())
@@ -198,6 +239,43 @@ pub fn wire_name(n: &Fqdn) -> Result<Name<Bytes>, String> {
 mod tests {
     use super::*;
     use crate::model::rdata::Uri;
+    use std::str::FromStr;
+
+    /// `name_text` builds what `Display` prints, for names it builds itself and for those it
+    /// leaves to `Display` (escaped octets), absolute, relative-chained and root.
+    #[test]
+    fn name_text_is_what_display_prints() {
+        let names = [
+            ".",
+            "example.com.",
+            "WWW.Example.COM.",
+            "*.wild.example.",
+            "_sip._tcp.svc.example.",
+            "a\\.b.example.",
+            "sp\\032ace.example.",
+            "back\\\\slash.example.",
+            "oct\\200et.example.",
+            "#legacy!~.example.",
+        ];
+        for text in names {
+            let n = Name::<Bytes>::from_str(text).unwrap();
+            let printed = n.to_string();
+            assert_eq!(name_text(&n), printed, "{text}");
+            assert_eq!(
+                name_of(&n).map(|f| f.to_string()),
+                Fqdn::parse(&printed)
+                    .map(|f| f.to_string())
+                    .map_err(|e| e.to_string()),
+                "{text}"
+            );
+        }
+        let rel = domain::base::name::RelativeName::<Bytes>::from_str("www.Sub").unwrap();
+        let chain = rel
+            .chain(Name::<Bytes>::from_str("example.com.").unwrap())
+            .unwrap();
+        assert_eq!(name_text(&chain), chain.to_string());
+        assert_eq!(name_text(&chain), "www.Sub.example.com");
+    }
 
     fn svcb(text: &str) -> RData {
         RData::Svcb(Box::new(crate::model::svcb::Svcb::parse(text).unwrap()))
