@@ -227,6 +227,15 @@ pub fn svcb_unstorable(v: &crate::model::RData) -> Option<&'static str> {
     None
 }
 
+/// Zone RRsets per touched name below which a write is verified by filtered reads
+/// ([`Provider::reads_rrsets`]); measured on 4.7.3 with sqlite, 100k RRsets: a whole GET
+/// 1.26 s, 1,000 filtered GETs 2.7 s one at a time, 0.94 s four at a time.
+const RRSETS_PER_FILTERED_READ: usize = 64;
+
+/// Filtered reads sent at once by [`Provider::read_rrsets`] (the `tokio::join!` there has
+/// this many lanes).
+const FILTERED_READS_IN_FLIGHT: usize = 4;
+
 /// The zone id in URLs: the name with its dot; `/` (RFC 2317 zones) as `=2F`, which every
 /// 4.x server accepts.
 fn zone_id(zone: &Fqdn) -> String {
@@ -358,6 +367,111 @@ impl PowerdnsProvider {
         .await
     }
 
+    /// The RRsets of a zone GET's JSON body that zonekeeper manages (never the SOA).
+    fn zone_of(&self, zone: &Fqdn, body: &[u8]) -> Result<Zone, ProviderError> {
+        let body: ZoneBody = serde_json::from_slice(body).map_err(|e| {
+            // A cut-off body is the likeliest cause: worth another try.
+            ProviderError::new(
+                ErrorKind::Transient,
+                format!("bad zone JSON from PowerDNS: {e}"),
+            )
+        })?;
+        let mut out = Zone::new(zone.clone());
+        for rr in body.rrsets {
+            // SOA and types zonekeeper does not manage (or this target is not set up to
+            // serve, like ALIAS) are the server's: not reported, so never deleted.
+            let Ok(rtype) = rr.rtype.parse::<RecordType>() else {
+                continue;
+            };
+            if !self.caps.types.contains(&rtype) {
+                continue;
+            }
+            let name = Fqdn::parse(&rr.name).map_err(|e| {
+                ProviderError::new(
+                    ErrorKind::Unsupported,
+                    format!("{} {}: {e}", rr.name, rr.rtype),
+                )
+            })?;
+            let mut values = Vec::with_capacity(rr.records.len());
+            let mut disabled = BTreeSet::new();
+            // Disabled records are read too (not served, but there): see the module docs.
+            for rec in &rr.records {
+                let v = presentation::parse(rtype, &rec.content).map_err(|e| {
+                    // Failing the read is safer than treating the RRset as absent and
+                    // overwriting a value we did not understand.
+                    ProviderError::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "{name} {rtype} {:?}: cannot read PowerDNS content: {e}",
+                            rec.content
+                        ),
+                    )
+                })?;
+                let v = read_loc(v);
+                if rec.disabled {
+                    disabled.insert(v.to_string());
+                }
+                values.push(v);
+            }
+            out.put(
+                RrKey::new(name, rtype),
+                RrSet::new(rr.ttl, values).with_ext(disabled_setting(disabled)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// One filtered zone GET (`?rrset_name=..[&rrset_type=..]`, PowerDNS 4.7 and later):
+    /// the RRsets at `name` (of `rtype` when given), or `None` when the zone is missing.
+    /// `include_disabled=true` makes 5.0 and later report disabled records as a whole read
+    /// does (4.7-4.9 ignore it and hide them: see [`Provider::reads_rrsets`]).
+    async fn read_name(
+        &self,
+        zone: &Fqdn,
+        name: &Fqdn,
+        rtype: Option<RecordType>,
+    ) -> Result<Option<Zone>, ProviderError> {
+        let http = self.http()?;
+        let url = format!("{}/zones/{}", self.server_url, zone_id(zone));
+        let rtype = rtype.map(|t| t.to_string());
+        let resp = http
+            .send_idempotent("GET /zones/{zone}?rrset_name", || {
+                let mut q = vec![("rrset_name", name.as_str()), ("include_disabled", "true")];
+                if let Some(t) = &rtype {
+                    q.push(("rrset_type", t.as_str()));
+                }
+                http.request(Method::GET, &url).query(&q)
+            })
+            .await?;
+        if zone_missing(&resp) {
+            return Ok(None);
+        }
+        if !resp.is_success() {
+            return Err(resp.error(format!(
+                "reading {name} in zone {zone}: {}",
+                error_text(&resp)
+            )));
+        }
+        self.zone_of(zone, &resp.body).map(Some)
+    }
+
+    /// [`PowerdnsProvider::read_name`] for each name in turn; `None` when the zone is
+    /// missing.
+    async fn read_names(
+        &self,
+        zone: &Fqdn,
+        names: Vec<(&Fqdn, Option<RecordType>)>,
+    ) -> Result<Option<Vec<Zone>>, ProviderError> {
+        let mut got = Vec::with_capacity(names.len());
+        for (name, rtype) in names {
+            match self.read_name(zone, name, rtype).await? {
+                Some(z) => got.push(z),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(got))
+    }
+
     async fn patch(&self, zone: &Fqdn, body: String) -> Result<HttpResponse, ProviderError> {
         self.call(
             Method::PATCH,
@@ -396,9 +510,16 @@ fn client(
         headers,
         rate_limit,
         timeout: s.timeout.get(),
+        overloaded: Some(database_locked),
         ..HttpOptions::default()
     };
     HttpClient::new(KIND, name, opts, ctx)
+}
+
+/// PowerDNS on sqlite (gsqlite3) answers a write that meets another one's lock with HTTP
+/// 500 "database is locked": an overload signal, so the client sends fewer at once.
+fn database_locked(resp: &HttpResponse) -> bool {
+    resp.status.as_u16() == 500 && error_text(resp).contains("database is locked")
 }
 
 /// The `error` of a PowerDNS JSON error body, else the body text.
@@ -789,56 +910,58 @@ impl Provider for PowerdnsProvider {
         if !resp.is_success() {
             return Err(resp.error(format!("reading zone {zone}: {}", error_text(&resp))));
         }
-        let body: ZoneBody = serde_json::from_slice(&resp.body).map_err(|e| {
-            // A cut-off body is the likeliest cause: worth another try.
-            ProviderError::new(
-                ErrorKind::Transient,
-                format!("bad zone JSON from PowerDNS: {e}"),
-            )
-        })?;
-        let mut out = Zone::new(zone.clone());
-        for rr in body.rrsets {
-            // SOA and types zonekeeper does not manage (or this target is not set up to
-            // serve, like ALIAS) are the server's: not reported, so never deleted.
-            let Ok(rtype) = rr.rtype.parse::<RecordType>() else {
-                continue;
-            };
-            if !self.caps.types.contains(&rtype) {
-                continue;
-            }
-            let name = Fqdn::parse(&rr.name).map_err(|e| {
-                ProviderError::new(
-                    ErrorKind::Unsupported,
-                    format!("{} {}: {e}", rr.name, rr.rtype),
-                )
-            })?;
-            let mut values = Vec::with_capacity(rr.records.len());
-            let mut disabled = BTreeSet::new();
-            // Disabled records are read too (not served, but there): see the module docs.
-            for rec in &rr.records {
-                let v = presentation::parse(rtype, &rec.content).map_err(|e| {
-                    // Failing the read is safer than treating the RRset as absent and
-                    // overwriting a value we did not understand.
-                    ProviderError::new(
-                        ErrorKind::Unsupported,
-                        format!(
-                            "{name} {rtype} {:?}: cannot read PowerDNS content: {e}",
-                            rec.content
-                        ),
-                    )
-                })?;
-                let v = read_loc(v);
-                if rec.disabled {
-                    disabled.insert(v.to_string());
-                }
-                values.push(v);
-            }
-            out.put(
-                RrKey::new(name, rtype),
-                RrSet::new(rr.ttl, values).with_ext(disabled_setting(disabled)),
-            );
+        Ok(Observed::present(self.zone_of(zone, &resp.body)?))
+    }
+
+    /// True when every change can be verified from filtered reads and they cost less than
+    /// a whole read: one request per touched name (about 1 ms each, 4 in flight, on 4.7 with
+    /// sqlite) against about 13 us per RRset of a whole read, so up to one name per
+    /// [`RRSETS_PER_FILTERED_READ`] RRsets of the zone. Changes whose RRset holds disabled
+    /// records before or after are verified by a whole read: 4.7-4.9 leave disabled records
+    /// out of filtered reads (PowerDNS issue 11473; `include_disabled` came in 5.0).
+    fn reads_rrsets(&self, changes: &[Change], live_rrsets: usize) -> bool {
+        let names: BTreeSet<&Fqdn> = changes.iter().map(|c| &c.key().name).collect();
+        names.len().saturating_mul(RRSETS_PER_FILTERED_READ) <= live_rrsets
+            && changes.iter().all(|c| {
+                c.old()
+                    .into_iter()
+                    .chain(c.new_set())
+                    .all(|s| s.ext().and_then(|e| e.get(DISABLED)).is_none())
+            })
+    }
+
+    /// One filtered GET per touched name (with `rrset_type` when one type is touched there),
+    /// [`FILTERED_READS_IN_FLIGHT`] at a time; what a server answers beyond the keys asked
+    /// (one before 4.7 ignores the filter and sends the whole zone) is dropped.
+    async fn read_rrsets(&self, zone: &Fqdn, keys: &[RrKey]) -> Result<Observed, ProviderError> {
+        let mut by_name: std::collections::BTreeMap<&Fqdn, Vec<RecordType>> = Default::default();
+        for k in keys {
+            by_name.entry(&k.name).or_default().push(k.rtype);
         }
-        Ok(Observed::present(out))
+        let mut lanes: Vec<Vec<(&Fqdn, Option<RecordType>)>> =
+            vec![Vec::new(); FILTERED_READS_IN_FLIGHT];
+        for (i, (name, types)) in by_name.into_iter().enumerate() {
+            let one = (types.len() == 1).then(|| types[0]);
+            lanes[i % FILTERED_READS_IN_FLIGHT].push((name, one));
+        }
+        let mut lanes = lanes.into_iter();
+        let mut next = || lanes.next().unwrap_or_default();
+        let (a, b, c, d) = tokio::join!(
+            self.read_names(zone, next()),
+            self.read_names(zone, next()),
+            self.read_names(zone, next()),
+            self.read_names(zone, next())
+        );
+        let mut all = Zone::new(zone.clone());
+        for part in [a?, b?, c?, d?] {
+            let Some(zones) = part else {
+                return Ok(Observed::absent(zone.clone()));
+            };
+            for z in zones {
+                all.rrsets.extend(z.rrsets);
+            }
+        }
+        Ok(super::keep_only(Observed::present(all), keys))
     }
 
     /// POSTs an empty zone (kind and `soa_edit_api` from the settings; no name servers:
