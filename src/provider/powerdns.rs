@@ -421,6 +421,12 @@ impl PowerdnsProvider {
         Ok(out)
     }
 
+    /// The transport's in-flight request limit now (lowered by overload answers; see
+    /// [`super::http::InFlightLimit`]); 0 when the client could not be built.
+    pub fn in_flight_limit(&self) -> usize {
+        self.http().map_or(0, HttpClient::in_flight_limit)
+    }
+
     /// One filtered zone GET (`?rrset_name=..[&rrset_type=..]`, PowerDNS 4.7 and later):
     /// the RRsets at `name` (of `rtype` when given), or `None` when the zone is missing.
     /// `include_disabled=true` makes 5.0 and later report disabled records as a whole read
