@@ -9,7 +9,7 @@
 #
 #   scripts/bench-powerdns-reconcile.sh [RUNS] [RRSETS] [PERCENT]   (defaults 5, 100000, 1)
 #
-# CARGO_TARGET_DIR is honoured. Prints a Markdown table for BENCHMARKS.md.
+# CARGO_TARGET_DIR is honoured; ZONEKEEPER_BIN=path times that binary instead of building. Prints a Markdown table for BENCHMARKS.md.
 set -euo pipefail
 
 RUNS=${1:-5}
@@ -22,8 +22,12 @@ command -v pdns_server >/dev/null || PATH=$PATH:/usr/sbin
 command -v pdns_server >/dev/null || { echo "pdns_server not installed" >&2; exit 1; }
 SCHEMA=/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
 
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin zonekeeper
-ZK="${CARGO_TARGET_DIR:-$ROOT/target}/release/zonekeeper"
+if [ -n "${ZONEKEEPER_BIN:-}" ]; then
+    ZK=$ZONEKEEPER_BIN     # another build (e.g. the commit before a change), as given
+else
+    cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin zonekeeper
+    ZK="${CARGO_TARGET_DIR:-$ROOT/target}/release/zonekeeper"
+fi
 
 DIR=$(mktemp -d)
 PDNS_PID=

@@ -2,9 +2,9 @@
 //! ([`support::faultproxy`]):
 //!
 //! - a small change to a 300-RRset zone is verified by filtered reads of the touched names
-//!   (`?rrset_name=`), not by a whole-zone GET; a server that loses part of the PATCH and
-//!   answers 204 all the same is caught by that read-back (`apply` exits 1, "still
-//!   pending");
+//!   (`?rrset_name=`), a change of 100 names by one zone export, neither by a whole-zone JSON
+//!   GET; a server that loses part of the PATCH and answers 204 all the same is caught by
+//!   either read-back (`apply` exits 1, "still pending");
 //! - writes answered 500 "database is locked" whenever another write is in flight (as
 //!   PowerDNS on sqlite does) lower the provider's in-flight limit, and every zone of eight
 //!   written at once converges.
@@ -72,7 +72,8 @@ impl Repo {
         Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
             .arg("--config")
             .arg(&self.config)
-            .arg("apply")
+            // Over a third of the zone changes in some steps: past the default thresholds.
+            .args(["apply", "--force"])
             .output()
             .expect("run zonekeeper")
     }
@@ -134,14 +135,32 @@ fn a_small_change_is_verified_by_reading_back_what_it_touched() {
     let o = repo.apply(2);
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let after = after_last_write(&proxy.log());
-    assert_eq!(after.len(), 2, "one filtered read per touched name: {after:?}");
+    assert_eq!(
+        after.len(),
+        2,
+        "one filtered read per touched name: {after:?}"
+    );
     for (m, p) in &after {
         assert_eq!(m, "GET");
         assert!(p.contains("rrset_name=host00"), "{p}");
         assert!(p.contains("rrset_type=A"), "{p}");
     }
 
-    // A server that loses one of the three changed RRsets and answers 204.
+    // 100 names: one export of the zone.
+    let o = repo.apply(100);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let after = after_last_write(&proxy.log());
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert!(
+        after[0].1.ends_with(&format!("/zones/{ZONE}/export")),
+        "{after:?}"
+    );
+    // Back to 2 changed names (98 writes: still the export), then the lossy server.
+    let o = repo.apply(2);
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+
+    // A server that loses one of the changed RRsets and answers 204: 5 names (filtered
+    // reads), then 120 (the export).
     let lossy = FaultProxy::start(
         upstream(&pdns),
         Faults {
@@ -151,13 +170,31 @@ fn a_small_change_is_verified_by_reading_back_what_it_touched() {
     );
     let repo = Repo::new(&pdns, &lossy.url());
     let o = repo.apply(5);
-    assert_eq!(o.status.code(), Some(1), "the lost RRset is caught: {}", show(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the lost RRset is caught: {}",
+        show(&o)
+    );
     let text = show(&o);
     assert!(text.contains("still pending"), "{text}");
     let after = after_last_write(&lossy.log());
     assert!(
         after.iter().all(|(_, p)| p.contains("rrset_name=")),
         "caught by the partial read-back: {after:?}"
+    );
+    let o = repo.apply(120);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the lost RRset is caught: {}",
+        show(&o)
+    );
+    assert!(show(&o).contains("still pending"), "{}", show(&o));
+    let after = after_last_write(&lossy.log());
+    assert!(
+        after.iter().all(|(_, p)| p.ends_with("/export")),
+        "caught by the export read-back: {after:?}"
     );
 }
 
@@ -178,9 +215,9 @@ impl CallObserver for Limits {
 
 #[test]
 fn database_locked_answers_lower_the_in_flight_limit_and_every_zone_converges() {
-    let Some(pdns) = Pdns::start(
-        "database_locked_answers_lower_the_in_flight_limit_and_every_zone_converges",
-    ) else {
+    let Some(pdns) =
+        Pdns::start("database_locked_answers_lower_the_in_flight_limit_and_every_zone_converges")
+    else {
         return;
     };
     let proxy = FaultProxy::start(
@@ -208,7 +245,12 @@ fn database_locked_answers_lower_the_in_flight_limit_and_every_zone_converges() 
     for z in &zones {
         rt.block_on(p.create_zone(z)).expect("create zone");
     }
-    let key = |z: &Fqdn| RrKey::new(Fqdn::parse(&format!("www.{z}")).expect("name"), RecordType::A);
+    let key = |z: &Fqdn| {
+        RrKey::new(
+            Fqdn::parse(&format!("www.{z}")).expect("name"),
+            RecordType::A,
+        )
+    };
     let set = RrSet::new(300, vec![RData::A("192.0.2.7".parse().expect("ip"))]);
     // Eight zones written at once, as the daemon's scheduler does with --concurrency 8.
     let results = rt.block_on(async {
@@ -238,12 +280,19 @@ fn database_locked_answers_lower_the_in_flight_limit_and_every_zone_converges() 
     }
     assert!(counts.locked > 0, "writes overlapped: {counts:?}");
     let lowest = limits.lowest.load(Ordering::SeqCst);
-    assert!(lowest < ZONES, "the limit fell below the writers: {lowest} ({counts:?})");
+    assert!(
+        lowest < ZONES,
+        "the limit fell below the writers: {lowest} ({counts:?})"
+    );
     assert_eq!(p.in_flight_limit(), limits.last.load(Ordering::SeqCst));
     // Successes raise it again.
     let before = p.in_flight_limit();
     for _ in 0..40 {
         rt.block_on(p.read_zone(&zones[0])).expect("read");
     }
-    assert!(p.in_flight_limit() > before, "{} <= {before}", p.in_flight_limit());
+    assert!(
+        p.in_flight_limit() > before,
+        "{} <= {before}",
+        p.in_flight_limit()
+    );
 }
