@@ -173,7 +173,10 @@ impl InFlightLimit {
         if new == s.limit {
             return None;
         }
-        s.debt += s.limit - new;
+        // Free permits go now; those in flight as their requests finish.
+        let cut = s.limit - new;
+        let freed = self.sem.forget_permits(cut);
+        s.debt += cut - freed;
         s.limit = new;
         Some(new)
     }
@@ -874,5 +877,48 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Transient);
+    }
+
+    #[tokio::test]
+    async fn in_flight_limit_halves_on_overload_and_grows_back_one_per_limit_successes() {
+        let l = InFlightLimit::new(8);
+        // Four in flight when the overloads come: the cut takes effect as they finish.
+        let held: Vec<_> = futures_lite_acquire(&l, 4).await;
+        assert_eq!(l.overload(), Some(4));
+        assert_eq!(l.overload(), Some(2));
+        assert_eq!(l.overload(), Some(1));
+        assert_eq!(l.overload(), None, "never below 1");
+        for p in held {
+            l.release(p);
+        }
+        // 7 permits retired, 1 left: a second request waits.
+        let one = l.acquire().await;
+        assert!(l.sem.try_acquire().is_err(), "the limit is 1");
+        l.release(one);
+        // One success at limit 1 raises it to 2; then two more to 3.
+        assert_eq!(l.success(), Some(2));
+        assert_eq!(l.success(), None);
+        assert_eq!(l.success(), Some(3));
+        let three = futures_lite_acquire(&l, 3).await;
+        assert!(l.sem.try_acquire().is_err(), "the limit is 3");
+        for p in three {
+            l.release(p);
+        }
+        for _ in 0..100 {
+            l.success();
+        }
+        assert_eq!(l.limit(), 8, "back to the maximum, not past it");
+        assert_eq!(l.sem.available_permits(), 8);
+    }
+
+    async fn futures_lite_acquire(
+        l: &InFlightLimit,
+        n: usize,
+    ) -> Vec<tokio::sync::SemaphorePermit<'_>> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(l.acquire().await);
+        }
+        out
     }
 }

@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Rewrites a request body.
+pub type Rewrite = fn(&[u8]) -> Vec<u8>;
+
 /// Which requests get a fault; a period of 0 means never. A request that matches several
 /// gets the first of: drop (writes only), 429, 503.
 #[derive(Clone, Copy, Debug)]
@@ -28,7 +31,7 @@ pub struct Faults {
     pub drop_write_every: u64,
     /// Rewrites the body of every forwarded write (a server that loses part of a change
     /// and answers success all the same).
-    pub rewrite_write: Option<fn(&[u8]) -> Vec<u8>>,
+    pub rewrite_write: Option<Rewrite>,
     /// A write that arrives while another is being forwarded is answered as PowerDNS on
     /// sqlite answers it under load: 500 `{"error": "database is locked"}`.
     pub lock_concurrent_writes: bool,
