@@ -37,12 +37,7 @@ const HOSTS: usize = 3000; // hosts 300..3000 are created
 const CHANGES: usize = (HOSTS - SEED_HOSTS) + UPDATED + (SEED_HOSTS - UPDATED);
 
 /// A proxy that only counts (no faults).
-const NO_FAULTS: Faults = Faults {
-    rate_limit_every: 0,
-    retry_after_secs: 0,
-    unavailable_every: 0,
-    drop_write_every: 0,
-};
+const NO_FAULTS: Faults = Faults::NONE;
 
 /// The binary under test: `ZONEKEEPER_TEST_BIN` when set (a copy that a concurrent build
 /// in a shared target directory cannot replace mid-test), else cargo's.

@@ -67,6 +67,21 @@ impl Provider for Instrumented {
         r
     }
 
+    fn reads_rrsets(&self, changes: &[Change], live_rrsets: usize) -> bool {
+        self.inner.reads_rrsets(changes, live_rrsets)
+    }
+
+    async fn read_rrsets(
+        &self,
+        zone: &Fqdn,
+        keys: &[crate::model::RrKey],
+    ) -> Result<Observed, ProviderError> {
+        let t = Instant::now();
+        let r = self.inner.read_rrsets(zone, keys).await;
+        self.observe(t, r.as_ref().err());
+        r
+    }
+
     fn cost(&self, change: &Change) -> crate::provider::BatchCost {
         self.inner.cost(change)
     }

@@ -18,7 +18,7 @@ use super::{last_apply_of, plan_from_live, Providers};
 use crate::apply::{apply_zone_plan_journaled, ApplyOptions, ApplyReport, BatchJournal};
 use crate::config::ZoneConfig;
 use crate::manifest::ZoneManifest;
-use crate::model::{CanonicalSet, Fqdn};
+use crate::model::{CanonicalSet, Fqdn, RrKey};
 use crate::plan::{Change, Op, Policy, UnsafeReason, ZonePlan};
 use crate::provider::{ChangeOutcome, ErrorKind, Observed, Provider, ProviderError};
 use crate::retry::{self, RetryPolicy};
@@ -454,15 +454,13 @@ async fn apply_target(
         return report;
     }
     report.apply = Some(applied);
-    // Verify: a re-read must plan empty, or "applied" means nothing.
-    match read_with_retry(p, &zc.name, &opts.apply.retry).await {
-        Ok(after) => {
-            // Only whether anything is left matters here, not how it would be judged.
-            let again = plan_from_live(zc, manifest, p, &after, None);
-            report.drift = drift_of(&again);
-            if !again.changes.is_empty() {
+    match verify(zc, manifest, p, &plan, &observed, &opts.apply.retry).await {
+        Ok(drift) => {
+            report.drift = drift;
+            let pending = drift.missing + drift.extra + drift.changed;
+            if pending > 0 {
                 report.outcome = Outcome::Failed;
-                report.error = Some(TargetError::NotConverged(again.changes.len()));
+                report.error = Some(TargetError::NotConverged(pending));
             }
         }
         Err(e) => {
@@ -472,6 +470,70 @@ async fn apply_target(
     }
     report.plan = Some(plan);
     report
+}
+
+/// Verifies an applied plan, or "applied" means nothing; returns what still differs.
+///
+/// When the provider can read back just the touched RRsets cheaper than the whole zone
+/// ([`Provider::reads_rrsets`]), each change's RRset is read back and must equal what the
+/// plan wrote (absent for a delete): the write is verified, and drift elsewhere in the zone
+/// is left to the resync sweep. Otherwise (and for a zone that did not exist before) the
+/// whole zone is re-read and must plan empty.
+async fn verify(
+    zc: &ZoneConfig,
+    manifest: &ZoneManifest,
+    p: &dyn Provider,
+    plan: &ZonePlan,
+    observed: &Observed,
+    policy: &RetryPolicy,
+) -> Result<Drift, ProviderError> {
+    if observed.exists && p.reads_rrsets(&plan.changes, observed.zone.len()) {
+        let keys: Vec<RrKey> = plan.changes.iter().map(|c| c.key().clone()).collect();
+        let after = read_rrsets_with_retry(p, &zc.name, &keys, policy).await?;
+        return Ok(touched_drift(&plan.changes, &after));
+    }
+    let after = read_with_retry(p, &zc.name, policy).await?;
+    // Only whether anything is left matters here, not how it would be judged.
+    Ok(drift_of(&plan_from_live(zc, manifest, p, &after, None)))
+}
+
+/// What differs between the RRsets `changes` wrote and a read-back of them: a missing
+/// RRset the change created or updated, an extra one it deleted, a changed one.
+pub fn touched_drift(changes: &[Change], after: &Observed) -> Drift {
+    let mut d = Drift::default();
+    for c in changes {
+        match (c.new_set(), after.zone.get(c.key())) {
+            (Some(_), None) => d.missing += 1,
+            (None, Some(_)) => d.extra += 1,
+            (Some(want), Some(got)) if want != got => d.changed += 1,
+            _ => {}
+        }
+    }
+    d
+}
+
+/// Reads the RRsets `keys` of a zone ([`Provider::read_rrsets`]), retrying as
+/// [`read_with_retry`] does.
+async fn read_rrsets_with_retry(
+    p: &dyn Provider,
+    zone: &Fqdn,
+    keys: &[RrKey],
+    policy: &RetryPolicy,
+) -> Result<Observed, ProviderError> {
+    let deadline = Instant::now() + policy.deadline;
+    retry::within(
+        deadline,
+        retry::retry(
+            &policy.above(p.capabilities().transport_retries),
+            deadline,
+            |e: &ProviderError| e,
+            |e, wait| {
+                tracing::warn!(provider = p.name(), %zone, error = %e, retry_in = ?wait, "read-back failed, retrying");
+            },
+            || p.read_rrsets(zone, keys),
+        ),
+    )
+    .await
 }
 
 /// Reads, plans and applies one zone on each of its targets: [`plan_targets`] then

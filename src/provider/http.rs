@@ -54,6 +54,15 @@ impl RateLimitSettings {
 /// 200 with an error body can say so), `None` leaves it to the status.
 pub type Classifier = fn(&HttpResponse) -> Option<ErrorKind>;
 
+/// Whether an answer says the server is overloaded (and fewer requests at once would help):
+/// a provider's own test, consulted besides 429 and 503 (PowerDNS on sqlite: 500
+/// "database is locked").
+pub type OverloadTest = fn(&HttpResponse) -> bool;
+
+/// Default [`HttpOptions::max_in_flight`]: above any controller concurrency in use (4 zones,
+/// each with at most 4 reads at once), so it only binds once overload has lowered it.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 32;
+
 /// How to build a provider's client.
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
@@ -71,6 +80,12 @@ pub struct HttpOptions {
     pub endpoint_rate_limit: Option<Quota>,
     /// The provider's classifier, if its API signals errors beyond the status code.
     pub classify: Option<Classifier>,
+    /// The provider's own overload signal besides 429 and 503 ([`InFlightLimit`]).
+    pub overloaded: Option<OverloadTest>,
+    /// The most requests this client has in flight at once; overload answers lower the
+    /// limit (halved, down to 1), successes raise it again (by 1 per limit's worth of
+    /// successes) up to this.
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpOptions {
@@ -82,7 +97,109 @@ impl Default for HttpOptions {
             rate_limit: None,
             endpoint_rate_limit: None,
             classify: None,
+            overloaded: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
+    }
+}
+
+/// An additive-increase/multiplicative-decrease limit on the requests one client has in
+/// flight: the provider's back-pressure. An overload answer (429, 503, or the provider's
+/// [`OverloadTest`]) halves the limit (at least 1); every `limit` successes in a row raise
+/// it by one, up to the maximum. A lowered limit takes effect as requests in flight finish.
+/// Each change is reported to the [`CallObserver`] (`in_flight_limit`).
+pub struct InFlightLimit {
+    sem: tokio::sync::Semaphore,
+    max: usize,
+    state: std::sync::Mutex<LimitState>,
+}
+
+struct LimitState {
+    limit: usize,
+    /// Permits to retire as requests finish (the limit was cut below what is in flight).
+    debt: usize,
+    /// Successes since the last change of the limit.
+    successes: usize,
+}
+
+impl InFlightLimit {
+    /// A limit of `max` (at least 1), starting at `max`.
+    pub fn new(max: usize) -> InFlightLimit {
+        let max = max.max(1);
+        InFlightLimit {
+            sem: tokio::sync::Semaphore::new(max),
+            max,
+            state: std::sync::Mutex::new(LimitState {
+                limit: max,
+                debt: 0,
+                successes: 0,
+            }),
+        }
+    }
+
+    /// The limit now.
+    pub fn limit(&self) -> usize {
+        self.lock().limit
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LimitState> {
+        // The state is a few counters, consistent after every statement: a panic elsewhere
+        // while it was held leaves nothing half-done.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn acquire(&self) -> tokio::sync::SemaphorePermit<'_> {
+        // The semaphore is never closed.
+        self.sem
+            .acquire()
+            .await
+            .expect("the in-flight semaphore is never closed")
+    }
+
+    /// Gives a permit back, or retires it while the limit is being lowered.
+    fn release(&self, permit: tokio::sync::SemaphorePermit<'_>) {
+        let mut s = self.lock();
+        if s.debt > 0 {
+            s.debt -= 1;
+            permit.forget();
+        }
+    }
+
+    /// An overload answer: halves the limit. Returns the new limit when it changed.
+    fn overload(&self) -> Option<usize> {
+        let mut s = self.lock();
+        s.successes = 0;
+        let new = (s.limit / 2).max(1);
+        if new == s.limit {
+            return None;
+        }
+        // Free permits go now; those in flight as their requests finish.
+        let cut = s.limit - new;
+        let freed = self.sem.forget_permits(cut);
+        s.debt += cut - freed;
+        s.limit = new;
+        Some(new)
+    }
+
+    /// A success: one more in flight after `limit` of them in a row. Returns the new limit
+    /// when it changed.
+    fn success(&self) -> Option<usize> {
+        let mut s = self.lock();
+        if s.limit >= self.max {
+            return None;
+        }
+        s.successes += 1;
+        if s.successes < s.limit {
+            return None;
+        }
+        s.successes = 0;
+        s.limit += 1;
+        if s.debt > 0 {
+            s.debt -= 1;
+        } else {
+            self.sem.add_permits(1);
+        }
+        Some(s.limit)
     }
 }
 
@@ -95,6 +212,8 @@ pub struct HttpClient {
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     endpoint_limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
     classify: Option<Classifier>,
+    overloaded: Option<OverloadTest>,
+    in_flight: Arc<InFlightLimit>,
     retry: RetryPolicy,
     observer: Arc<dyn CallObserver>,
     requests: Arc<AtomicUsize>,
@@ -201,6 +320,8 @@ impl HttpClient {
                 .endpoint_rate_limit
                 .map(|q| Arc::new(RateLimiter::keyed(q))),
             classify: opts.classify,
+            overloaded: opts.overloaded,
+            in_flight: Arc::new(InFlightLimit::new(opts.max_in_flight)),
             retry: ctx.retry.clone(),
             observer: ctx.observer.clone(),
             requests: Arc::default(),
@@ -229,6 +350,7 @@ impl HttpClient {
         if let Some(l) = &self.endpoint_limiter {
             l.until_key_ready(&endpoint.to_string()).await;
         }
+        let permit = self.in_flight.acquire().await;
         self.requests.fetch_add(1, Ordering::Relaxed);
         let started = tokio::time::Instant::now();
         let result: Result<HttpResponse, ProviderError> = async {
@@ -239,6 +361,18 @@ impl HttpClient {
             Ok(HttpResponse::new(status, headers, body, self.classify))
         }
         .await;
+        self.in_flight.release(permit);
+        let changed = match &result {
+            Ok(r) if self.is_overload(r) => self.in_flight.overload(),
+            Ok(r) if r.is_success() => self.in_flight.success(),
+            _ => None,
+        };
+        if let Some(limit) = changed {
+            if matches!(&result, Ok(r) if !r.is_success()) {
+                tracing::info!(provider = %self.name, limit, "provider overloaded: fewer requests at once");
+            }
+            self.observer.in_flight_limit(&self.name, limit);
+        }
         let outcome = match &result {
             Ok(r) => r.kind.map_or("ok", ErrorKind::as_str),
             Err(e) => e.kind.as_str(),
@@ -296,6 +430,19 @@ impl HttpClient {
             }) => Ok(resp),
             Err(Failure { error, .. }) => Err(error),
         }
+    }
+
+    /// True when an answer says the server is overloaded: 429, 503, a `RateLimited`
+    /// classification, or the provider's [`OverloadTest`].
+    fn is_overload(&self, r: &HttpResponse) -> bool {
+        matches!(r.status.as_u16(), 429 | 503)
+            || r.kind == Some(ErrorKind::RateLimited)
+            || self.overloaded.is_some_and(|t| t(r))
+    }
+
+    /// The in-flight limit now ([`InFlightLimit`]).
+    pub fn in_flight_limit(&self) -> usize {
+        self.in_flight.limit()
     }
 
     /// Requests sent so far (tests count them; retries count again).
@@ -730,5 +877,48 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Transient);
+    }
+
+    #[tokio::test]
+    async fn in_flight_limit_halves_on_overload_and_grows_back_one_per_limit_successes() {
+        let l = InFlightLimit::new(8);
+        // Four in flight when the overloads come: the cut takes effect as they finish.
+        let held: Vec<_> = futures_lite_acquire(&l, 4).await;
+        assert_eq!(l.overload(), Some(4));
+        assert_eq!(l.overload(), Some(2));
+        assert_eq!(l.overload(), Some(1));
+        assert_eq!(l.overload(), None, "never below 1");
+        for p in held {
+            l.release(p);
+        }
+        // 7 permits retired, 1 left: a second request waits.
+        let one = l.acquire().await;
+        assert!(l.sem.try_acquire().is_err(), "the limit is 1");
+        l.release(one);
+        // One success at limit 1 raises it to 2; then two more to 3.
+        assert_eq!(l.success(), Some(2));
+        assert_eq!(l.success(), None);
+        assert_eq!(l.success(), Some(3));
+        let three = futures_lite_acquire(&l, 3).await;
+        assert!(l.sem.try_acquire().is_err(), "the limit is 3");
+        for p in three {
+            l.release(p);
+        }
+        for _ in 0..100 {
+            l.success();
+        }
+        assert_eq!(l.limit(), 8, "back to the maximum, not past it");
+        assert_eq!(l.sem.available_permits(), 8);
+    }
+
+    async fn futures_lite_acquire(
+        l: &InFlightLimit,
+        n: usize,
+    ) -> Vec<tokio::sync::SemaphorePermit<'_>> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(l.acquire().await);
+        }
+        out
     }
 }

@@ -227,6 +227,9 @@ pub trait CallObserver: Send + Sync {
     fn request(&self, _provider: &str, _endpoint: &str, _outcome: &str, _duration: Duration) {}
     /// A failed request (or batch) will be tried again after `wait`.
     fn retry(&self, _provider: &str, _kind: ErrorKind, _wait: Duration) {}
+    /// The provider's in-flight request limit changed (overload lowered it, successes
+    /// raised it): see [`http::InFlightLimit`].
+    fn in_flight_limit(&self, _provider: &str, _limit: usize) {}
 }
 
 /// A [`CallObserver`] that ignores everything (one-shot commands without metrics, tests).
@@ -329,6 +332,24 @@ pub trait Provider: Send + Sync {
     /// Reads a whole zone. A missing zone is `Ok` with `exists: false`, not an error.
     async fn read_zone(&self, zone: &Fqdn) -> Result<Observed, ProviderError>;
 
+    /// Whether [`Provider::read_rrsets`] reads these changes' RRsets back exactly as
+    /// [`Provider::read_zone`] would report them, and cheaper than a whole read of a zone
+    /// of `live_rrsets` RRsets: the controller then verifies a write by reading back only
+    /// what it touched. Default `false` (the controller re-reads the whole zone). A provider
+    /// whose partial reads miss something some RRsets can hold (PowerDNS 4.x hides disabled
+    /// records from them) answers `false` for changes that hold it.
+    fn reads_rrsets(&self, _changes: &[Change], _live_rrsets: usize) -> bool {
+        false
+    }
+
+    /// Reads the RRsets `keys` of a zone: an [`Observed`] whose `zone` holds each of them
+    /// the provider has (as [`Provider::read_zone`] reports it) and nothing else. A missing
+    /// zone is `Ok` with `exists: false`. Default: the whole zone, cut to `keys`.
+    async fn read_rrsets(&self, zone: &Fqdn, keys: &[RrKey]) -> Result<Observed, ProviderError> {
+        let whole = self.read_zone(zone).await?;
+        Ok(keep_only(whole, keys))
+    }
+
     /// Creates an empty zone (called once, before the first write, when the read said it
     /// does not exist and [`Capabilities::creates_zones`] is true). Must be idempotent: a
     /// zone that already exists (a retry after a lost answer) is `Ok`.
@@ -350,6 +371,18 @@ pub trait Provider: Send + Sync {
         observed: &Observed,
         changes: &[Change],
     ) -> Vec<ChangeOutcome>;
+}
+
+/// `observed` with only the RRsets `keys` (the default [`Provider::read_rrsets`], and a
+/// provider's fallback when its server returned more than it asked for).
+pub fn keep_only(observed: Observed, keys: &[RrKey]) -> Observed {
+    let mut zone = Zone::new(observed.zone.origin.clone());
+    for k in keys {
+        if let Some(s) = observed.zone.get(k) {
+            zone.put(k.clone(), s.clone());
+        }
+    }
+    Observed { zone, ..observed }
 }
 
 /// Drops the provider settings (`octodns: {<kind>: {...}}`) of `set` that a target of type

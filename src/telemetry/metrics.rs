@@ -33,6 +33,8 @@ pub struct Metrics {
     pub provider_ratelimited_total: IntCounterVec,
     /// Requests tried again, by the error kind that caused it.
     pub provider_retries_total: IntCounterVec,
+    /// Each provider's in-flight request limit (lowered by overload answers).
+    pub provider_in_flight_limit: IntGaugeVec,
     /// Provider trait calls (list, read, create, apply), by outcome.
     pub provider_calls_total: IntCounterVec,
     /// Provider trait call durations (retries and waits included).
@@ -110,6 +112,7 @@ impl Metrics {
             provider_request_duration: histogram(&r, "zonekeeper_provider_request_duration_seconds", "Duration of requests sent to providers.", &["provider"], seconds.clone())?,
             provider_ratelimited_total: counter(&r, "zonekeeper_provider_ratelimited_total", "Provider answers that were rate limits (HTTP 429 or the provider's own throttling signal).", &["provider"])?,
             provider_retries_total: counter(&r, "zonekeeper_provider_retries_total", "Provider requests tried again, by reason (the error kind of the failed try).", &["provider", "reason"])?,
+            provider_in_flight_limit: gauge(&r, "zonekeeper_provider_in_flight_limit", "Requests a provider may have in flight at once: halved on an overload answer (429, 503, PowerDNS's \"database is locked\"), raised by one per limit's worth of successes. Reported once it first changes.", &["provider"])?,
             provider_calls_total: counter(&r, "zonekeeper_provider_calls_total", "Provider operations (list, read, create, apply) by outcome (ok or an error kind); an apply counts its first failed change.", &["provider", "outcome"])?,
             provider_call_duration: histogram(&r, "zonekeeper_provider_call_duration_seconds", "Duration of provider operations, retries and waits included.", &["provider"], seconds.clone())?,
             git_fetch_total: counter(&r, "zonekeeper_git_fetch_total", "Source fetches by result (success, or an error kind).", &["result"])?,
@@ -299,6 +302,12 @@ impl CallObserver for Metrics {
         self.provider_retries_total
             .with_label_values(&[provider, kind.as_str()])
             .inc();
+    }
+
+    fn in_flight_limit(&self, provider: &str, limit: usize) {
+        self.provider_in_flight_limit
+            .with_label_values(&[provider])
+            .set(i64::try_from(limit).unwrap_or(i64::MAX));
     }
 }
 

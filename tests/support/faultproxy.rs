@@ -14,6 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Rewrites a request body.
+pub type Rewrite = fn(&[u8]) -> Vec<u8>;
+
 /// Which requests get a fault; a period of 0 means never. A request that matches several
 /// gets the first of: drop (writes only), 429, 503.
 #[derive(Clone, Copy, Debug)]
@@ -26,9 +29,28 @@ pub struct Faults {
     pub unavailable_every: u64,
     /// Every n-th write (not GET/HEAD) is read, not forwarded, and not answered.
     pub drop_write_every: u64,
+    /// Rewrites the body of every forwarded write (a server that loses part of a change
+    /// and answers success all the same).
+    pub rewrite_write: Option<Rewrite>,
+    /// A write that arrives while another is being forwarded is answered as PowerDNS on
+    /// sqlite answers it under load: 500 `{"error": "database is locked"}`.
+    pub lock_concurrent_writes: bool,
+    /// Each forwarded write is held this long before it goes upstream (makes writes overlap).
+    pub write_delay: Duration,
 }
 
 impl Faults {
+    /// No faults: the proxy only counts and forwards.
+    pub const NONE: Faults = Faults {
+        rate_limit_every: 0,
+        retry_after_secs: 0,
+        unavailable_every: 0,
+        drop_write_every: 0,
+        rewrite_write: None,
+        lock_concurrent_writes: false,
+        write_delay: Duration::ZERO,
+    };
+
     /// The pattern of issue 9: 429 (`Retry-After: 1`) every 3rd request, 503 every 5th,
     /// every 7th write dropped.
     pub fn issue9() -> Faults {
@@ -37,6 +59,7 @@ impl Faults {
             retry_after_secs: 1,
             unavailable_every: 5,
             drop_write_every: 7,
+            ..Faults::NONE
         }
     }
 }
@@ -56,12 +79,16 @@ pub struct Counts {
     pub unavailable: u64,
     /// Writes dropped unanswered.
     pub dropped: u64,
+    /// Writes answered "database is locked" (another write was in flight).
+    pub locked: u64,
+    /// The most writes ever forwarded at once.
+    pub max_writes_in_flight: u64,
 }
 
 impl Counts {
     /// Faults injected: each should cost the client exactly one retry.
     pub fn faults(&self) -> u64 {
-        self.rate_limited + self.unavailable + self.dropped
+        self.rate_limited + self.unavailable + self.dropped + self.locked
     }
 }
 
@@ -72,12 +99,15 @@ pub enum Fate {
     RateLimit,
     Unavailable,
     Drop,
+    Locked,
 }
 
 struct Shared {
     upstream: SocketAddr,
     faults: Faults,
     counts: Mutex<Counts>,
+    /// Writes being forwarded now.
+    writes_in_flight: Mutex<u64>,
     /// (method, path, fate) of every request, in order.
     log: Mutex<Vec<(String, String, Fate)>>,
     stop: AtomicBool,
@@ -99,6 +129,7 @@ impl FaultProxy {
             upstream,
             faults,
             counts: Mutex::default(),
+            writes_in_flight: Mutex::default(),
             log: Mutex::default(),
             stop: AtomicBool::new(false),
         });
@@ -158,6 +189,12 @@ fn fate(shared: &Shared, is_write: bool) -> Fate {
         c.writes += 1;
     }
     let every = |period: u64, n: u64| period > 0 && n.is_multiple_of(period);
+    // Held to the end, so the check and the count of a forwarded write are one step.
+    let mut in_flight = shared.writes_in_flight.lock().expect("in-flight lock");
+    if is_write && f.lock_concurrent_writes && *in_flight > 0 {
+        c.locked += 1;
+        return Fate::Locked;
+    }
     if is_write && every(f.drop_write_every, c.writes) {
         c.dropped += 1;
         Fate::Drop
@@ -169,6 +206,10 @@ fn fate(shared: &Shared, is_write: bool) -> Fate {
         Fate::Unavailable
     } else {
         c.forwarded += 1;
+        if is_write {
+            *in_flight += 1;
+            c.max_writes_in_flight = c.max_writes_in_flight.max(*in_flight);
+        }
         Fate::Forward
     }
 }
@@ -278,12 +319,37 @@ fn handle(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         Fate::Unavailable => {
             client.write_all(canned("503 Service Unavailable", String::new()).as_bytes())?;
         }
+        Fate::Locked => {
+            let body = r#"{"error": "database is locked"}"#;
+            client.write_all(format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ).as_bytes())?;
+        }
         Fate::Forward => {
-            let mut up = TcpStream::connect(shared.upstream)?;
-            up.set_read_timeout(Some(Duration::from_secs(120)))?;
-            up.write_all(&req.head_closing())?;
-            up.write_all(&req.body)?;
-            let resp = read_message(&mut BufReader::new(up), false)?;
+            let mut req = req;
+            if is_write {
+                std::thread::sleep(shared.faults.write_delay);
+                if let Some(rewrite) = shared.faults.rewrite_write {
+                    req.body = rewrite(&req.body);
+                    for (n, v) in &mut req.headers {
+                        if n.eq_ignore_ascii_case("content-length") {
+                            *v = req.body.len().to_string();
+                        }
+                    }
+                }
+            }
+            let forwarded = (|| {
+                let mut up = TcpStream::connect(shared.upstream)?;
+                up.set_read_timeout(Some(Duration::from_secs(120)))?;
+                up.write_all(&req.head_closing())?;
+                up.write_all(&req.body)?;
+                read_message(&mut BufReader::new(up), false)
+            })();
+            if is_write {
+                *shared.writes_in_flight.lock().expect("in-flight lock") -= 1;
+            }
+            let resp = forwarded?;
             client.write_all(&resp.head_closing())?;
             client.write_all(&resp.body)?;
         }
