@@ -24,6 +24,7 @@ const LIMIT: usize = 6;
 
 async fn plan_and_apply(p: &IdStoreProvider, desired: &Zone, live: &Observed) -> ApplyReport {
     let zp = plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: p.name(),
         desired,
         live: &live.zone,

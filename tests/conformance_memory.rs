@@ -207,6 +207,7 @@ async fn missing_zones_are_created_first_or_refused() {
         let live = p.read_zone(&origin).await.unwrap();
         assert!(!live.exists);
         let plan = plan_zone(&PlanInput {
+            processors: &Default::default(),
             target: "mem",
             desired: &desired,
             live: &live.zone,

@@ -20,6 +20,7 @@ use zonekeeper::provider::{ErrorKind, Observed, Provider};
 async fn plan(p: &dyn Provider, desired: &Zone) -> (ZonePlan, Observed) {
     let live = p.read_zone(&desired.origin).await.expect("read zone");
     let zp = plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: p.name(),
         desired,
         live: &live.zone,

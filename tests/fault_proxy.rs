@@ -301,6 +301,7 @@ async fn metrics_count_the_injected_faults() {
         let live = p.read_zone(&zone).await.expect("read through the proxy");
         assert!(!live.exists);
         let plan = plan_zone(&PlanInput {
+            processors: &Default::default(),
             target: p.name(),
             desired: &want,
             live: &live.zone,

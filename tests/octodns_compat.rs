@@ -657,3 +657,231 @@ fn errors_inside_included_files_are_reported_there() {
         assert!(e.contains(ours), "want {ours:?} in {e}");
     }
 }
+
+/// octoDNS 1.22's processors against a target holding records already: each case's
+/// zone as octoDNS writes it to a YamlProvider target is the zone zonekeeper writes to its
+/// zonefile provider from the same repository, and a second plan is empty. Each case:
+/// (processors and zone list, source zone, records live before, live records the target
+/// side filters out). octoDNS's YamlProvider rewrites its file from the *filtered* live
+/// zone, so those are absent from its file; zonekeeper, like octoDNS on a provider that
+/// writes changes only, leaves them as they were.
+#[test]
+fn processors_give_the_zone_octodns_gives() {
+    let Some(sync) = std::env::var_os("ZONEKEEPER_OCTODNS_SYNC") else {
+        eprintln!("SKIP: ZONEKEEPER_OCTODNS_SYNC is not set (scripts/test.sh installs octoDNS)");
+        support::record_skip(
+            "octoDNS (ZONEKEEPER_OCTODNS_SYNC)",
+            "octodns_compat::processors_give_the_zone_octodns_gives",
+        );
+        return;
+    };
+    let owner =
+        "processors:\n  owner:\n    class: octodns.processor.ownership.OwnershipProcessor\n";
+    let source = "'':\n- type: A\n  value: 192.0.2.1\n- type: NS\n  values: [ns1.example.net., ns2.example.net.]\n'*':\n  type: A\n  value: 192.0.2.5\nmail:\n  type: MX\n  value: {exchange: mx.example.net., preference: 10}\nold:\n  type: A\n  value: 192.0.2.9\nwww:\n  type: CNAME\n  value: example.com.\n";
+    // Owned (`old` A and its marker, `gone` A and its marker), unowned (`legacy`, the apex
+    // TXT), and an owned record whose value changes.
+    let live = "'':\n  type: TXT\n  value: v=spf1 -all\n_owner.a.gone:\n  ttl: 60\n  type: TXT\n  value: '*octodns*'\n_owner.a.old:\n  ttl: 60\n  type: TXT\n  value: '*octodns*'\ngone:\n  type: A\n  value: 192.0.2.7\nlegacy:\n  type: A\n  value: 192.0.2.8\nold:\n  type: A\n  value: 192.0.2.10\n";
+    let filters = "processors:\n  no-txt:\n    class: octodns.processor.filter.TypeRejectlistFilter\n    rejectlist: [TXT]\n  names:\n    class: octodns.processor.filter.NameRejectlistFilter\n    rejectlist: [legacy, '/^ol/']\n  root-ns:\n    class: octodns.processor.filter.IgnoreRootNsFilter\n";
+    let allow = "processors:\n  only:\n    class: octodns.processor.filter.TypeAllowlistFilter\n    allowlist: [A, MX]\n  names:\n    class: octodns.processor.filter.NameAllowlistFilter\n    allowlist: ['', '/^(g|m|o)/', '*']\n    include_target: false\n";
+    let cases: [(&str, &str, &[&str]); 4] = [
+        (owner, "[owner]", &[]),
+        (
+            &owner.replace(
+                "OwnershipProcessor\n",
+                "OwnershipProcessor\n    txt_name: _zk\n    txt_value: mine\n    txt_ttl: 300\n",
+            ),
+            "[owner]",
+            &[],
+        ),
+        (
+            filters,
+            "[no-txt, names, root-ns]",
+            &[
+                "example.com. TXT",
+                "legacy.example.com. A",
+                "old.example.com. A",
+                "_owner.a.gone.example.com. TXT",
+                "_owner.a.old.example.com. TXT",
+            ],
+        ),
+        (
+            allow,
+            "[only, names]",
+            &[
+                "example.com. TXT",
+                "_owner.a.gone.example.com. TXT",
+                "_owner.a.old.example.com. TXT",
+            ],
+        ),
+    ];
+    for (processors, list, filtered) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        for d in ["zones", "yout", "live"] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        std::fs::write(dir.join("zones/example.com.yaml"), source).unwrap();
+        std::fs::write(dir.join("yout/example.com.yaml"), live).unwrap();
+        let before = parse_zone(live, Path::new("live.yaml"), &origin()).unwrap();
+        std::fs::write(dir.join("live/example.com.zone"), render_text(&before.zone)).unwrap();
+        std::fs::write(
+            dir.join("config.yaml"),
+            format!("providers:\n  config:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./zones\n  out:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./yout\n{processors}zones:\n  example.com.:\n    sources: [config]\n    targets: [out]\n    processors: {list}\n"),
+        )
+        .unwrap();
+        let out = Command::new(&sync)
+            .args(["--config-file", "config.yaml", "--doit", "--force"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{list}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let written = std::fs::read_to_string(dir.join("yout/example.com.yaml")).unwrap();
+        let mut theirs = parse_zone(&written, Path::new("yout.yaml"), &origin())
+            .unwrap_or_else(|d| panic!("{d:?}"))
+            .zone;
+        for k in filtered {
+            let key = before
+                .zone
+                .rrsets
+                .keys()
+                .find(|b| b.to_string() == *k)
+                .unwrap_or_else(|| panic!("{k}"));
+            theirs.put(key.clone(), before.zone.get(key).unwrap().clone());
+        }
+        std::fs::write(
+            dir.join("zonekeeper.yaml"),
+            "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
+        )
+        .unwrap();
+        let zk = |cmd: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+                .arg("--config")
+                .arg(dir.join("zonekeeper.yaml"))
+                .args(cmd)
+                .output()
+                .unwrap()
+        };
+        let o = zk(&["apply", "--force"]);
+        assert!(
+            o.status.success(),
+            "{list}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let text = std::fs::read_to_string(dir.join("live/example.com.zone")).unwrap();
+        let ours = parse_text(&text, &origin()).unwrap();
+        assert_same(&ours, &theirs, list);
+        let o = zk(&["plan"]);
+        let plan = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            plan.contains("0 change(s) in"),
+            "{list}: re-plan not empty:\n{plan}"
+        );
+    }
+}
+
+/// Someone else's ownership marker on a record this zone would take over: octoDNS 1.22
+/// raises OwnershipException and writes nothing; zonekeeper blocks the target with the
+/// same reason and writes nothing. The plan also says how many unowned changes it left
+/// out. `allow_takeover: true` takes it over.
+#[test]
+fn a_foreign_ownership_marker_refuses_the_takeover() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for d in ["zones", "yout", "live"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::write(
+        dir.join("zones/example.com.yaml"),
+        "www:\n  type: A\n  value: 192.0.2.1\n",
+    )
+    .unwrap();
+    let live = "_owner.a.www:\n  type: TXT\n  value: someone-else\nlegacy:\n  type: A\n  value: 192.0.2.8\nwww:\n  type: A\n  value: 192.0.2.2\n";
+    std::fs::write(dir.join("yout/example.com.yaml"), live).unwrap();
+    let before = parse_zone(live, Path::new("live.yaml"), &origin()).unwrap();
+    let zone_text = render_text(&before.zone);
+    std::fs::write(dir.join("live/example.com.zone"), &zone_text).unwrap();
+    let config = |extra: &str| {
+        format!("providers:\n  config:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./zones\n  out:\n    class: octodns.provider.yaml.YamlProvider\n    directory: ./yout\nprocessors:\n  owner:\n    class: octodns.processor.ownership.OwnershipProcessor\n{extra}zones:\n  example.com.:\n    sources: [config]\n    targets: [out]\n    processors: [owner]\n")
+    };
+    std::fs::write(dir.join("config.yaml"), config("")).unwrap();
+    let sync = std::env::var_os("ZONEKEEPER_OCTODNS_SYNC");
+    if let Some(sync) = &sync {
+        let out = Command::new(sync)
+            .args(["--config-file", "config.yaml", "--doit", "--force"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success()
+                && e.contains("refusing to take over _owner.a.www.example.com. A"),
+            "{e}"
+        );
+    }
+    std::fs::write(
+        dir.join("zonekeeper.yaml"),
+        "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
+    )
+    .unwrap();
+    let zk = |cmd: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+            .arg("--config")
+            .arg(dir.join("zonekeeper.yaml"))
+            .args(cmd)
+            .output()
+            .unwrap()
+    };
+    let o = zk(&["apply", "--force"]);
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!o.status.success(), "{out}");
+    assert!(out.contains("processor \"owner\": refusing to take over _owner.a.www.example.com. A, owned by ['someone-else'], not ['*octodns*']; set allow_takeover=true to override"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("live/example.com.zone")).unwrap(),
+        zone_text
+    );
+    // Taken over: `www` and its marker written, `legacy` (unowned) left and counted.
+    std::fs::write(
+        dir.join("config.yaml"),
+        config("    allow_takeover: true\n"),
+    )
+    .unwrap();
+    let o = zk(&["plan"]);
+    let plan = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        plan.contains("1 change(s) to records this zone does not own left out"),
+        "{plan}"
+    );
+    let o = zk(&["apply", "--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ours = parse_text(
+        &std::fs::read_to_string(dir.join("live/example.com.zone")).unwrap(),
+        &origin(),
+    )
+    .unwrap();
+    if let Some(sync) = &sync {
+        let out = Command::new(sync)
+            .args(["--config-file", "config.yaml", "--doit", "--force"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let written = std::fs::read_to_string(dir.join("yout/example.com.yaml")).unwrap();
+        let theirs = parse_zone(&written, Path::new("yout.yaml"), &origin())
+            .unwrap()
+            .zone;
+        assert_same(&ours, &theirs, "takeover");
+    }
+    assert_eq!(ours.len(), 3, "{ours:?}");
+}

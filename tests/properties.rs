@@ -392,6 +392,7 @@ fn zone_with_settings() -> impl Strategy<Value = Zone> {
 
 fn plan(desired: &Zone, live: &Zone) -> Vec<zonekeeper::plan::Change> {
     plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: "t",
         desired,
         live,

@@ -44,6 +44,7 @@ fn provider(bind: &Bind, secret: &str, guard: bool) -> Rfc2136Provider {
 
 fn plan(p: &dyn Provider, desired: &Zone, live: &Zone) -> ZonePlan {
     plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: "bind",
         desired,
         live,

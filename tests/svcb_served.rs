@@ -95,6 +95,7 @@ fn desired(origin: &Fqdn, with_ns: bool) -> Zone {
 async fn sync(p: &dyn Provider, desired: &Zone) {
     let live = p.read_zone(&desired.origin).await.expect("read zone");
     let zp = plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: p.name(),
         desired,
         live: &live.zone,
@@ -239,6 +240,7 @@ async fn powerdns_gaps_are_exactly_the_declared_svcb_values() {
         let desired = z.0;
         let live = p.read_zone(&o).await.expect("read");
         let zp = plan_zone(&PlanInput {
+            processors: &Default::default(),
             target: p.name(),
             desired: &desired,
             live: &live.zone,

@@ -53,6 +53,7 @@ fn policy(retries: usize) -> RetryPolicy {
 async fn plan_for(p: &dyn Provider, desired: &Zone) -> (ZonePlan, Observed) {
     let live = p.read_zone(&desired.origin).await.expect("memory read");
     let zp = plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: p.name(),
         desired,
         live: &live.zone,

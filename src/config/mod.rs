@@ -212,6 +212,10 @@ pub struct ZoneConfig {
     /// Keep the revision record `_zonekeeper.<zone>` (TXT) in the zone: written by the
     /// daemon with the zone's other changes, checked before each write.
     pub revision_record: bool,
+    /// The octoDNS processors the zone runs (`config::octodns`), in octoDNS's order; empty
+    /// for zones of `zones:`. Their source side runs where manifests become the desired
+    /// zone (`controller::load`), the rest in the plan.
+    pub processors: crate::plan::Processors,
     pub pos: Pos,
 }
 
@@ -700,6 +704,7 @@ fn resolve(
                 .revision_record
                 .or(raw.defaults.revision_record)
                 .unwrap_or(false),
+            processors: crate::plan::Processors::default(),
             pos,
         });
     }
@@ -764,6 +769,7 @@ fn resolve(
                 thresholds,
                 ignore: ignore.clone(),
                 revision_record: raw.defaults.revision_record.unwrap_or(false),
+                processors: oz.processors,
                 pos: oz.pos,
             });
         }

@@ -24,6 +24,7 @@ use crate::manifest::octodns::DEFAULT_TTL;
 use crate::manifest::order::KeyOrder;
 use crate::manifest::ZoneSource;
 use crate::model::{Fqdn, MAX_TTL};
+use crate::plan::process::{Kind, Match, Ownership, Patterns, Processor, Processors};
 
 /// The `octodns:` section of zonekeeper.yaml, or of the operator's configuration (then
 /// `config` is relative to the repository's root, which has no zonekeeper.yaml).
@@ -62,6 +63,8 @@ pub struct OctodnsZone {
     pub sources: Vec<ZoneSource>,
     /// zonekeeper provider names (mapped through `octodns.targets`).
     pub targets: Vec<String>,
+    /// Its processors, in octoDNS's order.
+    pub processors: Processors,
     /// Where the zone is listed in the octoDNS file (for a `"*"` zone: the `"*"` entry).
     pub pos: Pos,
 }
@@ -265,6 +268,12 @@ fn zone_regex(v: &Value) -> Result<regex::Regex, String> {
     let Some(text) = v.as_str() else {
         return Err(format!("regex {v} is not a string"));
     };
+    python_regex(text)
+}
+
+/// A Python regular expression (`re.compile`) compiled by the `regex` crate; Python-only
+/// syntax is refused with a message saying so.
+fn python_regex(text: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(text).map_err(|e| {
         let python_only = ["(?=", "(?!", "(?<=", "(?<!", "(?P="]
             .iter()
@@ -350,24 +359,33 @@ fn zone(
             }
         }
     };
-    let mut processors = strings(cx, pos, &what, cfg, "processors");
-    if let Some(m) = &parsed.manager {
-        for key in ["processors", "post_processors"] {
-            if let Some(Value::Array(list)) = m.value.get(key) {
-                processors.extend(list.iter().filter_map(|v| v.as_str().map(str::to_string)));
-            }
+    // octoDNS's order: `manager.processors`, the zone's own, `manager.post_processors`.
+    let global = |key: &str| -> Vec<String> {
+        match parsed.manager.as_ref().and_then(|m| m.value.get(key)) {
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
         }
-    }
-    for p in processors {
-        let class = parsed
-            .processors
-            .get(&p)
-            .and_then(|e| e.value.get("class"))
-            .and_then(Value::as_str)
-            .unwrap_or("not defined in `processors:`");
-        cx.err(pos, what.clone(), format!(
-            "processor {p:?} ({class}) is not implemented by zonekeeper; refusing rather than deploying the records without it"
-        ));
+    };
+    let mut names = global("processors");
+    names.extend(strings(cx, pos, &what, cfg, "processors"));
+    names.extend(global("post_processors"));
+    let mut processors = Processors::default();
+    for p in names {
+        match parsed.processors.get(&p) {
+            Some(entry) => {
+                if let Some(p) = processor(cx, &p, entry) {
+                    processors.0.push(p);
+                }
+            }
+            None => cx.err(
+                pos,
+                what.clone(),
+                format!("processor {p:?} (not defined in `processors:`) is not implemented by zonekeeper; refusing rather than deploying the records without it"),
+            ),
+        }
     }
     let mut files = Vec::new();
     for s in strings(cx, pos, &what, cfg, "sources") {
@@ -408,7 +426,216 @@ fn zone(
         name: fqdn,
         sources: files,
         targets,
+        processors,
         pos,
+    })
+}
+
+/// octoDNS's processor classes zonekeeper runs (octoDNS 1.22's names).
+const OWNERSHIP: &str = "octodns.processor.ownership.OwnershipProcessor";
+const FILTERS: &str = "octodns.processor.filter.";
+const TTL_RESTRICTION: &str = "octodns.processor.restrict.TtlRestrictionFilter";
+
+/// One processor of `processors:` resolved as octoDNS's constructor reads its settings
+/// (same defaults; a setting the class does not take is refused, as Python's TypeError
+/// does); `None` (with diagnostics) for a class zonekeeper does not implement or a bad
+/// setting.
+fn processor(
+    cx: &mut Ctx,
+    id: &str,
+    entry: &Spanned<BTreeMap<String, Value>>,
+) -> Option<Processor> {
+    let pos = Pos::from_saphyr(&entry.referenced);
+    let what = format!("processor {id:?}");
+    let class = entry
+        .value
+        .get("class")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let short = class.strip_prefix(FILTERS).unwrap_or("");
+    // The settings each class takes besides `lenient` (BaseProcessor's, unused by these).
+    let takes: &[&str] = match (class, short) {
+        (OWNERSHIP, _) => &[
+            "txt_name",
+            "txt_value",
+            "txt_ttl",
+            "should_replace",
+            "allow_takeover",
+        ],
+        (_, "TypeAllowlistFilter" | "NameAllowlistFilter") => &["allowlist", "include_target"],
+        (_, "TypeRejectlistFilter" | "NameRejectlistFilter") => &["rejectlist", "include_target"],
+        (_, "IgnoreRootNsFilter") => &[],
+        (_, "ExcludeRootNsChanges") => &["error"],
+        (_, "ZoneNameFilter") => &["error", "include_target"],
+        (TTL_RESTRICTION, _) => &["min_ttl", "max_ttl", "allowed_ttls"],
+        _ => {
+            let class = if class.is_empty() { "no class" } else { class };
+            cx.err(pos, what, format!(
+                "{class} is not implemented by zonekeeper; refusing rather than deploying the records without it (zonekeeper runs OwnershipProcessor, the Type/Name allow- and rejectlist filters, IgnoreRootNsFilter, ExcludeRootNsChanges, ZoneNameFilter and TtlRestrictionFilter)"
+            ));
+            return None;
+        }
+    };
+    let before = cx.diags.len();
+    for k in entry.value.keys() {
+        if k != "class" && k != "lenient" && !takes.contains(&k.as_str()) {
+            cx.err(
+                pos,
+                what.clone(),
+                format!(
+                    "{class} takes no setting {k:?} (it takes {})",
+                    if takes.is_empty() {
+                        "none".to_string()
+                    } else {
+                        takes.join(", ")
+                    }
+                ),
+            );
+        }
+    }
+    let get = |k: &str| entry.value.get(k).filter(|v| !v.is_null());
+    let flag = |cx: &mut Ctx, k: &str, default: bool| match get(k) {
+        None => default,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            cx.err(
+                pos,
+                what.clone(),
+                format!("{k}: expected true or false, found {other}"),
+            );
+            default
+        }
+    };
+    let list = |cx: &mut Ctx, k: &str| -> Vec<String> {
+        match get(k) {
+            Some(Value::Array(l)) if l.iter().all(Value::is_string) => l
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(other) => {
+                cx.err(
+                    pos,
+                    what.clone(),
+                    format!("{k}: expected a list of strings, found {other}"),
+                );
+                Vec::new()
+            }
+            None => {
+                cx.err(pos, what.clone(), format!("{k}: required by {class}"));
+                Vec::new()
+            }
+        }
+    };
+    let kind = match (class, short) {
+        (OWNERSHIP, _) => {
+            let d = Ownership::default();
+            let text = |cx: &mut Ctx, k: &str, default: String| match get(k) {
+                None => default,
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => {
+                    cx.err(
+                        pos,
+                        what.clone(),
+                        format!("{k}: expected a string, found {other}"),
+                    );
+                    default
+                }
+            };
+            let txt_name = text(cx, "txt_name", d.txt_name);
+            let txt_value = text(cx, "txt_value", d.txt_value);
+            if txt_value.contains(['\\', ';', '"']) || txt_value.is_empty() || txt_value.len() > 255
+            {
+                cx.err(pos, what.clone(), "txt_value: zonekeeper implements plain values of 1 to 255 characters without `\\`, `;` or `\"`");
+            }
+            let txt_ttl = match get("txt_ttl") {
+                None => d.txt_ttl,
+                Some(v) => match v.as_u64() {
+                    Some(t) if t <= u64::from(MAX_TTL) => t as u32,
+                    _ => {
+                        cx.err(pos, what.clone(), format!("txt_ttl: expected a whole number of seconds from 0 to {MAX_TTL}, found {v}"));
+                        d.txt_ttl
+                    }
+                },
+            };
+            Kind::Ownership(Ownership {
+                txt_name,
+                txt_value,
+                txt_ttl,
+                should_replace: flag(cx, "should_replace", false),
+                allow_takeover: flag(cx, "allow_takeover", false),
+            })
+        }
+        (TTL_RESTRICTION, _) => {
+            let num = |cx: &mut Ctx, k: &str, default: u64| match get(k) {
+                None => default,
+                Some(v) => v.as_u64().unwrap_or_else(|| {
+                    cx.err(
+                        pos,
+                        what.clone(),
+                        format!("{k}: expected a whole number of seconds, found {v}"),
+                    );
+                    default
+                }),
+            };
+            let min = num(cx, "min_ttl", 1);
+            let max = num(cx, "max_ttl", 604_800);
+            // `set(allowed_ttls) if allowed_ttls else None`: an empty list is no list.
+            let allowed = match get("allowed_ttls") {
+                None => None,
+                Some(Value::Array(l)) if l.iter().all(Value::is_u64) => {
+                    (!l.is_empty()).then(|| l.iter().filter_map(Value::as_u64).collect())
+                }
+                Some(other) => {
+                    cx.err(pos, what.clone(), format!("allowed_ttls: expected a list of whole numbers of seconds, found {other}"));
+                    None
+                }
+            };
+            Kind::TtlRestriction { min, max, allowed }
+        }
+        (_, "IgnoreRootNsFilter") => Kind::IgnoreRootNs,
+        (_, "ExcludeRootNsChanges") => Kind::ExcludeRootNsChanges {
+            error: flag(cx, "error", true),
+        },
+        (_, "ZoneNameFilter") => Kind::ZoneName {
+            error: flag(cx, "error", true),
+            include_target: flag(cx, "include_target", true),
+        },
+        (_, f) => {
+            let allow = f.contains("Allowlist");
+            let entries = list(cx, if allow { "allowlist" } else { "rejectlist" });
+            let on = if f.starts_with("Type") {
+                Match::Types(entries.into_iter().collect())
+            } else {
+                // `/.../` is a regex: octoDNS takes `pattern[1:-1]` whatever the last
+                // character is.
+                let mut p = Patterns::default();
+                for e in entries {
+                    match e.strip_prefix('/') {
+                        Some(rest) => {
+                            let mut inner = rest.chars();
+                            inner.next_back();
+                            match python_regex(inner.as_str()) {
+                                Ok(r) => p.regex.push(r),
+                                Err(m) => cx.err(pos, what.clone(), m),
+                            }
+                        }
+                        None => {
+                            p.exact.insert(e);
+                        }
+                    }
+                }
+                Match::Names(p)
+            };
+            Kind::Filter {
+                allow,
+                on,
+                include_target: flag(cx, "include_target", true),
+            }
+        }
+    };
+    (cx.diags.len() == before).then(|| Processor {
+        id: id.to_string(),
+        kind,
     })
 }
 
@@ -812,8 +1039,16 @@ mod tests {
         let a = [("zones/a.test.yaml", "'': {type: A, value: 192.0.2.1}\n")];
         let zone = "  a.test.:\n    sources: [config]\n    targets: [route53]\n";
         for (providers, zones, extra, want) in [
-            ("", "  a.test.:\n    sources: [config]\n    targets: [route53]\n    processors: [no-root-ns]\n", "processors:\n  no-root-ns:\n    class: octodns.processor.filter.IgnoreRootNsFilter\n",
-             "config/octodns.yaml:10:5: zone \"a.test.\": processor \"no-root-ns\" (octodns.processor.filter.IgnoreRootNsFilter) is not implemented by zonekeeper"),
+            ("", "  a.test.:\n    sources: [config]\n    targets: [route53]\n    processors: [no-root-ns]\n", "processors:\n  no-root-ns:\n    class: octodns.processor.spf.SpfDnsLookupProcessor\n",
+             "config/octodns.yaml:15:5: processor \"no-root-ns\": octodns.processor.spf.SpfDnsLookupProcessor is not implemented by zonekeeper"),
+            ("", "  a.test.:\n    sources: [config]\n    targets: [route53]\n    processors: [f]\n", "processors:\n  f:\n    class: octodns.processor.filter.TypeRejectlistFilter\n    rejectlist: CNAME\n    include_targets: false\n",
+             "processor \"f\": octodns.processor.filter.TypeRejectlistFilter takes no setting \"include_targets\""),
+            ("", "  a.test.:\n    sources: [config]\n    targets: [route53]\n    processors: [f]\n", "processors:\n  f:\n    class: octodns.processor.filter.TypeRejectlistFilter\n    rejectlist: CNAME\n",
+             "rejectlist: expected a list of strings, found \"CNAME\""),
+            ("", "  a.test.:\n    sources: [config]\n    targets: [route53]\n    processors: [f]\n", "processors:\n  f:\n    class: octodns.processor.filter.NameAllowlistFilter\n    allowlist: ['/(?<!x)a/']\n",
+             "uses Python-only syntax"),
+            ("", "  a.test.:\n    sources: [config]\n    targets: [route53]\n    processors: [o]\n", "processors:\n  o:\n    class: octodns.processor.ownership.OwnershipProcessor\n    txt_value: a;b\n",
+             "txt_value: zonekeeper implements plain values"),
             ("", zone, "manager:\n  processors: [meta]\n", "processor \"meta\" (not defined in `processors:`) is not implemented"),
             ("", "  a.test.:\n    sources: [config, auto-arpa]\n    targets: [route53]\n", "manager:\n  auto_arpa: true\n", "zone \"a.test.\": source \"auto-arpa\": octoDNS's auto_arpa"),
             ("    escaped_semicolons: false\n", zone, "", "escaped_semicolons: only true"),

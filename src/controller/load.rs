@@ -32,6 +32,10 @@ pub fn load_manifests(
     for (_, m) in &out {
         diags.extend(records_in_managed_sub_zones(m, &origins));
     }
+    // After that check: octoDNS adds ownership records of delegations to the parent.
+    for (zc, m) in &mut out {
+        diags.extend(super::process_source(zc, m));
+    }
     if diags.is_empty() {
         Ok(out)
     } else {

@@ -156,6 +156,7 @@ pub fn plan_from_live(
     };
     let desired = manifest.desired_for(provider.name(), provider.kind());
     plan::plan_zone(&PlanInput {
+        processors: &zc.processors,
         target: provider.name(),
         desired: &desired,
         live: &live.zone,
@@ -167,6 +168,39 @@ pub fn plan_from_live(
         thresholds: zc.thresholds,
         last_apply,
     })
+}
+
+/// Runs the zone's octoDNS processors on its desired records (`process_source_zone`):
+/// the one place they run, for `plan`, `apply` and the daemon alike. A record a processor
+/// refuses is a problem at its line.
+pub fn process_source(zc: &ZoneConfig, m: &mut ZoneManifest) -> Vec<crate::input::Diagnostic> {
+    if zc.processors.is_empty() {
+        return Vec::new();
+    }
+    match zc.processors.process_source(&mut m.zone) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors
+            .into_iter()
+            .map(|e| {
+                let pos = e
+                    .key
+                    .as_ref()
+                    .and_then(|k| m.positions.get(k).copied())
+                    .unwrap_or(zc.pos);
+                let file = if e.key.as_ref().is_some_and(|k| m.positions.contains_key(k)) {
+                    m.file.as_path()
+                } else {
+                    zc.file.as_path()
+                };
+                crate::input::Diagnostic::new(
+                    file,
+                    pos,
+                    e.key.as_ref().map(ToString::to_string),
+                    e.to_string(),
+                )
+            })
+            .collect(),
+    }
 }
 
 /// The most recent apply of `zone` on `target` in the journal `last` follows, after reading

@@ -737,6 +737,7 @@ mod tests {
         let desired = zone_of(8, 2); // 4 updates, 4 creates: 3 calls of at most 3
         let live = p.read_zone(&desired.origin).await.unwrap();
         let plan = plan_zone(&PlanInput {
+            processors: &Default::default(),
             target: "mem",
             desired: &desired,
             live: &live.zone,
@@ -808,6 +809,7 @@ mod tests {
         let desired = zone_of(2, 1);
         let live = p.read_zone(&desired.origin).await.unwrap();
         let plan = plan_zone(&PlanInput {
+            processors: &Default::default(),
             target: "mem",
             desired: &desired,
             live: &live.zone,

@@ -214,8 +214,8 @@ fn input_hash(config: &Config, zc: &ZoneConfig, m: &ZoneManifest) -> String {
     let mut h = Sha256::new();
     h.update(&m.content_sha256);
     h.update(format!(
-        "{:?}|{:?}|{:?}|{:?}",
-        zc.targets, zc.policy, zc.thresholds, zc.ignore
+        "{:?}|{:?}|{:?}|{:?}|{:?}",
+        zc.targets, zc.policy, zc.thresholds, zc.ignore, zc.processors
     ));
     for t in &zc.targets {
         if let Some(p) = config.providers.get(t) {

@@ -10,6 +10,7 @@ pub mod caps;
 pub mod change;
 pub mod diff;
 pub mod domain;
+pub mod process;
 pub mod render;
 pub mod rules;
 
@@ -21,6 +22,7 @@ use sha2::{Digest, Sha256};
 pub use caps::{BatchLimit, Capabilities, Granularity, NameGap, ValueGap};
 pub use change::{sort_for_apply, Change, Op};
 pub use domain::{plan_domain, DomainChange, DomainPlan, FieldAccess, RegistrarCaps};
+pub use process::Processors;
 pub use rules::{IgnoreRule, IgnoreSet, Policy, Thresholds};
 
 use crate::model::{CanonicalSet, Fqdn, RecordType, RrKey, RrSet, Zone};
@@ -93,29 +95,39 @@ impl std::fmt::Display for UnsafeReason {
 }
 
 /// Why a whole target is skipped: nothing is written to it, whatever the changes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum BlockReason {
     /// The zone does not exist on the target and the target cannot create zones
     /// ([`Capabilities::creates_zones`] is false): it must be created there first.
     ZoneMissing,
+    /// An octoDNS processor refused this plan, where octoDNS raises and writes nothing
+    /// (someone else's ownership marker, a root NS change under `ExcludeRootNsChanges`).
+    Refused(process::ProcessError),
 }
 
 impl BlockReason {
-    /// A short stable code (`zone-missing`) for JSON and logs.
-    pub fn as_str(self) -> &'static str {
+    /// A short stable code (`zone-missing`, `processor-refused`) for JSON and logs.
+    pub fn as_str(&self) -> &'static str {
         match self {
             BlockReason::ZoneMissing => "zone-missing",
+            BlockReason::Refused(_) => "processor-refused",
         }
     }
 
     /// What a user reads in a plan.
-    pub fn message(self) -> &'static str {
+    pub fn message(&self) -> String {
         match self {
             BlockReason::ZoneMissing => {
-                "the zone does not exist on the target, which cannot create zones: create it there first"
+                "the zone does not exist on the target, which cannot create zones: create it there first".into()
             }
+            BlockReason::Refused(e) => format!("refused by octoDNS {e}"),
         }
+    }
+}
+
+impl serde::Serialize for BlockReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -127,7 +139,7 @@ impl serde::Serialize for UnsafeReason {
 
 impl std::fmt::Display for BlockReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
+        f.write_str(&self.message())
     }
 }
 
@@ -207,6 +219,10 @@ pub struct PlanInput<'a> {
     /// all of it does not count those changes toward the thresholds. `None` counts every
     /// change.
     pub last_apply: Option<&'a LastApply>,
+    /// The zone's octoDNS processors: their target side filters `live` before the diff,
+    /// their plan side the changes before the thresholds (the source side already ran on
+    /// `desired`).
+    pub processors: &'a Processors,
 }
 
 /// The plan for one zone on one target.
@@ -232,6 +248,9 @@ pub struct ZonePlan {
     /// (and that takes a change): they were not counted toward the thresholds. Part of the
     /// hash.
     pub undo: Option<Undo>,
+    /// Changes left out because an ownership processor does not own their records
+    /// (octoDNS drops them silently; the plan says how many).
+    pub unowned: usize,
 }
 
 impl ZonePlan {
@@ -267,7 +286,18 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     let apex_ns = RrKey::new(origin.clone(), RecordType::NS);
     let manage_apex_ns = input.caps.root_ns && fitted.get(&apex_ns).is_some();
     let unmanaged = |k: &RrKey| (input.unmanaged)(k) || (!manage_apex_ns && *k == apex_ns);
-    let mut changes = diff::diff(&fitted, input.live, &unmanaged);
+    // octoDNS's `process_target_zone`: what a processor filters out of the live zone is
+    // neither compared nor counted, so it is never changed or deleted.
+    let mut refused = None;
+    let live = input
+        .processors
+        .process_target(input.live)
+        .unwrap_or_else(|e| {
+            refused = Some(e);
+            Cow::Borrowed(input.live)
+        });
+    let live: &Zone = &live;
+    let mut changes = diff::diff(&fitted, live, &unmanaged);
 
     if input.policy == Policy::UpsertOnly {
         changes.retain(|c| {
@@ -282,14 +312,30 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
             }
         });
     }
+    // octoDNS's `process_plan`, before the thresholds: they and the hash see the plan
+    // that would be applied. A refusal keeps the changes, for the reviewer to see.
+    let mut unowned = 0;
+    if refused.is_none() && !input.processors.is_empty() {
+        let mut kept = changes.clone();
+        match input
+            .processors
+            .process_plan(&mut kept, &fitted, live, &mut skipped)
+        {
+            Ok(f) => {
+                unowned = f.unowned;
+                changes = kept;
+            }
+            Err(e) => refused = Some(e),
+        }
+    }
     sort_for_apply(&mut changes);
 
-    let existing = input.live.rrsets.keys().filter(|k| !unmanaged(k)).count();
+    let existing = live.rrsets.keys().filter(|k| !unmanaged(k)).count();
     // Only a whole undo: were a partial one enough, the apply that first fills a zone
     // would leave all but one of its records deletable by the next commit without a
     // human, for as long as no other apply came.
     let undo = input.last_apply.and_then(|last| {
-        let keys = last.undone_by(&changes, input.live)?;
+        let keys = last.undone_by(&changes, live)?;
         (!keys.is_empty()).then(|| Undo {
             revision: last.revision.clone(),
             keys,
@@ -314,8 +360,9 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
     unsafe_reasons.extend(orphaned_name_servers(input.live, &changes));
     // A missing zone the target cannot create: the target is skipped as a whole, not a
     // pile of NotFound errors at write time.
-    let blocked =
-        (!input.live_exists && !input.caps.creates_zones).then_some(BlockReason::ZoneMissing);
+    let blocked = refused.map(BlockReason::Refused).or_else(|| {
+        (!input.live_exists && !input.caps.creates_zones).then_some(BlockReason::ZoneMissing)
+    });
     ZonePlan {
         zone: origin.clone(),
         target: input.target.to_string(),
@@ -328,6 +375,7 @@ pub fn plan_zone(input: &PlanInput) -> ZonePlan {
         unsafe_reasons,
         blocked,
         undo,
+        unowned,
     }
 }
 
@@ -531,7 +579,7 @@ impl Plan {
                 continue;
             }
             h.update(format!("zone {} target {}\n", z.zone, z.target));
-            if let Some(b) = z.blocked {
+            if let Some(b) = &z.blocked {
                 // A plan reviewed while blocked must not authorise a write once unblocked.
                 h.update(format!("blocked {}\n", b.as_str()));
             }

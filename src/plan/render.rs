@@ -59,6 +59,16 @@ pub fn undo_note(z: &ZonePlan) -> Option<String> {
     })
 }
 
+/// The one line saying how many changes an ownership processor left out.
+fn unowned_note(z: &ZonePlan) -> Option<String> {
+    (z.unowned > 0).then(|| {
+        format!(
+            "{} change(s) to records this zone does not own left out (octoDNS ownership processor: no ownership TXT marks them)",
+            z.unowned
+        )
+    })
+}
+
 fn summary(z: &ZonePlan) -> String {
     format!(
         "{} create, {} update, {} delete",
@@ -115,7 +125,7 @@ fn join<T: std::fmt::Display>(items: &[T]) -> String {
 }
 
 fn status(z: &ZonePlan) -> String {
-    if let Some(b) = z.blocked {
+    if let Some(b) = &z.blocked {
         format!("SKIPPED (target not written): {b}")
     } else if !z.unsafe_reasons.is_empty() {
         format!("UNSAFE (needs --force): {}", join(&z.unsafe_reasons))
@@ -150,6 +160,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
             let _ = writeln!(out, "  (zone does not exist on the target yet)");
         }
         if let Some(note) = undo_note(z) {
+            let _ = writeln!(out, "  {note}");
+        }
+        if let Some(note) = unowned_note(z) {
             let _ = writeln!(out, "  {note}");
         }
         for (tag, line) in diff_lines(z) {
@@ -290,8 +303,11 @@ pub fn markdown(plan: &Plan, max_bytes: usize) -> String {
             };
             lines.push(format!("{sign} {}\n", line.replace("```", "`\u{200b}``")));
         }
-        if let Some(b) = z.blocked {
+        if let Some(b) = &z.blocked {
             lines.push(format!("# target skipped ({}): {b}\n", b.as_str()));
+        }
+        if let Some(note) = unowned_note(z) {
+            lines.push(format!("# {note}\n"));
         }
         for s in &z.skipped {
             lines.push(format!("# skipped {}: {}\n", s.key, s.reason));
@@ -494,8 +510,8 @@ struct JsonUndo<'a> {
 /// Why a target is skipped, in the JSON plan: `{"reason": "zone-missing", "message": ".."}`.
 #[derive(serde::Serialize)]
 struct JsonBlocked {
-    reason: super::BlockReason,
-    message: &'static str,
+    reason: &'static str,
+    message: String,
 }
 
 #[derive(serde::Serialize)]
@@ -510,6 +526,8 @@ struct JsonZone<'a> {
     unsafe_reasons: &'a [super::UnsafeReason],
     skipped: &'a [super::Skip],
     adjustments: &'a [String],
+    /// Changes left out because an ownership processor does not own their records.
+    unowned: usize,
     /// `null` unless the whole target is skipped.
     blocked: Option<JsonBlocked>,
     /// `null` unless some changes undo the zone's last apply.
@@ -607,8 +625,9 @@ pub fn json<W: std::io::Write>(plan: &Plan, out: W) -> serde_json::Result<()> {
                 unsafe_reasons: &z.unsafe_reasons,
                 skipped: &z.skipped,
                 adjustments: &z.adjustments,
-                blocked: z.blocked.map(|b| JsonBlocked {
-                    reason: b,
+                unowned: z.unowned,
+                blocked: z.blocked.as_ref().map(|b| JsonBlocked {
+                    reason: b.as_str(),
                     message: b.message(),
                 }),
                 undo: z.undo.as_ref().map(|u| JsonUndo {

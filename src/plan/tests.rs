@@ -29,6 +29,7 @@ fn plan_with(
     unmanaged: &dyn Fn(&RrKey) -> bool,
 ) -> ZonePlan {
     plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: "t",
         desired,
         live,
@@ -190,6 +191,7 @@ fn fit_skips_unsupported_types_and_clamps_ttl() {
         ),
     ]);
     let p = plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: "t",
         desired: &desired,
         live: &Zone::new(n("example.com")),
@@ -227,6 +229,7 @@ fn types_no_target_stores_are_skipped_with_the_reason() {
         foreign(RecordType::Route53Alias),
     ]);
     let p = plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: "t",
         desired: &desired,
         live: &Zone::new(n("example.com")),
@@ -327,6 +330,7 @@ fn a_missing_zone_on_a_target_that_cannot_create_it_is_a_skipped_target() {
     let live = Zone::new(n("example.com"));
     let plan_on = |creates_zones: bool, live_exists: bool| {
         plan_zone(&PlanInput {
+            processors: &Default::default(),
             target: "t",
             desired: &desired,
             live: &live,
@@ -434,6 +438,7 @@ fn normalize_runs_in_fit_and_its_notes_are_adjustments() {
         Some(format!("{k}: powerdns stores no per-record settings"))
     };
     let p = plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: "t",
         desired: &desired,
         live: &live,
@@ -456,6 +461,7 @@ fn normalize_runs_in_fit_and_its_notes_are_adjustments() {
         None
     };
     let p = plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: "t",
         desired: &desired,
         live: &www_with(proxied(true)),
@@ -666,6 +672,7 @@ fn markdown_over_budget_cuts_every_zones_diff_but_drops_none() {
 
 fn plan_after(desired: &Zone, live: &Zone, last: Option<&LastApply>) -> ZonePlan {
     plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: "t",
         desired,
         live,

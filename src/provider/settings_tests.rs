@@ -27,6 +27,7 @@ fn manifest(proxied: bool) -> ZoneManifest {
 fn plan(m: &ZoneManifest, p: &dyn Provider, live: &Observed) -> ZonePlan {
     let desired = m.desired_for(p.name(), p.kind());
     plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: p.name(),
         desired: &desired,
         live: &live.zone,

@@ -225,6 +225,7 @@ fn plan_for(
     let origin = step.desired.origin.clone();
     let unmanaged = |k: &RrKey| baseline.contains(k) || ignore.matches(&origin, k);
     plan_zone(&PlanInput {
+        processors: &Default::default(),
         target: provider.name(),
         desired: &step.desired,
         live: &live.zone,
