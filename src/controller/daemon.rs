@@ -192,8 +192,10 @@ impl Controller {
             ..BuildContext::new(self.settings.secrets.clone())
         };
         let operator = self.settings.operator.clone();
+        // What the revision in force lends the next: unchanged zones and providers.
+        let previous = self.loaded.as_ref().and_then(|l| l.reusable.clone());
         let loaded = match tokio::task::spawn_blocking(move || {
-            load_snapshot(&s2, &metrics, &ctx, &operator)
+            load_snapshot(&s2, &metrics, &ctx, &operator, previous.as_deref())
         })
         .await
         {
