@@ -12,7 +12,8 @@
 #                webhook; dir: the file rewritten) -> the new value in the zone's output file;
 #                median and max of EDITS edits, each in another zone
 #   idle sweep   CPU s of one drift sweep (the `drift sweep` log line -> the daemon idle again),
-#                no zone changed; the resync interval is set so it falls after the edits
+#                no zone changed; the resync interval (SWEEP seconds, default 30 + ZONES/75)
+#                must fall after the first sync and the edits
 #   peak RSS     VmHWM of the daemon at the end
 # Release build only (ZK=<binary> runs another build). Prints a Markdown table for BENCHMARKS.md.
 set -euo pipefail
@@ -99,10 +100,12 @@ def run(kind):
     repo, live, state = f"{base}/repo", f"{base}/live", f"{base}/state"
     os.makedirs(live); write_repo(repo, live)
     port = free_port()
-    sweep = 20 + zones // 400
+    # After the first sync and the edits: a sweep during them would queue every zone.
+    sweep = int(os.environ.get("SWEEP", 30 + zones // 75))
     args = [zk, "run", "--state-dir", state, "--listen", f"127.0.0.1:{port}",
             "--interval", "1h", "--resync-interval", f"{sweep}s", "-v"]
-    env = dict(os.environ, BENCH_SECRET="bench-secret", RUST_LOG="info")
+    env = dict(os.environ, BENCH_SECRET="bench-secret",
+               RUST_LOG=os.environ.get("RUST_LOG", "info,zonekeeper::controller::revision=debug,zonekeeper::controller::daemon=debug,zonekeeper::source::git=debug"))
     if kind == "git":
         bare = f"{base}/bare.git"
         git("init", "-q", "-b", "main", cwd=repo)

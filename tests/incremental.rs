@@ -43,40 +43,104 @@ type Step = (&'static str, fn(&Path), bool);
 
 fn steps() -> Vec<Step> {
     vec![
-        ("initial", |d| {
-            write(d, "zonekeeper.yaml", &config(false, 3600));
-            write(d, "zones/a.test.yaml", &zone("192.0.2.1"));
-            write(d, "zones/b.test.yaml", &zone("192.0.2.2"));
-            write(d, "zones/sub.a.test.yaml", &zone("192.0.2.3"));
-            write(d, "zones/inc.test.yaml", "'':\n  type: A\n  value: !include ../shared/inc.yaml\n");
-            write(d, "shared/inc.yaml", "192.0.2.4\n");
-        }, true),
-        ("edit one zone", |d| write(d, "zones/a.test.yaml", &zone("192.0.2.11")), true),
-        ("add a zone", |d| {
-            write(d, "zones/c.test.yaml", &zone("192.0.2.5"));
-            write(d, "zonekeeper.yaml", &config(true, 3600));
-        }, true),
-        ("change an included file", |d| write(d, "shared/inc.yaml", "192.0.2.44\n"), true),
-        ("change a provider setting", |d| write(d, "zonekeeper.yaml", &config(true, 600)), true),
-        ("a record in a managed sub-zone", |d| {
-            write(d, "zones/a.test.yaml", &format!("{}x.sub:\n  type: A\n  value: 192.0.2.9\n", zone("192.0.2.11")));
-        }, false),
-        ("fixed", |d| write(d, "zones/a.test.yaml", &zone("192.0.2.12")), true),
-        ("an invalid file", |d| write(d, "zones/b.test.yaml", "'':\n  type: A\n  value: nope\n"), false),
-        ("still invalid, another zone edited", |d| write(d, "zones/c.test.yaml", &zone("192.0.2.55")), false),
-        ("fixed again", |d| write(d, "zones/b.test.yaml", &zone("192.0.2.22")), true),
-        ("remove a zone", |d| {
-            std::fs::remove_file(d.join("zones/c.test.yaml")).expect("rm");
-            write(d, "zonekeeper.yaml", &config(false, 600));
-        }, true),
-        ("zonekeeper.yaml reordered", |d| {
-            let c = config(false, 600).replace("  a.test:\n    targets: [live]\n", "") + "  a.test:\n    targets: [live]\n";
-            write(d, "zonekeeper.yaml", &c);
-        }, true),
+        (
+            "initial",
+            |d| {
+                write(d, "zonekeeper.yaml", &config(false, 3600));
+                write(d, "zones/a.test.yaml", &zone("192.0.2.1"));
+                write(d, "zones/b.test.yaml", &zone("192.0.2.2"));
+                write(d, "zones/sub.a.test.yaml", &zone("192.0.2.3"));
+                write(
+                    d,
+                    "zones/inc.test.yaml",
+                    "'':\n  type: A\n  value: !include ../shared/inc.yaml\n",
+                );
+                write(d, "shared/inc.yaml", "192.0.2.4\n");
+            },
+            true,
+        ),
+        (
+            "edit one zone",
+            |d| write(d, "zones/a.test.yaml", &zone("192.0.2.11")),
+            true,
+        ),
+        (
+            "add a zone",
+            |d| {
+                write(d, "zones/c.test.yaml", &zone("192.0.2.5"));
+                write(d, "zonekeeper.yaml", &config(true, 3600));
+            },
+            true,
+        ),
+        (
+            "change an included file",
+            |d| write(d, "shared/inc.yaml", "192.0.2.44\n"),
+            true,
+        ),
+        (
+            "change a provider setting",
+            |d| write(d, "zonekeeper.yaml", &config(true, 600)),
+            true,
+        ),
+        (
+            "a record in a managed sub-zone",
+            |d| {
+                write(
+                    d,
+                    "zones/a.test.yaml",
+                    &format!(
+                        "{}x.sub:\n  type: A\n  value: 192.0.2.9\n",
+                        zone("192.0.2.11")
+                    ),
+                );
+            },
+            false,
+        ),
+        (
+            "fixed",
+            |d| write(d, "zones/a.test.yaml", &zone("192.0.2.12")),
+            true,
+        ),
+        (
+            "an invalid file",
+            |d| write(d, "zones/b.test.yaml", "'':\n  type: A\n  value: nope\n"),
+            false,
+        ),
+        (
+            "still invalid, another zone edited",
+            |d| write(d, "zones/c.test.yaml", &zone("192.0.2.55")),
+            false,
+        ),
+        (
+            "fixed again",
+            |d| write(d, "zones/b.test.yaml", &zone("192.0.2.22")),
+            true,
+        ),
+        (
+            "remove a zone",
+            |d| {
+                std::fs::remove_file(d.join("zones/c.test.yaml")).expect("rm");
+                write(d, "zonekeeper.yaml", &config(false, 600));
+            },
+            true,
+        ),
+        (
+            "zonekeeper.yaml reordered",
+            |d| {
+                let c = config(false, 600).replace("  a.test:\n    targets: [live]\n", "")
+                    + "  a.test:\n    targets: [live]\n";
+                write(d, "zonekeeper.yaml", &c);
+            },
+            true,
+        ),
     ]
 }
 
-fn load(snap: &Snapshot, base: &Path, previous: Option<&Revision>) -> Result<Revision, Vec<String>> {
+fn load(
+    snap: &Snapshot,
+    base: &Path,
+    previous: Option<&Revision>,
+) -> Result<Revision, Vec<String>> {
     let metrics = Arc::new(Metrics::new().expect("metrics"));
     let operator = OperatorSide {
         config: None,
@@ -98,14 +162,22 @@ fn describe(r: &Revision, root: &Path) -> String {
     let mut out = String::new();
     for (z, e) in &r.zones {
         let (zc, m) = &**e;
-        let mut positions: Vec<_> = m.positions.iter().map(|(k, p)| format!("{k}@{p:?}")).collect();
+        let mut positions: Vec<_> = m
+            .positions
+            .iter()
+            .map(|(k, p)| format!("{k}@{p:?}"))
+            .collect();
         positions.sort();
         out.push_str(&format!(
             "{z}: {zc:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{positions:?}\n{}\n",
             m.zone, m.ignored, m.filters, m.settings, m.content_sha256
         ));
     }
-    out.push_str(&format!("{:?}\n{:?}\n", r.inputs, r.providers.keys().collect::<Vec<_>>()));
+    out.push_str(&format!(
+        "{:?}\n{:?}\n",
+        r.inputs,
+        r.providers.keys().collect::<Vec<_>>()
+    ));
     out.replace(&root.display().to_string(), "<root>")
 }
 
@@ -134,7 +206,10 @@ async fn follow(src: &dyn Source, work: &Path, apply: &dyn Fn(&Path) -> ()) {
                         assert!(!shared("a.test"), "{what}: the edited zone is parsed again");
                     }
                     if what == "change an included file" {
-                        assert!(!shared("inc.test"), "{what}: a zone that includes is parsed again");
+                        assert!(
+                            !shared("inc.test"),
+                            "{what}: a zone that includes is parsed again"
+                        );
                         assert!(shared("a.test"), "{what}");
                         // ... and reconciled: its input hash follows the included file.
                         let w = zonekeeper::controller::scheduler::Work::Zone(
@@ -184,13 +259,20 @@ fn git(dir: &Path, home: &Path, args: &[&str]) {
         .args(args)
         .output()
         .expect("git");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]
 async fn a_repository_followed_incrementally_loads_as_from_scratch() {
     if support::find_binary("git").is_none() {
-        support::missing("git", "a_repository_followed_incrementally_loads_as_from_scratch");
+        support::missing(
+            "git",
+            "a_repository_followed_incrementally_loads_as_from_scratch",
+        );
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -83,7 +83,10 @@ fn relative_sources(zc: &ZoneConfig, root: &Path) -> Option<Vec<(PathBuf, u32, b
 }
 
 /// The content id of each of the zone's source files (None: one is not in `files`).
-fn source_ids(sources: &[(PathBuf, u32, bool)], files: &FileIndex) -> Option<Vec<(PathBuf, String)>> {
+fn source_ids(
+    sources: &[(PathBuf, u32, bool)],
+    files: &FileIndex,
+) -> Option<Vec<(PathBuf, String)>> {
     sources
         .iter()
         .map(|(rel, _, _)| files.get(rel).map(|id| (rel.clone(), id.clone())))
@@ -184,6 +187,7 @@ pub fn load_snapshot(
     operator: &OperatorSide,
     previous: Option<&Reusable>,
 ) -> Result<Revision, Vec<String>> {
+    let started = std::time::Instant::now();
     let mut ctx = ctx.clone();
     if operator
         .config
@@ -202,6 +206,11 @@ pub fn load_snapshot(
         None => Config::load_with_provider_base(&config_path, provider_base),
     }
     .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        zones = config.zones.len(),
+        "configuration loaded"
+    );
     let previous = previous.filter(|_| snap.files.is_some());
     let root = snap.root.as_path();
     let reuse = |zc: &ZoneConfig| -> Option<Arc<ZoneManifest>> {
@@ -228,6 +237,11 @@ pub fn load_snapshot(
             return Err(all);
         }
     };
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        parsed = manifests.iter().filter(|z| z.parsed).count(),
+        "manifests loaded"
+    );
     let mut providers: Providers = BTreeMap::new();
     let mut kept: HashMap<String, (String, Arc<dyn Provider>)> = HashMap::new();
     let mut errors = Vec::new();
@@ -305,6 +319,7 @@ pub fn load_snapshot(
         );
         domains.insert(spec.domain.clone(), Arc::new(spec));
     }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "revision built");
     let reusable = snap.files.as_ref().map(|_| {
         Arc::new(Reusable {
             zones: reusable,

@@ -136,8 +136,7 @@ impl Source for DirSource {
         let scan = move || {
             // One scan at a time; what the watcher reports from now on is for the next one.
             let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-            let reported =
-                std::mem::take(&mut *reported.lock().unwrap_or_else(|p| p.into_inner()));
+            let reported = std::mem::take(&mut *reported.lock().unwrap_or_else(|p| p.into_inner()));
             let scanned = scan(&root, &snapshots, last.as_ref(), &reported)?;
             let snap = scanned.snapshot();
             *last = Some(scanned);
@@ -415,7 +414,9 @@ fn write_copy(
                 Content::File(sum) => sum,
             };
             let linked = previous.is_some_and(|(prev, prev_files)| {
-                prev_files.get(rel).is_some_and(|p| p.content == scan.content)
+                prev_files
+                    .get(rel)
+                    .is_some_and(|p| p.content == scan.content)
                     && fs::hard_link(prev.join(rel), &to).is_ok()
             });
             if linked {

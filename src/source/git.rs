@@ -314,7 +314,9 @@ impl Inner {
                 repo.find_tree(entry.id()).map_err(|e| self.local(e))?
             }
         };
+        let started = std::time::Instant::now();
         let (root, files) = self.materialise(&repo, &tree, &revision)?;
+        tracing::debug!(%revision, files = files.len(), ms = started.elapsed().as_millis() as u64, "snapshot materialised");
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(head);
         if let Err(e) = fs::write(self.cache_dir.join("last-revision"), format!("{head}\n")) {
             tracing::warn!(error = %e, "cannot record the last revision; rewind protection starts over after a restart");
