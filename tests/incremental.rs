@@ -181,7 +181,7 @@ fn describe(r: &Revision, root: &Path) -> String {
     out.replace(&root.display().to_string(), "<root>")
 }
 
-async fn follow(src: &dyn Source, work: &Path, apply: &dyn Fn(&Path) -> ()) {
+async fn follow(src: &dyn Source, work: &Path, apply: &dyn Fn(&Path)) {
     let base = work.parent().expect("parent").to_path_buf();
     let mut previous: Option<Revision> = None;
     for (what, step, valid) in steps() {
