@@ -528,6 +528,8 @@ fn resolve(
         r.value
     });
     let mut zones: Vec<ZoneConfig> = Vec::new();
+    // The names in `zones`: a repeated name is found without a scan per zone.
+    let mut names: std::collections::HashSet<Fqdn> = std::collections::HashSet::new();
     // Each zone file (resolved) with the zone and the line that named it.
     let mut files: BTreeMap<PathBuf, (Fqdn, Pos)> = BTreeMap::new();
     for (name, entry) in raw.zones {
@@ -555,7 +557,7 @@ fn resolve(
                 continue;
             }
         };
-        if zones.iter().any(|o| o.name == fqdn) {
+        if !names.insert(fqdn.clone()) {
             diags.push(Diagnostic::new(
                 file,
                 pos,

@@ -159,6 +159,7 @@ impl Controller {
     }
 
     async fn fetch(&mut self) {
+        let started = std::time::Instant::now();
         let snap = match self.source.fetch().await {
             Ok(s) => {
                 self.metrics
@@ -192,8 +193,11 @@ impl Controller {
             ..BuildContext::new(self.settings.secrets.clone())
         };
         let operator = self.settings.operator.clone();
+        let fetched = started.elapsed();
+        // What the revision in force lends the next: unchanged zones and providers.
+        let previous = self.loaded.as_ref().and_then(|l| l.reusable.clone());
         let loaded = match tokio::task::spawn_blocking(move || {
-            load_snapshot(&s2, &metrics, &ctx, &operator)
+            load_snapshot(&s2, &metrics, &ctx, &operator, previous.as_deref())
         })
         .await
         {
@@ -208,6 +212,7 @@ impl Controller {
                 self.refuse(&snap.revision, reasons)
             }
             Ok(new) => {
+                tracing::debug!(revision = %new.revision, fetch_ms = fetched.as_millis() as u64, load_ms = (started.elapsed() - fetched).as_millis() as u64, "revision loaded");
                 // The previous revision's own values, not the ones it was held to.
                 let declared = new.guard_rails();
                 let new = match &self.declared {
@@ -316,8 +321,9 @@ impl Controller {
         }
         self.refused = None;
         self.loaded = Some(new);
-        for w in changed {
-            self.work.enqueue(w);
+        // Ahead of a drift sweep's work: an edit is applied at once, not after every zone.
+        for w in changed.into_iter().rev() {
+            self.work.enqueue_first(w);
         }
     }
 

@@ -113,8 +113,9 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Providers built from the configuration, by name.
-pub type Providers = BTreeMap<String, Box<dyn Provider>>;
+/// Providers built from the configuration, by name. Shared: the daemon keeps a provider
+/// (its client, its rate limiters' state) across revisions that leave its settings alone.
+pub type Providers = BTreeMap<String, std::sync::Arc<dyn Provider>>;
 
 /// Builds every configured provider (resolving their secrets).
 pub fn build_providers(config: &Config, ctx: &BuildContext) -> Result<Providers, RunError> {
@@ -123,7 +124,7 @@ pub fn build_providers(config: &Config, ctx: &BuildContext) -> Result<Providers,
         .values()
         .map(|p| {
             provider::registry::build(&p.name, &p.settings, ctx)
-                .map(|b| (p.name.clone(), b))
+                .map(|b| (p.name.clone(), std::sync::Arc::from(b)))
                 .map_err(|source| RunError::Secret {
                     provider: p.name.clone(),
                     source,

@@ -364,7 +364,7 @@ mod tests {
         let mut providers = Providers::new();
         providers.insert(
             "mem".into(),
-            Box::new(Flaky {
+            Arc::new(Flaky {
                 inner,
                 down: down.clone(),
             }),

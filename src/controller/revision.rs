@@ -3,9 +3,15 @@
 //! a hash of everything its reconcile depends on (so a new revision reconciles at once only
 //! what changed). Loaded all or nothing: one invalid file refuses the whole revision and
 //! the previous one stays.
+//!
+//! Incremental: a revision keeps what the next load may reuse ([`Reusable`]). A zone whose
+//! files (by the content ids the source gives, [`Snapshot::files`]) and file list are
+//! unchanged shares the previous revision's parsed manifest; a provider whose settings are
+//! unchanged is the same built provider (its client and rate limiters keep their state).
+//! The result equals a load from scratch (`tests/incremental.rs`).
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -22,21 +28,87 @@ use crate::manifest::ZoneManifest;
 use crate::model::Fqdn;
 use crate::plan::rules::guard_rails_in_force;
 use crate::plan::{Policy, Thresholds};
-use crate::provider::{self, BuildContext};
-use crate::source::Snapshot;
+use crate::provider::{self, BuildContext, Provider};
+use crate::source::{FileIndex, Snapshot};
 use crate::telemetry::metrics::Metrics;
 
 /// A revision in force.
 pub struct Revision {
     pub revision: String,
     pub committed_at: Option<SystemTime>,
-    pub zones: BTreeMap<Fqdn, Arc<(ZoneConfig, ZoneManifest)>>,
+    pub zones: BTreeMap<Fqdn, Arc<(ZoneConfig, Arc<ZoneManifest>)>>,
     /// Managed domains (registrar settings), by domain.
     pub domains: BTreeMap<Fqdn, Arc<DomainSpec>>,
     /// What each zone's or domain's reconcile depends on, hashed (SHA-256 hex).
     pub inputs: BTreeMap<Work, String>,
     pub providers: Arc<Providers>,
     pub registrars: Arc<Registrars>,
+    /// What the next load may take over from this one (`None`: nothing, the source gives
+    /// no file index).
+    pub reusable: Option<Arc<Reusable>>,
+}
+
+/// What a loaded revision lends the next load: parsed manifests with the files they were
+/// read from, built providers with their settings. Shares the revision's own `Arc`s, so
+/// keeping it costs no copy.
+pub struct Reusable {
+    /// Each zone's manifest (as declared, before [`Revision::held_to`]) and its inputs.
+    zones: HashMap<Fqdn, ReusableZone>,
+    /// Managed zones in configuration order (the sub-zone check depends on them).
+    origins: Vec<Fqdn>,
+    /// Each provider with its settings as `Debug` text.
+    providers: HashMap<String, (String, Arc<dyn Provider>)>,
+}
+
+struct ReusableZone {
+    manifest: Arc<ZoneManifest>,
+    /// Each source file ([`SourceKey`]).
+    sources: Vec<SourceKey>,
+    /// The content id of every file the manifest was read from; `None` when one is not in
+    /// the source's index or a file may `!include` others (then it is parsed every time).
+    inputs: Option<Vec<(PathBuf, String)>>,
+}
+
+/// The zone's source files relative to `root` (None: one is outside it).
+/// A zone source file as reuse compares it: its path relative to the snapshot root, default
+/// TTL, replace flag and key order (`ZoneSource`'s fields: any of them changes the reading).
+type SourceKey = (PathBuf, u32, bool, Option<crate::manifest::order::KeyOrder>);
+
+fn relative_sources(zc: &ZoneConfig, root: &Path) -> Option<Vec<SourceKey>> {
+    zc.sources
+        .iter()
+        .map(|s| {
+            s.path
+                .strip_prefix(root)
+                .ok()
+                .map(|r| (r.to_path_buf(), s.default_ttl, s.replace, s.order))
+        })
+        .collect()
+}
+
+/// The content id of each of the zone's source files (None: one is not in `files`).
+fn source_ids(sources: &[SourceKey], files: &FileIndex) -> Option<Vec<(PathBuf, String)>> {
+    sources
+        .iter()
+        .map(|(rel, ..)| files.get(rel).map(|id| (rel.clone(), id.clone())))
+        .collect()
+}
+
+/// Whether one of the zone's source files may `!include` another file: its text holds
+/// `!include`, or both a `!` and a `%` (a `%TAG` directive or a percent-escaped tag could
+/// spell it), or it cannot be read again. Such a zone depends on files its config does not
+/// name: it is parsed for every revision and its input hash covers what was read.
+fn may_include(zc: &ZoneConfig) -> bool {
+    zc.sources.iter().any(|s| match std::fs::read(&s.path) {
+        Ok(text) => {
+            memchr_find(&text, b"!include") || (text.contains(&b'!') && text.contains(&b'%'))
+        }
+        Err(_) => true,
+    })
+}
+
+fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 impl Revision {
@@ -76,7 +148,7 @@ impl Revision {
                 continue;
             }
             tracing::warn!(zone = %z, previous = ?prev, declared = ?declared, "this revision loosens the zone's guard rails: its plan keeps the stricter previous values; the new ones apply from the next revision");
-            let (mut zc, m) = (entry.0.clone(), entry.1.clone());
+            let (mut zc, m) = (entry.0.clone(), Arc::clone(&entry.1));
             zc.policy = in_force.0;
             zc.thresholds = in_force.1;
             *entry = Arc::new((zc, m));
@@ -110,13 +182,17 @@ pub struct OperatorSide {
 }
 
 /// Loads a snapshot: config, every manifest, every provider. Returns every problem found
-/// (one line each) when anything is invalid.
+/// (one line each) when anything is invalid. With `previous` (what the revision before
+/// lends, [`Revision::reusable`]) and a snapshot that indexes its files, only the zones
+/// whose inputs changed are parsed, and only the providers whose settings changed built.
 pub fn load_snapshot(
     snap: &Snapshot,
     metrics: &Arc<Metrics>,
     ctx: &BuildContext,
     operator: &OperatorSide,
+    previous: Option<&Reusable>,
 ) -> Result<Revision, Vec<String>> {
+    let started = std::time::Instant::now();
     let mut ctx = ctx.clone();
     if operator
         .config
@@ -144,9 +220,26 @@ pub fn load_snapshot(
         (None, _) => Config::load_with_provider_base(&config_path, provider_base),
     }
     .map_err(|d| d.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        zones = config.zones.len(),
+        "configuration loaded"
+    );
+    let previous = previous.filter(|_| snap.files.is_some());
+    let root = snap.root.as_path();
+    let reuse = |zc: &ZoneConfig| -> Option<Arc<ZoneManifest>> {
+        let (prev, files) = (previous?, snap.files.as_deref()?);
+        let z = prev.zones.get(&zc.name)?;
+        let inputs = z.inputs.as_ref()?;
+        let unchanged = relative_sources(zc, root)? == z.sources
+            && inputs.iter().all(|(rel, id)| files.get(rel) == Some(id));
+        unchanged.then(|| z.manifest.clone())
+    };
+    let origins: Vec<Fqdn> = config.zones.iter().map(|z| z.name.clone()).collect();
+    let check_reused = previous.is_none_or(|p| p.origins != origins);
     // Zone and domain problems are reported together.
     let (manifests, specs) = match (
-        super::load::load_manifests(&config, None),
+        super::load::load_manifests_reusing(&config, None, &reuse, check_reused),
         load_domains(&config),
     ) {
         (Ok(m), Ok(d)) => (m, d),
@@ -158,18 +251,32 @@ pub fn load_snapshot(
             return Err(all);
         }
     };
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        parsed = manifests.iter().filter(|z| z.parsed).count(),
+        "manifests loaded"
+    );
     let mut providers: Providers = BTreeMap::new();
+    let mut kept: HashMap<String, (String, Arc<dyn Provider>)> = HashMap::new();
     let mut errors = Vec::new();
     for p in config.providers.values() {
-        match provider::registry::build(&p.name, &p.settings, &ctx) {
-            Ok(b) => {
-                providers.insert(
-                    p.name.clone(),
-                    Box::new(Instrumented::new(b, metrics.clone())),
-                );
-            }
-            Err(e) => errors.push(format!("provider {:?}: {}", p.name, super::chain(&e))),
-        }
+        let settings = format!("{:?}", p.settings);
+        let same = previous
+            .and_then(|prev| prev.providers.get(&p.name))
+            .filter(|(s, _)| *s == settings)
+            .map(|(_, built)| built.clone());
+        let built = match same {
+            Some(b) => b,
+            None => match provider::registry::build(&p.name, &p.settings, &ctx) {
+                Ok(b) => Arc::new(Instrumented::new(b, metrics.clone())) as Arc<dyn Provider>,
+                Err(e) => {
+                    errors.push(format!("provider {:?}: {}", p.name, super::chain(&e)));
+                    continue;
+                }
+            },
+        };
+        providers.insert(p.name.clone(), built.clone());
+        kept.insert(p.name.clone(), (settings, built));
     }
     let registrars = if specs.is_empty() {
         Registrars::new()
@@ -182,11 +289,41 @@ pub fn load_snapshot(
     if !errors.is_empty() {
         return Err(errors);
     }
+    // Each provider's settings as text, once: every zone's input hash names its targets'.
+    let settings: HashMap<&str, &str> = kept
+        .iter()
+        .map(|(name, (s, _))| (name.as_str(), s.as_str()))
+        .collect();
     let mut zones = BTreeMap::new();
     let mut inputs = BTreeMap::new();
-    for (zc, m) in manifests {
-        inputs.insert(Work::Zone(zc.name.clone()), input_hash(&config, &zc, &m));
-        zones.insert(zc.name.clone(), Arc::new((zc, m)));
+    let mut reusable = HashMap::new();
+    for z in manifests {
+        let name = z.config.name.clone();
+        // A reused zone includes nothing (such zones are never reused).
+        let includes = z.parsed && may_include(&z.config);
+        inputs.insert(
+            Work::Zone(name.clone()),
+            input_hash(&settings, &z.config, &z.manifest, includes),
+        );
+        if let Some(files) = snap.files.as_deref() {
+            let sources = relative_sources(&z.config, root);
+            let ids = match (z.parsed, previous.and_then(|p| p.zones.get(&name))) {
+                _ if includes => None,
+                (false, Some(prev)) => prev.inputs.clone(),
+                _ => sources.as_deref().and_then(|s| source_ids(s, files)),
+            };
+            if let Some(sources) = sources {
+                reusable.insert(
+                    name.clone(),
+                    ReusableZone {
+                        manifest: z.read.clone(),
+                        sources,
+                        inputs: ids,
+                    },
+                );
+            }
+        }
+        zones.insert(name, Arc::new((z.config, z.manifest)));
     }
     let mut domains = BTreeMap::new();
     for spec in specs {
@@ -196,6 +333,14 @@ pub fn load_snapshot(
         );
         domains.insert(spec.domain.clone(), Arc::new(spec));
     }
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "revision built");
+    let reusable = snap.files.as_ref().map(|_| {
+        Arc::new(Reusable {
+            zones: reusable,
+            origins,
+            providers: kept,
+        })
+    });
     Ok(Revision {
         revision: snap.revision.clone(),
         committed_at: snap.committed_at,
@@ -204,22 +349,36 @@ pub fn load_snapshot(
         inputs,
         providers: Arc::new(providers),
         registrars: Arc::new(registrars),
+        reusable,
     })
 }
 
-/// The zone file's bytes, its config entry and its targets' settings, hashed. The config
-/// values are hashed through their `Debug` text: every one is a plain, ordered value
-/// (no maps with random order), so equal values give equal text.
-fn input_hash(config: &Config, zc: &ZoneConfig, m: &ZoneManifest) -> String {
+/// The zone file's bytes, its config entry and its targets' settings, hashed; for a zone
+/// that `includes` other files, also the records read (the file's bytes do not show an
+/// included file's change). The config values are hashed through their `Debug` text: every
+/// one is a plain, ordered value (no maps with random order), so equal values give equal
+/// text.
+fn input_hash(
+    settings: &HashMap<&str, &str>,
+    zc: &ZoneConfig,
+    m: &ZoneManifest,
+    includes: bool,
+) -> String {
     let mut h = Sha256::new();
     h.update(&m.content_sha256);
+    if includes {
+        h.update(format!(
+            "{:?}|{:?}|{:?}|{:?}",
+            m.zone, m.ignored, m.filters, m.settings
+        ));
+    }
     h.update(format!(
         "{:?}|{:?}|{:?}|{:?}|{:?}",
         zc.targets, zc.policy, zc.thresholds, zc.ignore, zc.processors
     ));
     for t in &zc.targets {
-        if let Some(p) = config.providers.get(t) {
-            h.update(format!("{:?}", p.settings));
+        if let Some(p) = settings.get(t.as_str()) {
+            h.update(p);
         }
     }
     hex::encode(h.finalize())

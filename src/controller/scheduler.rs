@@ -4,6 +4,8 @@
 //! - a key is never run twice at once: asked for while running, it is marked dirty and
 //!   queued again when the run finishes;
 //! - at most `concurrency` keys run together;
+//! - a key whose inputs changed goes before those queued by a drift sweep
+//!   ([`Scheduler::enqueue_first`]), so an edit is not held behind a sweep of every zone;
 //! - a key that failed transiently is retried after a jittered exponential backoff that
 //!   grows with its failure streak and resets on success (the kube-runtime lesson: a
 //!   streak must reset, or a zone that failed once waits the maximum forever).
@@ -95,13 +97,30 @@ impl<K: Clone + Ord + std::hash::Hash> Scheduler<K> {
         }
     }
 
+    /// [`Scheduler::enqueue`], but ahead of every queued key (also when already queued:
+    /// its later place is then skipped): for work whose inputs changed.
+    pub fn enqueue_first(&mut self, key: K) {
+        self.gone.remove(&key);
+        if self.running.contains(&key) {
+            self.dirty.insert(key);
+            return;
+        }
+        self.queued.insert(key.clone());
+        self.queue.push_front(key);
+    }
+
     /// The next key to start, if one is queued and a slot is free; it is then running.
     pub fn start_next(&mut self) -> Option<K> {
         if self.running.len() >= self.concurrency {
             return None;
         }
-        let key = self.queue.pop_front()?;
-        self.queued.remove(&key);
+        // A key started from an earlier place in the queue is no longer `queued`.
+        let key = loop {
+            let key = self.queue.pop_front()?;
+            if self.queued.remove(&key) {
+                break key;
+            }
+        };
         self.running.insert(key.clone());
         Some(key)
     }
@@ -180,7 +199,7 @@ impl<K: Clone + Ord + std::hash::Hash> Scheduler<K> {
 
     /// Keys waiting for a slot.
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.queued.len()
     }
 
     /// The current failure streak of `key` (0 after a success).
@@ -229,6 +248,24 @@ mod tests {
         s.finished(&"b", RunResult::Done);
         assert_eq!(s.start_next(), Some("a"));
         assert_eq!(s.running(), 2);
+    }
+
+    #[test]
+    fn changed_work_goes_before_a_sweep() {
+        let mut s = sched(1);
+        for k in ["a", "b", "c"] {
+            s.enqueue(k);
+        }
+        s.enqueue_first("c");
+        s.enqueue_first("d");
+        assert_eq!(s.queued(), 4);
+        let order: Vec<_> = std::iter::from_fn(|| {
+            let k = s.start_next()?;
+            s.finished(&k, RunResult::Done);
+            Some(k)
+        })
+        .collect();
+        assert_eq!(order, ["d", "c", "a", "b"]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use git2::{FetchOptions, ObjectType, Oid, RemoteCallbacks, Repository};
 
-use super::{Snapshot, Source, SourceError};
+use super::{FileIndex, Snapshot, Source, SourceError};
 use crate::secret::Secret;
 
 /// How many snapshot directories are kept (the newest by modification time). Older
@@ -126,6 +126,9 @@ struct Inner {
     /// The last head handed out (also kept in `<cache_dir>/last-revision` across restarts;
     /// without it, the caller's [`GitSettings::last_applied`]).
     last: Mutex<Option<git2::Oid>>,
+    /// The snapshot this process last materialised and its index: unchanged files of the
+    /// next one are hard links to it instead of new copies.
+    materialised: Mutex<Option<(PathBuf, Arc<FileIndex>)>>,
 }
 
 /// The last head taken: `<cache_dir>/last-revision`, else `last_applied` (the journal's).
@@ -214,6 +217,7 @@ impl GitSource {
                 max_file_bytes: s.max_file_bytes,
                 max_revision_bytes: s.max_revision_bytes,
                 last: Mutex::new(last_taken(&cache_dir, s.last_applied.as_deref())),
+                materialised: Mutex::new(None),
                 cache_dir,
             }),
         })
@@ -310,7 +314,9 @@ impl Inner {
                 repo.find_tree(entry.id()).map_err(|e| self.local(e))?
             }
         };
-        let root = self.materialise(&repo, &tree, &revision)?;
+        let started = std::time::Instant::now();
+        let (root, files) = self.materialise(&repo, &tree, &revision)?;
+        tracing::debug!(%revision, files = files.len(), ms = started.elapsed().as_millis() as u64, "snapshot materialised");
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(head);
         if let Err(e) = fs::write(self.cache_dir.join("last-revision"), format!("{head}\n")) {
             tracing::warn!(error = %e, "cannot record the last revision; rewind protection starts over after a restart");
@@ -325,6 +331,7 @@ impl Inner {
             revision,
             committed_at,
             root,
+            files: Some(files),
         })
     }
 
@@ -443,17 +450,38 @@ impl Inner {
         m
     }
 
-    /// Writes the tree into `snapshots/<revision>/` (or reuses it) and prunes old ones.
+    /// Writes the tree into `snapshots/<revision>/` (or reuses it) and prunes old ones;
+    /// returns it with its index (each file's blob id). A file whose blob the snapshot
+    /// materialised last also holds at the same path is a hard link to that copy (both are
+    /// immutable), so a one-file commit writes one file.
     fn materialise(
         &self,
         repo: &Repository,
         tree: &git2::Tree<'_>,
         revision: &str,
-    ) -> Result<PathBuf, SourceError> {
+    ) -> Result<(PathBuf, Arc<FileIndex>), SourceError> {
         let snapshots = self.cache_dir.join("snapshots");
         let root = snapshots.join(revision);
+        let mut last = self.materialised.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((r, index)) = last.as_ref().filter(|(r, _)| *r == root && r.is_dir()) {
+            return Ok((r.clone(), index.clone()));
+        }
+        let mut files = Vec::new();
+        let mut budget = Budget {
+            revision,
+            left: self.max_revision_bytes,
+        };
+        let odb = repo.odb().map_err(|e| self.local(e))?;
+        self.list_tree(repo, &odb, tree, Path::new(""), &mut budget, &mut files)?;
+        let index: Arc<FileIndex> = Arc::new(
+            files
+                .iter()
+                .map(|(rel, id)| (rel.clone(), format!("git:{id}")))
+                .collect(),
+        );
         if root.is_dir() {
-            return Ok(root);
+            *last = Some((root.clone(), index.clone()));
+            return Ok((root, index));
         }
         let io = |path: &Path| {
             let path = path.to_path_buf();
@@ -467,11 +495,26 @@ impl Inner {
             fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
         }
         fs::create_dir(&tmp).map_err(io(&tmp))?;
-        let mut budget = Budget {
-            revision,
-            left: self.max_revision_bytes,
-        };
-        if let Err(e) = self.write_tree(repo, tree, &tmp, &mut budget) {
+        let previous = last.as_ref().filter(|(p, _)| p.is_dir());
+        let written = (|| {
+            for (rel, id) in &files {
+                let content_id = &index[rel];
+                let path = tmp.join(rel);
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent).map_err(io(parent))?;
+                }
+                let linked = previous.is_some_and(|(prev, prev_index)| {
+                    prev_index.get(rel) == Some(content_id)
+                        && fs::hard_link(prev.join(rel), &path).is_ok()
+                });
+                if !linked {
+                    let blob = repo.find_blob(*id).map_err(|e| self.local(e))?;
+                    write_file(&path, blob.content())?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
@@ -481,32 +524,31 @@ impl Inner {
             let _ = d.sync_all();
         }
         super::prune_snapshots(&snapshots, &root, KEEP_SNAPSHOTS);
-        Ok(root)
+        *last = Some((root.clone(), index.clone()));
+        Ok((root, index))
     }
 
-    fn write_tree(
+    /// The files of `tree` a snapshot holds (relative path under `rel`, blob id), in tree
+    /// order: manifest files within the caps; never symlinks, submodules or unsafe names.
+    fn list_tree(
         &self,
         repo: &Repository,
+        odb: &git2::Odb<'_>,
         tree: &git2::Tree<'_>,
-        dir: &Path,
+        rel: &Path,
         budget: &mut Budget<'_>,
+        out: &mut Vec<(PathBuf, Oid)>,
     ) -> Result<(), SourceError> {
         for entry in tree.iter() {
             let Some(name) = safe_name(entry.name_bytes()) else {
                 tracing::warn!(name = %String::from_utf8_lossy(entry.name_bytes()), "skipping a tree entry with an unsafe or non-UTF-8 name");
                 continue;
             };
-            let path = dir.join(name);
+            let path = rel.join(name);
             match entry.kind() {
                 Some(ObjectType::Tree) => {
-                    fs::create_dir(&path).map_err(|source| SourceError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
                     let sub = repo.find_tree(entry.id()).map_err(|e| self.local(e))?;
-                    self.write_tree(repo, &sub, &path, budget)?;
-                    // A directory with nothing manifests need is not kept (fails if not empty).
-                    let _ = fs::remove_dir(&path);
+                    self.list_tree(repo, odb, &sub, &path, budget, out)?;
                 }
                 // 0o120000 is a symlink: not materialised, so a manifest can never point
                 // the controller at a file outside the snapshot.
@@ -517,9 +559,8 @@ impl Inner {
                     }
                     // The size from the object header, before the blob is loaded: a huge
                     // file is never read into memory.
-                    let size = repo
-                        .odb()
-                        .and_then(|odb| odb.read_header(entry.id()))
+                    let size = odb
+                        .read_header(entry.id())
                         .map(|(size, _)| size as u64)
                         .map_err(|e| self.local(e))?;
                     if size > self.max_file_bytes {
@@ -533,8 +574,7 @@ impl Inner {
                         });
                     }
                     budget.left -= size;
-                    let blob = repo.find_blob(entry.id()).map_err(|e| self.local(e))?;
-                    write_file(&path, blob.content())?;
+                    out.push((path, entry.id()));
                 }
                 // Symlinks and submodules (commit entries).
                 _ => tracing::debug!(path = %path.display(), "skipping a symlink or submodule"),

@@ -7,7 +7,9 @@
 pub mod dir;
 pub mod git;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -78,7 +80,16 @@ pub struct Snapshot {
     /// Directory holding the config file and zone files of this revision. Never changes
     /// after the snapshot is returned.
     pub root: PathBuf,
+    /// Each file of the snapshot (path relative to `root`, with `/`) and its content id, as
+    /// the source knew it without the loader reading the file: `git:<blob id>`,
+    /// `sha256:<hex>`. Equal ids mean equal bytes. Symlinks are left out. `None`: the source
+    /// gives no index, and a loader must read every file.
+    pub files: Option<Arc<FileIndex>>,
 }
+
+/// A snapshot's files by path relative to its root, each with its content id
+/// ([`Snapshot::files`]).
+pub type FileIndex = BTreeMap<PathBuf, String>;
 
 /// Why a source could not produce a snapshot.
 #[derive(Debug, thiserror::Error)]
