@@ -590,9 +590,12 @@ impl Plan {
                     h.update(format!("undoes {} {}\n", k.name, k.rtype));
                 }
             }
+            let mut line = String::new();
             for c in &z.changes {
-                h.update(render::canonical_change(c));
-                h.update(b"\n");
+                line.clear();
+                render::canonical_change_into(&mut line, c);
+                line.push('\n');
+                h.update(line.as_bytes());
             }
         }
         for d in self.domains.iter().filter(|d| !d.is_empty()) {

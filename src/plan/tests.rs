@@ -294,6 +294,35 @@ fn hash_is_stable_and_sensitive() {
     assert_eq!(with_domain.change_count(), p1.change_count() + 1);
 }
 
+/// The hash is SHA-256 over exactly these lines: a change to how they are written (one
+/// buffer for all changes, values written without intermediate strings) must not move it.
+#[test]
+fn hash_is_sha256_of_the_canonical_lines() {
+    use sha2::{Digest, Sha256};
+    let live = zone(vec![a("old.example.com", [192, 0, 2, 9], 60)]);
+    let two = RrSet::new(
+        300,
+        vec![RData::A([192, 0, 2, 1].into()), RData::A([192, 0, 2, 2].into())],
+    )
+    .with_ext(proxied(true));
+    let desired = zone(vec![(RrKey::new(n("www.example.com"), RecordType::A), two)]);
+    let p = Plan {
+        zones: vec![plan_with(&desired, &live, Policy::Sync, &|_| false)],
+        ..Plan::default()
+    };
+    let lines = "zone example.com. target t\n\
+                 delete old.example.com. A 60 [192.0.2.9] => -\n\
+                 create www.example.com. A - => 300 [192.0.2.1 | 192.0.2.2] {\"proxied\":true}\n";
+    assert_eq!(p.hash(), hex::encode(Sha256::digest(lines.as_bytes())));
+    let mut json = Vec::new();
+    render::json(&p, &mut json).unwrap();
+    let json = String::from_utf8(json).unwrap();
+    assert!(
+        json.contains("\"values\": [\n              \"192.0.2.1\",\n              \"192.0.2.2\"\n            ]"),
+        "{json}"
+    );
+}
+
 #[test]
 fn live_apex_ns_is_left_alone_unless_the_manifest_declares_it() {
     let ns = (
