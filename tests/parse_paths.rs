@@ -1,5 +1,6 @@
 //! Differential test of the zone-file parse: its shortcuts (a big file cut into pieces parsed
-//! on all cores, integers judged from their source text without copying it) must give
+//! on all cores, the common zone file read straight from YAML events by `manifest::fast`
+//! instead of serde-saphyr, integers judged from their source text without copying it) must give
 //! byte-identical results and diagnostics to the general path (`with_general_path`: one
 //! piece, every scalar's source read back), over the test corpus, the octoDNS compatibility
 //! inputs and generated zones big enough to be cut, valid and invalid.

@@ -4,6 +4,7 @@
 //! [`Diagnostic`] naming the file, line and record; reading never stops at the first one.
 
 pub mod domain;
+mod fast;
 pub mod fields;
 pub mod octodns;
 pub mod order;
