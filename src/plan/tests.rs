@@ -302,7 +302,10 @@ fn hash_is_sha256_of_the_canonical_lines() {
     let live = zone(vec![a("old.example.com", [192, 0, 2, 9], 60)]);
     let two = RrSet::new(
         300,
-        vec![RData::A([192, 0, 2, 1].into()), RData::A([192, 0, 2, 2].into())],
+        vec![
+            RData::A([192, 0, 2, 1].into()),
+            RData::A([192, 0, 2, 2].into()),
+        ],
     )
     .with_ext(proxied(true));
     let desired = zone(vec![(RrKey::new(n("www.example.com"), RecordType::A), two)]);
