@@ -201,3 +201,83 @@ fn generated_zones_parse_the_same_both_ways() {
         }
     }
 }
+
+/// Small zone files of the scalar and layout forms a fast reader can get wrong (escapes,
+/// folding, quoting, YAML 1.1 readings, markers, comments, line ends, odd keys): each is
+/// parsed both ways and must give the same result or the same diagnostics.
+#[test]
+fn tricky_forms_parse_the_same_both_ways() {
+    let cases: &[&str] = &[
+        "\u{feff}'': {type: A, value: 192.0.2.1}\n",
+        "www:\r\n  type: A\r\n  value: 192.0.2.1\r\n",
+        "txt: {type: TXT, value: \"a\\x41\\u00e9\\tb\\\\c\"}\n",
+        "txt:\n  type: TXT\n  value: \"first\n    second\"\n",
+        "txt:\n  type: TXT\n  value: \"first \\\n    second\"\n",
+        "txt: {type: TXT, value: 'it''s'}\n",
+        "txt:\n  type: TXT\n  value: 'a\n    b'\n",
+        "txt:\n  type: TXT\n  value: a\n    b\n",
+        "txt:\n  type: TXT\n  value: a # comment\n",
+        "txt:\n  type: TXT\n  value: a#b\n",
+        "www: {type: A, value: 192.0.2.1} # trailing\n",
+        "www: {type: A, ttl: 0x10, value: 192.0.2.1}\n",
+        "www: {type: A, ttl: 010, value: 192.0.2.1}\n",
+        "www: {type: A, ttl: 1_000, value: 192.0.2.1}\n",
+        "www: {type: A, ttl: +5, value: 192.0.2.1}\n",
+        "www: {type: A, ttl: 1e3, value: 192.0.2.1}\n",
+        "www: {type: A, ttl: -1, value: 192.0.2.1}\n",
+        "www: {type: A, ttl: 99999999999999999999, value: 192.0.2.1}\n",
+        "www: {type: A, ttl: 1:00, value: 192.0.2.1}\n",
+        "www: {type: A, ttl: '300', value: 192.0.2.1}\n",
+        "txt: {type: TXT, value: 1.5}\n",
+        "txt: {type: TXT, value: yes}\n",
+        "txt: {type: TXT, value: ~}\n",
+        "txt: {type: TXT, value: null}\n",
+        "txt: {type: TXT, value: 12:30}\n",
+        "txt: {type: TXT, value: 0o17}\n",
+        "txt: {type: TXT, value: .inf}\n",
+        "txt: {type: TXT, value: 123456789012345678901234}\n",
+        "txt: {type: TXT, values: [1, '2', \"3\", 4.0]}\n",
+        "\"WWW\": {type: A, value: 192.0.2.1}\n",
+        "www : {type: A, value: 192.0.2.1}\n",
+        "? www\n: {type: A, value: 192.0.2.1}\n",
+        "www: &a {type: A, value: 192.0.2.1}\nw2: *a\n",
+        "---\nwww: {type: A, value: 192.0.2.1}\n...\n",
+        "www: {type: A, value: 192.0.2.1}\n---\nx: {type: A, value: 192.0.2.2}\n",
+        "www:\n\ttype: A\n",
+        "www: {type: A, type: AAAA, value: 192.0.2.1}\n",
+        "www: {type: A, value: 192.0.2.1}\nwww: {type: A, value: 192.0.2.2}\n",
+        "www: {type: A, value:}\n",
+        "www: {type: A, values: []}\n",
+        "www: {type: a, value: 192.0.2.1}\n",
+        "www: {type: \"A\", value: \"192.0.2.1\"}\n",
+        "bücher: {type: A, value: 192.0.2.1}\n",
+        "www:\n- type: A\n  value: 192.0.2.1\n- type: AAAA\n  value: 2001:db8::1\n",
+        "www:\n  - {type: A, values: [192.0.2.1, 192.0.2.2]}\n  - type: TXT\n    values:\n      - a\n      - 'b'\n",
+        "mx: {type: MX, value: {preference: 10, exchange: mx.example.}}\n",
+        "",
+        "{}\n",
+        "~\n",
+        "[]\n",
+        "www:\n",
+        "www: {type: A, value: 192.0.2.1, bogus: 1}\n",
+        "www: {type: CNAME, value: target}\n",
+        "www: {type: TXT, value: \"v=spf1 include:a.example ~all\"}\n",
+        "txt: {type: TXT, value: |\n    block\n    text\n  }\n",
+        "txt:\n  type: TXT\n  value: >-\n    folded\n    text\n",
+        "txt: {type: TXT, value: 'single ''quoted'' \\n no escape'}\n",
+        "%YAML 1.1\n---\nwww: {type: A, value: 192.0.2.1}\n",
+        "www: !!str {type: A, value: 192.0.2.1}\n",
+        "txt: {type: TXT, value: !!str 0x10}\n",
+        "www: {type: A, value: 192.0.2.1}  \n\n\n",
+        "  www: {type: A, value: 192.0.2.1}\n",
+        "www: {type: A, \"value\": 192.0.2.1}\n",
+        "www: {type: A, ttl: 300 , value: 192.0.2.1 }\n",
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let origin = Fqdn::parse("example.com.").expect("origin");
+    for (i, text) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("case{i}.yaml"));
+        std::fs::write(&file, text).expect("write");
+        same_both_ways(text, &file, dir.path(), &origin);
+    }
+}
