@@ -637,7 +637,13 @@ async fn old_snapshots_are_pruned_and_current_kept() {
         assert_eq!(snap.revision, last);
         assert!(read(&snap.root, "zones/example.com.yaml").contains(&format!("192.0.2.{i}")));
     }
-    let ids = snapshot_ids(&cache);
+    // Pruning runs in the background after a fetch: give it a few seconds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut ids = snapshot_ids(&cache);
+    while (ids.len() != 5 || stale.exists()) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        ids = snapshot_ids(&cache);
+    }
     assert_eq!(ids.len(), 5, "{ids:?}");
     assert!(ids.contains(&last), "{ids:?}");
     assert!(!stale.exists(), "a stale temporary directory was kept");

@@ -113,9 +113,10 @@ fn parse_zone_text(
     includes: Option<Includes>,
     default_ttl: u32,
 ) -> Result<ZoneManifest, Vec<Diagnostic>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+    // Once per process: available_parallelism reads cgroup files, and this runs per zone.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads =
+        (*CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))).min(8);
     let pieces = if text.len() >= PARALLEL_MIN_BYTES && threads > 1 && !super::raw::general_path() {
         split_top_level(text, threads)
     } else {

@@ -57,6 +57,8 @@ pub struct DirSource {
     reported: Arc<Mutex<Reported>>,
     /// What the last scan found: the next one starts from it.
     last: Arc<Mutex<Option<Scanned>>>,
+    /// Deletes old snapshot copies off the fetch path.
+    pruner: Arc<super::Pruner>,
     // Kept for its lifetime: dropping the watcher stops the events.
     _watcher: RecommendedWatcher,
 }
@@ -121,6 +123,7 @@ impl DirSource {
             events,
             reported,
             last: Arc::new(Mutex::new(None)),
+            pruner: Arc::new(super::Pruner::default()),
             _watcher: watcher,
         })
     }
@@ -133,11 +136,15 @@ impl Source for DirSource {
         let snapshots = self.snapshots.clone();
         let reported = self.reported.clone();
         let last = self.last.clone();
+        let pruner = self.pruner.clone();
         let scan = move || {
             // One scan at a time; what the watcher reports from now on is for the next one.
             let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
             let reported = std::mem::take(&mut *reported.lock().unwrap_or_else(|p| p.into_inner()));
+            // A prune still running must not race the copy written or reused now.
+            pruner.wait();
             let scanned = scan(&root, &snapshots, last.as_ref(), &reported)?;
+            pruner.start(&snapshots, &scanned.copy, KEEP_SNAPSHOTS);
             let snap = scanned.snapshot();
             *last = Some(scanned);
             Ok(snap)
@@ -363,7 +370,6 @@ fn scan(
             .map(|l| (l.copy.as_path(), &l.files));
         write_copy(snapshots, &copy, &hash, &files, &fresh, root, previous)?;
     }
-    super::prune_snapshots(snapshots, &copy, KEEP_SNAPSHOTS);
     Ok(Scanned {
         files,
         revision: format!("dir:{hash}"),

@@ -129,6 +129,8 @@ struct Inner {
     /// The snapshot this process last materialised and its index: unchanged files of the
     /// next one are hard links to it instead of new copies.
     materialised: Mutex<Option<(PathBuf, Arc<FileIndex>)>>,
+    /// Deletes old snapshots off the fetch path.
+    pruner: super::Pruner,
 }
 
 /// The last head taken: `<cache_dir>/last-revision`, else `last_applied` (the journal's).
@@ -218,6 +220,7 @@ impl GitSource {
                 max_revision_bytes: s.max_revision_bytes,
                 last: Mutex::new(last_taken(&cache_dir, s.last_applied.as_deref())),
                 materialised: Mutex::new(None),
+                pruner: super::Pruner::default(),
                 cache_dir,
             }),
         })
@@ -450,7 +453,8 @@ impl Inner {
         m
     }
 
-    /// Writes the tree into `snapshots/<revision>/` (or reuses it) and prunes old ones;
+    /// Writes the tree into `snapshots/<revision>/` (or reuses it) and starts pruning old
+    /// ones in the background;
     /// returns it with its index (each file's blob id). A file whose blob the snapshot
     /// materialised last also holds at the same path is a hard link to that copy (both are
     /// immutable), so a one-file commit writes one file.
@@ -463,6 +467,7 @@ impl Inner {
         let snapshots = self.cache_dir.join("snapshots");
         let root = snapshots.join(revision);
         let mut last = self.materialised.lock().unwrap_or_else(|p| p.into_inner());
+        self.pruner.wait();
         if let Some((r, index)) = last.as_ref().filter(|(r, _)| *r == root && r.is_dir()) {
             return Ok((r.clone(), index.clone()));
         }
@@ -523,7 +528,7 @@ impl Inner {
         if let Ok(d) = fs::File::open(&snapshots) {
             let _ = d.sync_all();
         }
-        super::prune_snapshots(&snapshots, &root, KEEP_SNAPSHOTS);
+        self.pruner.start(&snapshots, &root, KEEP_SNAPSHOTS);
         *last = Some((root.clone(), index.clone()));
         Ok((root, index))
     }

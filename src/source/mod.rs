@@ -26,6 +26,36 @@ pub fn is_manifest_file(path: &Path) -> bool {
         .is_some_and(|e| MANIFEST_EXTENSIONS.contains(&e))
 }
 
+/// Runs [`prune_snapshots`] on a thread of its own, so deleting an old snapshot (tens of
+/// thousands of files at scale) is not on the way from a fetch to the revision in force.
+/// At most one prune runs per source; [`Pruner::wait`] before the next snapshot is made,
+/// so a prune never races the directory being written or a snapshot about to be reused.
+#[derive(Default)]
+pub(crate) struct Pruner(std::sync::Mutex<Option<std::thread::JoinHandle<()>>>);
+
+impl Pruner {
+    /// Waits for the prune started last, if it still runs.
+    pub(crate) fn wait(&self) {
+        let running = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = running {
+            let _ = h.join();
+        }
+    }
+
+    /// Starts pruning `snapshots` (see [`prune_snapshots`]) after any earlier prune ends.
+    pub(crate) fn start(&self, snapshots: &Path, current: &Path, keep: usize) {
+        self.wait();
+        let (snapshots, current) = (snapshots.to_path_buf(), current.to_path_buf());
+        let spawned = std::thread::Builder::new()
+            .name("snapshot-prune".into())
+            .spawn(move || prune_snapshots(&snapshots, &current, keep));
+        match spawned {
+            Ok(h) => *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(h),
+            Err(e) => tracing::warn!(error = %e, "cannot start pruning old snapshots"),
+        }
+    }
+}
+
 /// Deletes all snapshot directories under `snapshots` but the newest `keep` (never
 /// `current`), and temporary directories (`.tmp-*`) this process or a crash long ago left.
 pub(crate) fn prune_snapshots(snapshots: &Path, current: &Path, keep: usize) {
