@@ -175,6 +175,16 @@ fn yaml11_scalars_and_includes_equal_a_fresh_octodns_run() {
     );
 }
 
+/// Runs zonekeeper with `args` on the repository `dir` (its zonekeeper.yaml).
+fn zk_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
+        .arg("--config")
+        .arg(dir.join("zonekeeper.yaml"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// Runs `octodns-sync --config-file config.yaml --doit` in `dir` and returns the zone file
 /// it wrote (`out/example.com.zone`).
 fn octodns_sync(sync: &std::ffi::OsStr, dir: &Path) -> String {
@@ -414,14 +424,7 @@ fn owner_names_needing_escapes_are_held_as_octodns_holds_them() {
         "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
     )
     .unwrap();
-    let zk = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-            .arg("--config")
-            .arg(dir.join("zonekeeper.yaml"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let zk = |args: &[&str]| zk_in(dir, args);
     let o = zk(&["apply", "--force"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = zk(&["plan", "--detailed-exitcode"]);
@@ -537,14 +540,7 @@ fn regex_and_glob_zone_lists_pick_the_zones_octodns_picks() {
         "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
     )
     .unwrap();
-    let zk = |cmd: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-            .arg("--config")
-            .arg(dir.join("zonekeeper.yaml"))
-            .args(cmd)
-            .output()
-            .unwrap()
-    };
+    let zk = |args: &[&str]| zk_in(dir, args);
     let o = zk(&["apply", "--force"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let mut ours: Vec<String> = std::fs::read_dir(dir.join("live"))
@@ -757,14 +753,7 @@ fn processors_give_the_zone_octodns_gives() {
             "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
         )
         .unwrap();
-        let zk = |cmd: &[&str]| {
-            Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-                .arg("--config")
-                .arg(dir.join("zonekeeper.yaml"))
-                .args(cmd)
-                .output()
-                .unwrap()
-        };
+        let zk = |args: &[&str]| zk_in(dir, args);
         let o = zk(&["apply", "--force"]);
         assert!(
             o.status.success(),
@@ -827,14 +816,7 @@ fn a_foreign_ownership_marker_refuses_the_takeover() {
         "providers:\n  out: {type: zonefile, directory: live}\noctodns:\n  config: config.yaml\n",
     )
     .unwrap();
-    let zk = |cmd: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_zonekeeper"))
-            .arg("--config")
-            .arg(dir.join("zonekeeper.yaml"))
-            .args(cmd)
-            .output()
-            .unwrap()
-    };
+    let zk = |args: &[&str]| zk_in(dir, args);
     let o = zk(&["apply", "--force"]);
     let out = format!(
         "{}{}",

@@ -271,18 +271,33 @@ pub async fn read_with_retry(
     zone: &Fqdn,
     policy: &RetryPolicy,
 ) -> Result<Observed, ProviderError> {
+    read_retrying(p, zone, policy, "read", || p.read_zone(zone)).await
+}
+
+/// Runs the read `op` of `zone` on `p` under `policy`: the read, transport retries
+/// included, ends by the policy's deadline; each retry is logged as a failed `what`.
+async fn read_retrying<F, Fut>(
+    p: &dyn Provider,
+    zone: &Fqdn,
+    policy: &RetryPolicy,
+    what: &'static str,
+    op: F,
+) -> Result<Observed, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Observed, ProviderError>>,
+{
     let deadline = Instant::now() + policy.deadline;
-    // The read, transport retries included, ends by the deadline.
     retry::within(
         deadline,
         retry::retry(
             &policy.above(p.capabilities().transport_retries),
             deadline,
-        |e: &ProviderError| e,
-        |e, wait| {
-            tracing::warn!(provider = p.name(), %zone, error = %e, retry_in = ?wait, "read failed, retrying");
-        },
-            || p.read_zone(zone),
+            |e: &ProviderError| e,
+            |e, wait| {
+                tracing::warn!(provider = p.name(), %zone, what, error = %e, retry_in = ?wait, "read failed, retrying");
+            },
+            op,
         ),
     )
     .await
@@ -520,20 +535,7 @@ async fn read_rrsets_with_retry(
     keys: &[RrKey],
     policy: &RetryPolicy,
 ) -> Result<Observed, ProviderError> {
-    let deadline = Instant::now() + policy.deadline;
-    retry::within(
-        deadline,
-        retry::retry(
-            &policy.above(p.capabilities().transport_retries),
-            deadline,
-            |e: &ProviderError| e,
-            |e, wait| {
-                tracing::warn!(provider = p.name(), %zone, error = %e, retry_in = ?wait, "read-back failed, retrying");
-            },
-            || p.read_rrsets(zone, keys),
-        ),
-    )
-    .await
+    read_retrying(p, zone, policy, "read-back", || p.read_rrsets(zone, keys)).await
 }
 
 /// Reads, plans and applies one zone on each of its targets: [`plan_targets`] then
